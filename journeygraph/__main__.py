@@ -1,0 +1,7 @@
+"""``python -m journeygraph``: the command line."""
+
+import sys
+
+from journeygraph.cli import main
+
+sys.exit(main())

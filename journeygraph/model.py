@@ -1,0 +1,749 @@
+"""The journey map model: stages, touchpoints, outcomes, moves, persona.
+
+A :class:`JourneyMap` is what a journey team draws on a wall, made exact enough to
+compute with. It is a frozen pydantic model that validates strictly: every
+cross-reference is checked and every problem is reported together in one
+:class:`~journeygraph.errors.MapError` that names the offending ids.
+
+The file format (YAML or JSON) uses the same keys as the fields below; a move's
+endpoints are written ``from`` and ``to``. See ``docs/file-format.md``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import warnings
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from journeygraph.errors import (
+    JourneyGraphWarning,
+    MapError,
+    NotAbsorbingError,
+    Problem,
+    did_you_mean,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "MOVE_KINDS",
+    "OUTCOME_KINDS",
+    "Duration",
+    "JourneyMap",
+    "Move",
+    "MoveKind",
+    "Outcome",
+    "OutcomeKind",
+    "Persona",
+    "Stage",
+    "Touchpoint",
+]
+
+OutcomeKind = Literal["conversion", "churn", "competitor"]
+OUTCOME_KINDS: tuple[str, ...] = ("conversion", "churn", "competitor")
+
+MoveKind = Literal["forward", "skip", "backtrack", "within", "exit"]
+MOVE_KINDS: tuple[str, ...] = ("forward", "skip", "backtrack", "within", "exit")
+
+# Durations are stored as written and converted to hours for computation.
+_HOURS_PER_UNIT = {"minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0, "second": 1 / 3600}
+
+_MAX_ID_LENGTH = 500
+_MAX_TEXT_LENGTH = 100_000
+
+
+def _check_id(value: str) -> str:
+    if value.strip() != value or not value:
+        raise ValueError("an id must not be empty or begin or end with white space")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("an id must not contain control characters such as newlines or tabs")
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    """Let ``pains: "slow delivery"`` mean a list of one."""
+    return (value,) if isinstance(value, str) else value
+
+
+class _FrozenDict(dict[str, float]):
+    """A dict that refuses changes, so a frozen map stays frozen."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("journey maps are immutable; use journeygraph.whatif to derive a new map")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+
+Id = Annotated[
+    str,
+    Strict(),
+    StringConstraints(min_length=1, max_length=_MAX_ID_LENGTH),
+    AfterValidator(_check_id),
+]
+Text = Annotated[str, Strict(), StringConstraints(max_length=_MAX_TEXT_LENGTH)]
+Texts = Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)]
+Weight = Annotated[float, Strict(), Field(ge=0)]
+Weights = Annotated[
+    Mapping[Id, Weight],
+    AfterValidator(_FrozenDict),
+    PlainSerializer(dict, return_type=dict[str, float]),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        allow_inf_nan=False,
+        populate_by_name=True,
+        serialize_by_alias=True,
+    )
+
+
+class Stage(_Model):
+    """An ordered phase of the journey (aware, consider, top of funnel, ...)."""
+
+    id: Id
+    name: Text | None = None
+    description: Text | None = None
+
+    @property
+    def label(self) -> str:
+        """The name to show: ``name``, or the id when no name is given."""
+        return self.name if self.name is not None else self.id
+
+
+class Touchpoint(_Model):
+    """A moment where the customer meets the brand; it sits in one stage."""
+
+    id: Id
+    name: Text | None = None
+    stage: Id
+    channel: Text | None = None
+    owner: Text | None = None
+    sentiment: float | None = Field(None, ge=-1, le=1, strict=True)
+    pains: Texts = ()
+    goals: Texts = ()
+    questions: Texts = ()
+    notes: Text | None = None
+
+    @property
+    def label(self) -> str:
+        """The name to show: ``name``, or the id when no name is given."""
+        return self.name if self.name is not None else self.id
+
+
+class Outcome(_Model):
+    """Where a journey ends: a conversion, churn, or a competitor. Absorbing."""
+
+    id: Id
+    name: Text | None = None
+    kind: OutcomeKind
+
+    @property
+    def label(self) -> str:
+        """The name to show: ``name``, or the id when no name is given."""
+        return self.name if self.name is not None else self.id
+
+
+class Duration(_Model):
+    """Mean time a move takes, e.g. ``{mean: 2, unit: day}``."""
+
+    mean: float = Field(ge=0, strict=True)
+    unit: Literal["second", "minute", "hour", "day", "week"] = "day"
+
+    @property
+    def hours(self) -> float:
+        """The mean duration in hours."""
+        return self.mean * _HOURS_PER_UNIT[self.unit]
+
+
+class Move(_Model):
+    """A weighted move of customers from a touchpoint to a touchpoint or an outcome.
+
+    Weights are counts or relative frequencies; each touchpoint's outgoing weights are
+    normalised to probabilities.
+    """
+
+    source: Id = Field(alias="from")
+    target: Id = Field(alias="to")
+    weight: Weight
+    duration: Duration | None = None
+
+
+class Persona(_Model):
+    """Who the map is about."""
+
+    id: Id
+    name: Text | None = None
+    description: Text | None = None
+    goals: Texts = ()
+    pains: Texts = ()
+
+    @property
+    def label(self) -> str:
+        """The name to show: ``name``, or the id when no name is given."""
+        return self.name if self.name is not None else self.id
+
+
+class JourneyMap(_Model):
+    """A customer journey: stages in order, touchpoints, outcomes, entry and moves.
+
+    Construct it from a file with :func:`journeygraph.load`, or in Python with keyword
+    arguments (``from``/``to`` or ``source``/``target`` for moves). Invalid maps raise
+    :class:`~journeygraph.errors.MapError` listing every problem; a map in which some
+    touchpoints cannot reach any outcome raises
+    :class:`~journeygraph.errors.NotAbsorbingError`. Touchpoints that no journey can
+    reach from the entry are allowed, with a :class:`JourneyGraphWarning`.
+
+    Examples
+    --------
+    >>> jm = jg.JourneyMap(
+    ...     name="tiny",
+    ...     stages=[{"id": "aware"}, {"id": "act"}],
+    ...     touchpoints=[{"id": "ad", "stage": "aware"}, {"id": "shop", "stage": "act"}],
+    ...     outcomes=[{"id": "buy", "kind": "conversion"}, {"id": "gone", "kind": "churn"}],
+    ...     entry={"ad": 1},
+    ...     moves=[{"from": "ad", "to": "shop", "weight": 3},
+    ...            {"from": "ad", "to": "gone", "weight": 1},
+    ...            {"from": "shop", "to": "buy", "weight": 1}],
+    ... )
+    >>> jm
+    JourneyMap('tiny', 2 touchpoints, 2 outcomes)
+    >>> jm.move_kinds()[("ad", "shop")]
+    'forward'
+    """
+
+    name: Text
+    description: Text | None = None
+    persona: Persona | None = None
+    stages: tuple[Stage, ...]
+    touchpoints: tuple[Touchpoint, ...]
+    outcomes: tuple[Outcome, ...]
+    entry: Weights
+    moves: tuple[Move, ...]
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+    _stage_index: dict[str, int] = PrivateAttr(default_factory=dict)
+    _touchpoints: dict[str, Touchpoint] = PrivateAttr(default_factory=dict)
+    _outcomes: dict[str, Outcome] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _map_error(exc, data) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> JourneyMap:
+        """Validate a mapping (as read from a file) into a map; errors are MapError."""
+        if args or kwargs or not isinstance(obj, Mapping):
+            try:
+                return super().model_validate(obj, *args, **kwargs)
+            except ValidationError as exc:
+                raise _map_error(exc, obj) from None
+        odd = [k for k in obj if not isinstance(k, str)]
+        if odd:
+            raise MapError([Problem((), f"keys must be text, found {odd[0]!r}; quote it")])
+        # Through __init__, so the map is validated exactly once.
+        return cls(**obj)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._stage_index.update({s.id: i for i, s in enumerate(self.stages)})
+        self._touchpoints.update({t.id: t for t in self.touchpoints})
+        self._outcomes.update({o.id: o for o in self.outcomes})
+
+    # -- validation ---------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _check_references(self) -> JourneyMap:
+        problems = _reference_problems(self)
+        if problems:
+            raise MapError(problems)
+        trapped = _trapped_touchpoints(self)
+        if trapped:
+            order = {t.id: i for i, t in enumerate(self.touchpoints)}
+            names = ", ".join(repr(t) for t in sorted(trapped, key=order.__getitem__))
+            raise NotAbsorbingError(
+                [
+                    Problem(
+                        ("moves",),
+                        f"no outcome can be reached from touchpoint(s) {names}: journeys "
+                        "that get there never end; add a move from one of them to an "
+                        "outcome (conversion, churn or competitor)",
+                    )
+                ]
+            )
+        unreachable = _unreachable_touchpoints(self)
+        if unreachable:
+            names = ", ".join(repr(t) for t in unreachable)
+            warnings.warn(
+                f"map {self.name!r}: no journey reaches touchpoint(s) {names} from the "
+                "entry; their expected visits are 0",
+                JourneyGraphWarning,
+                stacklevel=2,
+            )
+        return self
+
+    # -- lookups ------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return (
+            f"JourneyMap({self.name!r}, {len(self.touchpoints)} touchpoints, "
+            f"{len(self.outcomes)} outcomes)"
+        )
+
+    __str__ = __repr__
+
+    def touchpoint(self, touchpoint_id: str) -> Touchpoint:
+        """The touchpoint with this id (``KeyError`` with a suggestion if none)."""
+        try:
+            return self._touchpoints[touchpoint_id]
+        except KeyError:
+            raise KeyError(_unknown("touchpoint", touchpoint_id, self._touchpoints)) from None
+
+    def outcome(self, outcome_id: str) -> Outcome:
+        """The outcome with this id (``KeyError`` with a suggestion if none)."""
+        try:
+            return self._outcomes[outcome_id]
+        except KeyError:
+            raise KeyError(_unknown("outcome", outcome_id, self._outcomes)) from None
+
+    def stage_of(self, node_id: str) -> Stage | None:
+        """The stage of a touchpoint; ``None`` for an outcome."""
+        tp = self._touchpoints.get(node_id)
+        if tp is None:
+            if node_id in self._outcomes:
+                return None
+            raise KeyError(_unknown("touchpoint", node_id, self._touchpoints))
+        return self.stages[self._stage_index[tp.stage]]
+
+    def stage_position(self, stage_id: str) -> int:
+        """Position of a stage in the stage order, starting at 0."""
+        return self._stage_index[stage_id]
+
+    def outcomes_of_kind(self, kind: OutcomeKind) -> tuple[Outcome, ...]:
+        """The outcomes of one kind, in file order."""
+        return tuple(o for o in self.outcomes if o.kind == kind)
+
+    def moves_from(self, touchpoint_id: str) -> tuple[Move, ...]:
+        """The moves out of a touchpoint, in file order."""
+        return tuple(m for m in self.moves if m.source == touchpoint_id)
+
+    def move_kind(self, move: Move) -> MoveKind:
+        """Classify a move by stage order.
+
+        ``exit`` into an outcome; ``within`` the same stage (including a repeat visit);
+        ``forward`` to the next stage; ``skip`` over one or more stages; ``backtrack``
+        to an earlier stage.
+        """
+        if move.target in self._outcomes:
+            return "exit"
+        here = self._stage_index[self._touchpoints[move.source].stage]
+        there = self._stage_index[self._touchpoints[move.target].stage]
+        if there == here:
+            return "within"
+        if there == here + 1:
+            return "forward"
+        return "skip" if there > here else "backtrack"
+
+    def move_kinds(self) -> dict[tuple[str, str], MoveKind]:
+        """Every move's kind, keyed by ``(from, to)``, in file order.
+
+        Examples
+        --------
+        >>> sorted(set(jm.move_kinds().values()))
+        ['exit', 'forward']
+        """
+        return {(m.source, m.target): self.move_kind(m) for m in self.moves}
+
+    # -- conversions --------------------------------------------------------------
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The map as a ``networkx.DiGraph``.
+
+        Nodes are touchpoint and outcome ids with every field as an attribute, plus
+        ``node_type`` (``"touchpoint"`` or ``"outcome"``) and ``entry`` (the entry
+        weight, touchpoints only). Edges carry ``weight``, ``duration`` (a dict or
+        ``None``) and ``move_kind``. ``G.graph`` holds name, description, persona,
+        stages and metadata. :meth:`from_networkx` turns it back into an equal map.
+
+        Examples
+        --------
+        >>> G = jm.to_networkx()
+        >>> G.nodes["ad"]["stage"], G.edges["ad", "shop"]["move_kind"]
+        ('aware', 'forward')
+        >>> jg.JourneyMap.from_networkx(G) == jm
+        True
+        """
+        import networkx as nx
+
+        G = nx.DiGraph()
+        G.graph.update(
+            name=self.name,
+            description=self.description,
+            persona=self.persona.model_dump() if self.persona else None,
+            stages=[s.model_dump() for s in self.stages],
+            metadata=dict(self.metadata),
+        )
+        for t in self.touchpoints:
+            G.add_node(t.id, node_type="touchpoint", entry=self.entry.get(t.id, 0.0), **_attrs(t))
+        for o in self.outcomes:
+            G.add_node(o.id, node_type="outcome", **_attrs(o))
+        for m in self.moves:
+            G.add_edge(
+                m.source,
+                m.target,
+                weight=m.weight,
+                duration=m.duration.model_dump() if m.duration else None,
+                move_kind=self.move_kind(m),
+            )
+        return G
+
+    @classmethod
+    def from_networkx(cls, G: nx.DiGraph) -> JourneyMap:
+        """Build a map from a graph shaped like :meth:`to_networkx`'s output.
+
+        Nodes need ``node_type``; touchpoints need ``stage``; outcomes need ``kind``.
+        Touchpoints with a positive ``entry`` attribute form the entry. ``G.graph``
+        must hold ``stages`` (a list of dicts with ``id``).
+        """
+        touchpoints, outcomes, entry = [], [], {}
+        for node, data in G.nodes(data=True):
+            attrs = {k: v for k, v in data.items() if k not in ("node_type", "entry")}
+            attrs["id"] = node
+            node_type = data.get("node_type")
+            if node_type == "touchpoint":
+                touchpoints.append(attrs)
+                if data.get("entry"):
+                    entry[node] = data["entry"]
+            elif node_type == "outcome":
+                outcomes.append(attrs)
+            else:
+                raise MapError(
+                    [
+                        Problem(
+                            (),
+                            f"graph node {node!r} has node_type {node_type!r}; set it to "
+                            "'touchpoint' or 'outcome'",
+                        )
+                    ]
+                )
+        moves = []
+        for u, v, data in G.edges(data=True):
+            move: dict[str, Any] = {"from": u, "to": v, "weight": data.get("weight", 1.0)}
+            if data.get("duration") is not None:
+                move["duration"] = data["duration"]
+            moves.append(move)
+        graph = G.graph
+        return cls(
+            name=graph.get("name", "journey"),
+            description=graph.get("description"),
+            persona=graph.get("persona"),
+            stages=graph.get("stages", []),
+            touchpoints=touchpoints,
+            outcomes=outcomes,
+            entry=entry,
+            moves=moves,
+            metadata=graph.get("metadata") or {},
+        )
+
+
+def _attrs(model: BaseModel) -> dict[str, Any]:
+    data = model.model_dump(by_alias=True)
+    data.pop("id")
+    return data
+
+
+# -- cross-reference checks -------------------------------------------------------
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    return f"unknown {what} {name!r}{did_you_mean(name, known)}"
+
+
+def _reference_problems(jm: JourneyMap) -> list[Problem]:
+    problems: list[Problem] = []
+    add = problems.append
+
+    # Ids are shared across stages, touchpoints and outcomes, so each names one thing.
+    seen: dict[str, list[tuple[str, int]]] = {}
+    for section in ("stages", "touchpoints", "outcomes"):
+        for i, item in enumerate(getattr(jm, section)):
+            seen.setdefault(item.id, []).append((section, i))
+    for ident, places in seen.items():
+        if len(places) > 1:
+            where = ", ".join(f"{sec[:-1]} #{i + 1}" for sec, i in places)
+            add(
+                Problem(
+                    (places[-1][0], places[-1][1], "id"),
+                    f"duplicate id {ident!r}: used by {where}; give each stage, "
+                    "touchpoint and outcome its own id",
+                )
+            )
+
+    stages = {s.id for s in jm.stages}
+    touchpoints = {t.id for t in jm.touchpoints}
+    outcomes = {o.id for o in jm.outcomes}
+    nodes = touchpoints | outcomes
+
+    for i, t in enumerate(jm.touchpoints):
+        if t.stage not in stages:
+            add(
+                Problem(
+                    ("touchpoints", i, "stage"),
+                    f"touchpoint {t.id!r}: {_unknown('stage', t.stage, stages)}; stages are "
+                    f"{_listing(s.id for s in jm.stages)}",
+                )
+            )
+
+    if not jm.outcomes:
+        add(
+            Problem(
+                ("outcomes",),
+                "the map has no outcomes; add at least one, e.g. "
+                "{id: purchase, kind: conversion} and {id: lost, kind: churn}",
+            )
+        )
+    if not jm.touchpoints:
+        add(Problem(("touchpoints",), "the map has no touchpoints; add at least one"))
+
+    if not jm.entry:
+        add(
+            Problem(
+                ("entry",),
+                "the entry is empty: say where journeys start, e.g. entry: {social_ad: 100}",
+            )
+        )
+    else:
+        for ident in jm.entry:
+            if ident in outcomes:
+                add(
+                    Problem(
+                        ("entry", ident),
+                        f"entry names outcome {ident!r}; journeys must start at a touchpoint",
+                    )
+                )
+            elif ident not in touchpoints:
+                add(
+                    Problem(
+                        ("entry", ident), f"entry: {_unknown('touchpoint', ident, touchpoints)}"
+                    )
+                )
+        if sum(jm.entry.values()) <= 0:
+            add(Problem(("entry",), "all entry weights are 0; give at least one a positive weight"))
+
+    pairs: Counter[tuple[str, str]] = Counter()
+    out_weight: dict[str, float] = dict.fromkeys(touchpoints, 0.0)
+    out_count: Counter[str] = Counter()
+    for i, m in enumerate(jm.moves):
+        label = f"move {m.source!r} -> {m.target!r}"
+        if m.source in outcomes:
+            add(
+                Problem(
+                    ("moves", i, "from"),
+                    f"{label}: outcomes are where journeys end, so no move can leave "
+                    f"{m.source!r}; remove the move or make {m.source!r} a touchpoint",
+                )
+            )
+        elif m.source not in touchpoints:
+            add(
+                Problem(("moves", i, "from"), f"{label}: {_unknown('touchpoint', m.source, nodes)}")
+            )
+        if m.target not in nodes:
+            add(Problem(("moves", i, "to"), f"{label}: {_unknown('touchpoint', m.target, nodes)}"))
+        pairs[(m.source, m.target)] += 1
+        if pairs[(m.source, m.target)] == 2:
+            add(
+                Problem(
+                    ("moves", i),
+                    f"{label} appears more than once; merge the moves into one and add "
+                    "their weights",
+                )
+            )
+        if m.source in out_weight:
+            out_weight[m.source] += m.weight
+            out_count[m.source] += 1
+
+    for i, t in enumerate(jm.touchpoints):
+        if out_count[t.id] == 0:
+            add(
+                Problem(
+                    ("touchpoints", i, "id"),
+                    f"touchpoint {t.id!r} has no way out: add a move from it to another "
+                    "touchpoint or to an outcome",
+                )
+            )
+        elif out_weight[t.id] <= 0:
+            add(
+                Problem(
+                    ("touchpoints", i, "id"),
+                    f"touchpoint {t.id!r}: all its outgoing moves have weight 0; give at "
+                    "least one a positive weight",
+                )
+            )
+    return problems
+
+
+def _listing(items: Iterable[str], limit: int = 8) -> str:
+    items = list(items)
+    shown = ", ".join(repr(s) for s in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _positive_edges(jm: JourneyMap) -> Iterator[tuple[str, str]]:
+    return ((m.source, m.target) for m in jm.moves if m.weight > 0)
+
+
+def _trapped_touchpoints(jm: JourneyMap) -> set[str]:
+    """Touchpoints from which no outcome is reachable along positive-weight moves."""
+    back: dict[str, list[str]] = {}
+    for u, v in _positive_edges(jm):
+        back.setdefault(v, []).append(u)
+    good = {o.id for o in jm.outcomes}
+    queue = deque(good)
+    while queue:
+        for u in back.get(queue.popleft(), ()):
+            if u not in good:
+                good.add(u)
+                queue.append(u)
+    return {t.id for t in jm.touchpoints} - good
+
+
+def _unreachable_touchpoints(jm: JourneyMap) -> list[str]:
+    """Touchpoints no journey reaches from the entry, in file order."""
+    forward: dict[str, list[str]] = {}
+    for u, v in _positive_edges(jm):
+        forward.setdefault(u, []).append(v)
+    seen = {t for t, w in jm.entry.items() if w > 0}
+    queue = deque(seen)
+    while queue:
+        for v in forward.get(queue.popleft(), ()):
+            if v not in seen:
+                seen.add(v)
+                queue.append(v)
+    return [t.id for t in jm.touchpoints if t.id not in seen]
+
+
+# -- pydantic errors -> MapError ----------------------------------------------------
+
+_SECTION_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
+    (): JourneyMap,
+    ("persona",): Persona,
+    ("stages",): Stage,
+    ("touchpoints",): Touchpoint,
+    ("outcomes",): Outcome,
+    ("moves",): Move,
+    ("moves", "duration"): Duration,
+}
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _describe_item(loc: tuple[str | int, ...], data: Any) -> str:
+    """A readable name for the item at ``loc``: "move 'a' -> 'b'", "touchpoint 'x'"."""
+    if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(data, Mapping):
+        section, index = loc[0], loc[1]
+        items = data.get(section)
+        item = items[index] if isinstance(items, list | tuple) and index < len(items) else None
+        if isinstance(item, Mapping):
+            if section == "moves":
+                src = item.get("from", item.get("source"))
+                dst = item.get("to", item.get("target"))
+                return f"move #{index + 1} ({src!r} -> {dst!r})"
+            if isinstance(item.get("id"), str):
+                return f"{str(section)[:-1]} {item['id']!r}"
+        return f"{str(section)[:-1]} #{index + 1}"
+    return ".".join(str(p) for p in loc) or "map"
+
+
+_YAML_TYPE_NAMES = {
+    bool: "a yes/no value (true/false)",
+    int: "a number",
+    float: "a number",
+    datetime.date: "a date",
+    datetime.datetime: "a date and time",
+}
+
+
+def _map_error(exc: ValidationError, data: Any) -> MapError:
+    problems: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        ctx = err.get("ctx") or {}
+        inner = ctx.get("error")
+        if isinstance(inner, MapError):
+            if isinstance(inner, NotAbsorbingError) and len(exc.errors()) == 1:
+                return inner
+            problems.extend(inner.problems)
+            continue
+        where = _describe_item(loc[:-1], data)
+        key = str(loc[-1]) if loc else ""
+        kind = err["type"]
+        value = err.get("input")
+        if kind == "extra_forbidden":
+            section = tuple(str(p) for p in loc[:-1] if not isinstance(p, int))
+            model = _SECTION_MODELS.get(section)
+            valid = _keys_of(model) if model else []
+            hint = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+            fix = f"did you mean {hint[0]!r}?" if hint else f"valid keys: {', '.join(valid)}"
+            problems.append(Problem(loc, f"{where}: unknown key {key!r} ({fix})"))
+        elif kind == "missing":
+            problems.append(Problem(loc, f"{where}: missing required key {key!r}"))
+        elif kind == "string_type" and type(value) in _YAML_TYPE_NAMES:
+            problems.append(
+                Problem(
+                    loc,
+                    f"{where}: {key!r} must be text, but {value!r} was read as "
+                    f"{_YAML_TYPE_NAMES[type(value)]}; put it in quotes, e.g. "
+                    f'{key}: "{_yaml_spelling(value)}"',
+                )
+            )
+        elif kind in ("float_type", "finite_number", "greater_than_equal", "less_than_equal"):
+            problems.append(
+                Problem(loc, f"{where}: {key!r} is {value!r}; {_number_rule(loc, err)}")
+            )
+        else:
+            problems.append(Problem(loc, f"{where}: {key!r}: {err['msg']} (found {value!r})"))
+    return MapError(problems)
+
+
+def _yaml_spelling(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _number_rule(loc: tuple[str | int, ...], err: Any) -> str:
+    key = str(loc[-1]) if loc else ""
+    if (loc and loc[0] == "entry") or key == "weight":
+        return "weights must be finite numbers >= 0 (counts or relative frequencies)"
+    if key == "sentiment":
+        return "sentiment must be a number from -1 (negative) to +1 (positive)"
+    if key == "mean":
+        return "a duration's mean must be a finite number >= 0"
+    return str(err["msg"]).lower()

@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny maps with hand-solved answers.
+
+``tiny`` (tests/data/good/tiny.yaml), solved by hand. Transient states ad, shop:
+
+    Q = [[0, 0.6], [0.2, 0]]        R = ad:   buy 0,   gone 0.4, rival 0
+                                        shop: buy 0.5, gone 0.2, rival 0.1
+    N = (I - Q)^-1 = 1/0.88 * [[1, 0.6], [0.2, 1]]
+    entry = (0.75, 0.25)  ->  visits v = entry N = (0.9091, 0.7955)
+    P(buy)  = v_shop * 0.5 = 0.397727...   (35/88)
+    P(gone) = 0.4 v_ad + 0.2 v_shop = 0.522727... (46/88)
+    P(rival)= 0.1 v_shop = 0.0795454... (7/88)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import journeygraph as jg
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def tiny() -> jg.JourneyMap:
+    return jg.load(DATA / "good" / "tiny.yaml")
+
+
+@pytest.fixture(autouse=True)
+def _doctest_namespace(
+    doctest_namespace: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doctest_namespace["jg"] = jg
+    doctest_namespace["jm"] = jg.load(DATA / "good" / "tiny_doctest.yaml")
+    monkeypatch.chdir(ROOT)

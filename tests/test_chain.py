@@ -1,0 +1,86 @@
+"""JourneyMap -> absorbing chain: the hand-solved tiny map (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import journeygraph as jg
+from journeygraph.chain import to_chain
+
+
+def test_tiny_chain_matches_the_hand_normalised_weights(tiny: jg.JourneyMap) -> None:
+    chain = to_chain(tiny)
+    assert chain.touchpoints == ("ad", "shop")
+    assert chain.outcomes == ("buy", "gone", "rival")
+    assert_allclose(chain.Q.toarray(), [[0, 0.6], [0.2, 0]], rtol=1e-15)
+    assert_allclose(chain.R.toarray(), [[0, 0.4, 0], [0.5, 0.2, 0.1]], rtol=1e-15)
+    assert_allclose(chain.entry, [0.75, 0.25], rtol=1e-15)
+    assert chain.step_hours is None
+
+
+def test_rows_of_p_sum_to_one(tiny: jg.JourneyMap) -> None:
+    chain = to_chain(tiny)
+    totals = np.asarray(chain.Q.sum(axis=1)).ravel() + np.asarray(chain.R.sum(axis=1)).ravel()
+    assert_allclose(totals, 1.0, rtol=1e-15)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1.0, 1e18, 1e300])
+def test_extreme_weights_normalise_without_overflow(scale: float) -> None:
+    jm = jg.JourneyMap(
+        name="extreme",
+        stages=[{"id": "s"}],
+        touchpoints=[{"id": "a", "stage": "s"}],
+        outcomes=[{"id": "win", "kind": "conversion"}, {"id": "lost", "kind": "churn"}],
+        entry={"a": scale},
+        moves=[
+            {"from": "a", "to": "win", "weight": scale},
+            {"from": "a", "to": "lost", "weight": 3 * scale},
+            {"from": "a", "to": "a", "weight": scale * 1e-300 if scale > 1 else 0.0},
+        ],
+    )
+    chain = to_chain(jm)
+    assert np.isfinite(chain.R.toarray()).all()
+    assert_allclose(chain.R.toarray(), [[0.25, 0.75]], rtol=1e-12)
+    assert_allclose(chain.entry, [1.0])
+
+
+def test_entry_override_by_id_and_by_weights(tiny: jg.JourneyMap) -> None:
+    assert_allclose(to_chain(tiny, entry="shop").entry, [0, 1])
+    assert_allclose(to_chain(tiny, entry={"ad": 1, "shop": 3}).entry, [0.25, 0.75])
+    with pytest.raises(jg.MapError, match="did you mean 'shop'"):
+        to_chain(tiny, entry="shpo")
+    with pytest.raises(jg.MapError, match="all entry weights are 0"):
+        to_chain(tiny, entry={"ad": 0})
+
+
+def test_step_hours_from_durations() -> None:
+    jm = jg.JourneyMap(
+        name="timed",
+        stages=[{"id": "s"}],
+        touchpoints=[{"id": "a", "stage": "s"}],
+        outcomes=[{"id": "win", "kind": "conversion"}, {"id": "lost", "kind": "churn"}],
+        entry={"a": 1},
+        moves=[
+            {"from": "a", "to": "win", "weight": 1, "duration": {"mean": 2, "unit": "day"}},
+            {"from": "a", "to": "lost", "weight": 3, "duration": {"mean": 4, "unit": "hour"}},
+        ],
+    )
+    # 0.25 * 48 h + 0.75 * 4 h = 15 h
+    assert_allclose(to_chain(jm).step_hours, [15.0], rtol=1e-15)
+
+
+def test_moves_without_duration_take_no_time() -> None:
+    jm = jg.JourneyMap(
+        name="partly timed",
+        stages=[{"id": "s"}],
+        touchpoints=[{"id": "a", "stage": "s"}],
+        outcomes=[{"id": "win", "kind": "conversion"}, {"id": "lost", "kind": "churn"}],
+        entry={"a": 1},
+        moves=[
+            {"from": "a", "to": "win", "weight": 1, "duration": {"mean": 2, "unit": "day"}},
+            {"from": "a", "to": "lost", "weight": 3},
+        ],
+    )
+    assert_allclose(to_chain(jm).step_hours, [12.0], rtol=1e-15)

@@ -1,0 +1,25 @@
+"""The project's promises: the README's two commands, and CI running the test one."""
+
+from __future__ import annotations
+
+import re
+
+from .conftest import ROOT
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(python3 -m venv .+)\n```", text)
+
+
+def test_readme_has_a_demo_and_a_test_command() -> None:
+    demo, test = _readme_commands()[:2]
+    assert demo.endswith("journeygraph demo")
+    assert test.endswith("python -m pytest")
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "set -euo pipefail" in ci
+    test_command = _readme_commands()[1]
+    assert test_command in ci.splitlines()
