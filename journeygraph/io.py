@@ -194,18 +194,24 @@ def _parse_bytes(raw: bytes, source: str, fmt: str | None) -> JourneyMap:
 
 
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict[_Loc, int]]:
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise MapError(
+            f"{source}:{line}: character {exc.character!r} is not allowed in YAML; remove it"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
+        where = f":{mark.line + 1}" if mark is not None else ""
         what = exc.problem or exc.context or "invalid YAML"
-        raise MapError(f"{source}{line}: not valid YAML: {what}") from None
+        raise MapError(f"{source}{where}: not valid YAML: {what}") from None
     except yaml.YAMLError as exc:
         raise MapError(f"{source}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
     if node is None:
         raise MapError(
             "the file is empty; a map needs name, stages, touchpoints, ...", source=source
