@@ -23,11 +23,13 @@ from journeygraph.model import (
     Stage,
     Touchpoint,
 )
+from journeygraph.simulate import EventLog, simulate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Duration",
+    "EventLog",
     "EventLogError",
     "JourneyGraphError",
     "JourneyGraphWarning",
@@ -46,4 +48,5 @@ __all__ = [
     "loads",
     "save",
     "schema",
+    "simulate",
 ]
