@@ -23,6 +23,7 @@ from journeygraph.model import (
     Stage,
     Touchpoint,
 )
+from journeygraph.paths import Path, path_probability, top_paths
 from journeygraph.simulate import EventLog, simulate
 
 __version__ = "0.1.0"
@@ -39,6 +40,7 @@ __all__ = [
     "Move",
     "NotAbsorbingError",
     "Outcome",
+    "Path",
     "Persona",
     "RenderError",
     "Stage",
@@ -46,7 +48,9 @@ __all__ = [
     "__version__",
     "load",
     "loads",
+    "path_probability",
     "save",
     "schema",
     "simulate",
+    "top_paths",
 ]
