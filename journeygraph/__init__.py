@@ -25,11 +25,25 @@ from journeygraph.model import (
 )
 from journeygraph.paths import Path, path_probability, top_paths
 from journeygraph.simulate import EventLog, simulate
+from journeygraph.whatif import (
+    AddMove,
+    AddTouchpoint,
+    CutMove,
+    Edit,
+    ReduceChurn,
+    RemoveTouchpoint,
+    Reweight,
+    whatif,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddMove",
+    "AddTouchpoint",
+    "CutMove",
     "Duration",
+    "Edit",
     "EventLog",
     "EventLogError",
     "JourneyGraphError",
@@ -42,7 +56,10 @@ __all__ = [
     "Outcome",
     "Path",
     "Persona",
+    "ReduceChurn",
+    "RemoveTouchpoint",
     "RenderError",
+    "Reweight",
     "Stage",
     "Touchpoint",
     "__version__",
@@ -53,4 +70,5 @@ __all__ = [
     "schema",
     "simulate",
     "top_paths",
+    "whatif",
 ]
