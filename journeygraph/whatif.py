@@ -41,8 +41,8 @@ class _Draft:
     def __init__(self, jm: JourneyMap) -> None:
         data = jm.model_dump(by_alias=True)
         self.data = data
-        self.touchpoints: list[dict[str, Any]] = data["touchpoints"]
-        self.outcomes: list[dict[str, Any]] = data["outcomes"]
+        self.touchpoints: list[dict[str, Any]] = list(data["touchpoints"])
+        self.outcomes: list[dict[str, Any]] = list(data["outcomes"])
         self.entry: dict[str, float] = dict(data["entry"])
         self.moves: dict[tuple[str, str], dict[str, Any]] = {
             (m["from"], m["to"]): m for m in data["moves"]
@@ -63,6 +63,8 @@ class _Draft:
 
     def finish(self, name: str | None, notes: list[dict[str, Any]]) -> dict[str, Any]:
         data = dict(self.data)
+        data["touchpoints"] = self.touchpoints
+        data["outcomes"] = self.outcomes
         data["entry"] = self.entry
         data["moves"] = list(self.moves.values())
         if name is not None:
@@ -84,10 +86,12 @@ class Edit:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, Touchpoint | Move | Duration):
-                value = value.model_dump(by_alias=True, exclude_none=True)
+                value = value.model_dump(mode="json", by_alias=True, exclude_defaults=True)
             elif isinstance(value, tuple):
                 value = [
-                    v.model_dump(by_alias=True, exclude_none=True) if isinstance(v, Move) else v
+                    v.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+                    if isinstance(v, Move)
+                    else v
                     for v in value
                 ]
             out[f.name] = value
