@@ -23,11 +23,28 @@ from journeygraph.model import (
     Stage,
     Touchpoint,
 )
+from journeygraph.paths import Path, path_probability, top_paths
+from journeygraph.simulate import EventLog, simulate
+from journeygraph.whatif import (
+    AddMove,
+    AddTouchpoint,
+    CutMove,
+    Edit,
+    ReduceChurn,
+    RemoveTouchpoint,
+    Reweight,
+    whatif,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddMove",
+    "AddTouchpoint",
+    "CutMove",
     "Duration",
+    "Edit",
+    "EventLog",
     "EventLogError",
     "JourneyGraphError",
     "JourneyGraphWarning",
@@ -37,13 +54,21 @@ __all__ = [
     "Move",
     "NotAbsorbingError",
     "Outcome",
+    "Path",
     "Persona",
+    "ReduceChurn",
+    "RemoveTouchpoint",
     "RenderError",
+    "Reweight",
     "Stage",
     "Touchpoint",
     "__version__",
     "load",
     "loads",
+    "path_probability",
     "save",
     "schema",
+    "simulate",
+    "top_paths",
+    "whatif",
 ]

@@ -105,6 +105,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_demo)
 
+    p = sub.add_parser(
+        "simulate",
+        parents=[common],
+        help="sample journeys from a map into an event log (Parquet or CSV)",
+        description="Sample N whole journeys from a map and write the event log "
+        "(customer_id, step, [timestamp], touchpoint, outcome) to .parquet or .csv.",
+    )
+    p.add_argument("map", metavar="MAP", help="journey map file (YAML or JSON; - reads stdin)")
+    p.add_argument("-n", type=_positive_int, default=100_000, help="journeys (default 100000)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same log)")
+    p.add_argument("--entry", metavar="ID", help="start every journey at this touchpoint")
+    p.add_argument("--max-steps", type=_positive_int, default=10_000, metavar="M")
+    p.add_argument("--start", metavar="TIME", help="time of the first events (ISO, 2024-01-01)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help=".parquet or .csv")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(run=_simulate)
+
     parser.set_defaults(debug=False)
     return parser
 
@@ -160,7 +177,37 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    if args.map != "-" and Path(args.output).resolve() == Path(args.map).resolve():
+        raise JourneyGraphError(f"{args.output}: refusing to write the event log over the map")
+    jm = jg.load(args.map)
+    log = jg.simulate(
+        jm, args.n, seed=args.seed, entry=args.entry, max_steps=args.max_steps, start=args.start
+    )
+    log.write(args.output)
+    summary = {"file": args.output, **log.summary()}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        ends = ", ".join(f"{o} {c}" for o, c in summary["outcomes"].items())
+        print(
+            f"wrote {args.output}: {log.customers} journeys, {len(log)} events "
+            f"({ends}; {summary['truncated']} unfinished after {args.max_steps} moves)"
+        )
+    return 0
+
+
 # -- helpers ------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
 
 
 def _examples_folder(given: str | None) -> Path:
