@@ -27,12 +27,3 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture
 def tiny() -> jg.JourneyMap:
     return jg.load(DATA / "good" / "tiny.yaml")
-
-
-@pytest.fixture(autouse=True)
-def _doctest_namespace(
-    doctest_namespace: dict[str, object], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    doctest_namespace["jg"] = jg
-    doctest_namespace["jm"] = jg.load(DATA / "good" / "tiny_doctest.yaml")
-    monkeypatch.chdir(ROOT)
