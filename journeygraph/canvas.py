@@ -659,10 +659,10 @@ def _overlay(jm: JourneyMap, analysis: CanvasAnalysis, top: int) -> _Overlay:
     switch: dict[str, list[tuple[str, float]]] = {}
     for sw in analysis.switching:
         check(sw.touchpoint, "a switching point")
-        if sw.competitor not in outcomes:
+        if sw.competitor not in outcomes or outcomes[sw.competitor].kind != "competitor":
             raise RenderError(
                 f"analysis: switching at {sw.touchpoint!r} names competitor "
-                f"{sw.competitor!r}, which is not an outcome of map {jm.name!r}"
+                f"{sw.competitor!r}, which is not a competitor outcome of map {jm.name!r}"
             )
         flow = _finite(sw.flow, f"switching at {sw.touchpoint!r} to {sw.competitor!r}: flow")
         _finite(sw.share, f"switching at {sw.touchpoint!r} to {sw.competitor!r}: share")
@@ -906,7 +906,7 @@ def _doing_cells(spec: _Spec, width: float) -> list[list[_Block]]:
             _Font(13, bold=True, fill=_MUTED, strike=True) if slot.change == "removed" else _NAME
         )
         blocks.append(_block(tp.label, width, name_font, 3))
-        blocks.append(_block(tp.channel or "—", width, _SMALL, 1, prefix="channel: "))
+        blocks.append(_block(tp.channel or "—", width, _SMALL, 2, prefix="channel: "))
         blocks.append(_block(tp.owner or "—", width, _Font(11, fill=_INK), 2, prefix="owner: "))
         if spec.overlay is not None and tp.id in spec.overlay.visits:
             visits = spec.overlay.visits[tp.id]
