@@ -106,31 +106,49 @@ def _clean(s: str) -> str:
 
 
 _BOLD_FACTOR = 1.1
+_FILL = 0.97  # use at most this share of a line, for fonts wider than the estimate
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufe0e\ufe0f")
-_NARROW = frozenset("fijlrtI.,;:'!|()[]{}\"` ")
-_WIDE_LATIN = frozenset("mwMW@%&")
+# Advance widths of printable ASCII in em, rounded up from DejaVu Sans (the widest of
+# the usual sans-serif fonts, so Helvetica or Arial only leave more room).
+_ASCII_EM = dict(
+    zip(
+        " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+        "abcdefghijklmnopqrstuvwxyz{|}~",
+        (
+            [0.32, 0.40, 0.46, 0.84, 0.64, 0.95, 0.78, 0.28, 0.39, 0.39, 0.50, 0.84, 0.32]
+            + [0.37, 0.32, 0.34]
+            + [0.64] * 10
+            + [0.34, 0.34, 0.84, 0.84, 0.84, 0.54, 1.0]
+            + [0.69, 0.69, 0.70, 0.77, 0.64, 0.58, 0.78, 0.76, 0.30, 0.30, 0.66, 0.56, 0.87]
+            + [0.75, 0.79, 0.61, 0.79, 0.70, 0.64, 0.62, 0.74, 0.69, 0.99, 0.69, 0.62, 0.69]
+            + [0.39, 0.34, 0.39, 0.84, 0.50, 0.50]
+            + [0.62, 0.64, 0.55, 0.64, 0.62, 0.36, 0.64, 0.64, 0.28, 0.28, 0.58, 0.28, 0.98]
+            + [0.64, 0.62, 0.64, 0.64, 0.42, 0.53, 0.40, 0.64, 0.60, 0.82, 0.60, 0.60, 0.53]
+            + [0.64, 0.34, 0.64, 0.84]
+        ),
+        strict=True,
+    )
+)
 
 
 def _char_em(c: str) -> float:
     """Estimated advance of one character in em, for a sans-serif such as DejaVu Sans.
 
-    East Asian wide/full-width characters and emoji take about 1 em; combining marks and
-    zero-width joiners take none; Latin letters 0.3-0.85 em by shape.
+    ASCII from DejaVu Sans's metrics; East Asian wide/full-width characters and emoji
+    about 1 em; combining marks and zero-width joiners none; other letters (accented
+    Latin, Cyrillic, Greek, Arabic, Hebrew, ...) 0.7 em, a little above their typical
+    width so lines err on the short side.
     """
+    known = _ASCII_EM.get(c)
+    if known is not None:
+        return known
     if c in _ZERO_WIDTH or unicodedata.combining(c):
         return 0.0
-    category = unicodedata.category(c)
-    if category in ("Mn", "Me", "Cf"):
+    if unicodedata.category(c) in ("Mn", "Me", "Cf"):
         return 0.0
     if unicodedata.east_asian_width(c) in ("W", "F") or ord(c) >= 0x1F000:
         return 1.0
-    if c in _NARROW:
-        return 0.33
-    if c in _WIDE_LATIN:
-        return 0.86
-    if c.isupper() or c.isdigit():
-        return 0.68
-    return 0.6
+    return 0.7
 
 
 def _em(s: str, bold: bool = False) -> float:
@@ -166,7 +184,7 @@ def _wrap(text: str, width: float, size: float, max_lines: int, bold: bool = Fal
     Breaks at white space, and inside words (CJK runs, long ids, URLs) when a word is
     wider than a line. More than ``max_lines`` lines are cut with an ellipsis.
     """
-    max_em = max(width / size / (_BOLD_FACTOR if bold else 1.0), 1.0)
+    max_em = max(_FILL * width / size / (_BOLD_FACTOR if bold else 1.0), 1.0)
     lines: list[str] = []
     current = ""
     for word in _clean(text).split():
@@ -174,9 +192,14 @@ def _wrap(text: str, width: float, size: float, max_lines: int, bold: bool = Fal
         if _em(candidate) <= max_em:
             current = candidate
             continue
-        if current:
+        room = max_em - _em(current + " ")
+        if current and _em(word) > max_em and room >= 3:
+            # the word must be cut anyway: start it on this line, not after a lone bullet
+            head, word = _split_word(word, room)
+            lines.append(f"{current} {head}")
+        elif current:
             lines.append(current)
-            current = ""
+        current = ""
         while _em(word) > max_em and len(lines) <= max_lines:
             head, word = _split_word(word, max_em)
             lines.append(head)
@@ -698,6 +721,7 @@ _PAD = 10.0
 _INSET = 14.0
 _GAP = 6.0
 _EMOTION_H = 190.0
+_ROW_MIN = 60.0  # room for the row label and its hint
 _MAX_ITEMS = 5
 
 
@@ -885,7 +909,7 @@ def _draw_row_label(out: list[str], row: _Row, x: float, y: float) -> None:
 
 
 def _cells_height(cells: list[list[_Block]]) -> float:
-    return max((_stack_height(c) for c in cells), default=0.0) + 2 * _PAD + 4
+    return max(max((_stack_height(c) for c in cells), default=0.0) + 2 * _PAD + 4, _ROW_MIN)
 
 
 def _doing_cells(spec: _Spec, width: float) -> list[list[_Block]]:
