@@ -759,15 +759,19 @@ def _draw(spec: _Spec) -> str:
         _Row("pains", "Pains", "where it hurts", 0, _pain_cells(spec, inner, comparison)),
     ]
     if spec.overlay is not None:
+        switching = _switching_cells(spec, spec.overlay, inner)
         rows += [
-            _Row("leaks", "Leaks", "customers lost to churn here", 0, []),
-            _Row("switching", "Switching", "customers lost to a competitor", 0, []),
+            _Row("leaks", "Leaks", "customers lost to churn here", 112.0),
+            _Row(
+                "switching",
+                "Switching",
+                "customers lost to a competitor",
+                _cells_height(switching) + 16,
+                switching,
+            ),
         ]
     sized = [
-        _Row(r.key, r.label, r.hint, r.height or _cells_height(r.cells), r.cells)
-        if r.key not in ("leaks", "switching")
-        else _Row(r.key, r.label, r.hint, 112.0 if r.key == "leaks" else 78.0)
-        for r in rows
+        _Row(r.key, r.label, r.hint, r.height or _cells_height(r.cells), r.cells) for r in rows
     ]
 
     # Stage band.
@@ -783,7 +787,7 @@ def _draw(spec: _Spec) -> str:
         elif row.key == "leaks" and spec.overlay is not None:
             _draw_leaks(out, spec, spec.overlay, grid_x, y, slot_w, row.height)
         elif row.key == "switching" and spec.overlay is not None:
-            _draw_switching(out, spec, spec.overlay, grid_x, y, slot_w, row.height)
+            _draw_switching(out, spec, spec.overlay, row, grid_x, y, slot_w)
         else:
             _draw_cells(out, spec, row, grid_x, y, slot_w)
         y += row.height + _GAP
@@ -1168,36 +1172,42 @@ def _draw_leaks(
     out.append("</g>")
 
 
+def _switching_cells(spec: _Spec, overlay: _Overlay, width: float) -> list[list[_Block]]:
+    cells: list[list[_Block]] = []
+    for slot in spec.slots:
+        tp = slot.touchpoint
+        if tp is None:
+            cells.append([])
+            continue
+        items = sorted(overlay.switch.get(tp.id, []), key=lambda item: -item[1])
+        if not any(flow > 0 for _, flow in items):
+            cells.append([_block("no switching from here", width, _SMALL, 1)])
+            continue
+        blocks = [
+            _block(name, width, _BODY_SMALL, 2, prefix=f"{_pct(flow)} to ")
+            for name, flow in items[:2]
+        ]
+        if len(items) > 2:
+            rest = [f"{_pct(flow)} to {name}" for name, flow in items[2:]]
+            blocks.append(_Block(_Wrapped((f"+{len(rest)} more",), True), _SMALL, "\n".join(rest)))
+        cells.append(blocks)
+    return cells
+
+
 def _draw_switching(
-    out: list[str], spec: _Spec, overlay: _Overlay, grid_x: float, y: float, w: float, h: float
+    out: list[str], spec: _Spec, overlay: _Overlay, row: _Row, grid_x: float, y: float, w: float
 ) -> None:
     out.append('<g class="row-switching">')
-    for i, slot in enumerate(spec.slots):
+    for i, (slot, blocks) in enumerate(zip(spec.slots, row.cells, strict=True)):
         tp = slot.touchpoint
         x = grid_x + i * w
         attrs = f' data-touchpoint="{_text(tp.id)}"' if tp is not None else ""
         out.append(f'<g class="cell"{attrs}>')
-        _slot_card(out, slot, x + 4, y, w - 8, h)
-        if tp is None:
-            out.append("</g>")
-            continue
-        items = sorted(overlay.switch.get(tp.id, []), key=lambda item: -item[1])
-        total = math.fsum(f for _, f in items)
-        top = y + _PAD
-        _bar(out, x + _INSET, top, w - _INSET - 12, total, overlay.scale, _SWITCH)
-        if total > 0:
-            blocks = [
-                _block(name, w - _INSET - 12, _Font(11), 1, prefix=f"{_pct(flow)} to ")
-                for name, flow in items[:2]
-            ]
-            if len(items) > 2:
-                rest = [f"{_pct(flow)} to {name}" for name, flow in items[2:]]
-                blocks.append(
-                    _Block(_Wrapped((f"+{len(rest)} more",), True), _SMALL, "\n".join(rest))
-                )
-        else:
-            blocks = [_Block(_Wrapped(("no switching from here",), False), _SMALL, "")]
-        _draw_stack(out, blocks, x + _INSET, top + 16)
+        _slot_card(out, slot, x + 4, y, w - 8, row.height)
+        if tp is not None:
+            total = math.fsum(flow for _, flow in overlay.switch.get(tp.id, []))
+            _bar(out, x + _INSET, y + _PAD, w - _INSET - 12, total, overlay.scale, _SWITCH)
+            _draw_stack(out, blocks, x + _INSET, y + _PAD + 16)
         out.append("</g>")
     out.append("</g>")
 
