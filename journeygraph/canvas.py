@@ -155,6 +155,16 @@ def _em(s: str, bold: bool = False) -> float:
     return sum(_char_em(c) for c in s) * (_BOLD_FACTOR if bold else 1.0)
 
 
+def _wider_than(s: str, max_em: float) -> bool:
+    """``_em(s) > max_em``, stopping as soon as it is (long strings cost a line's worth)."""
+    used = 0.0
+    for c in s:
+        used += _char_em(c)
+        if used > max_em:
+            return True
+    return False
+
+
 def _split_word(word: str, max_em: float) -> tuple[str, str]:
     """Cut a word that is too wide; never before a combining mark or after a joiner."""
     used = 0.0
@@ -189,18 +199,18 @@ def _wrap(text: str, width: float, size: float, max_lines: int, bold: bool = Fal
     current = ""
     for word in _clean(text).split():
         candidate = f"{current} {word}" if current else word
-        if _em(candidate) <= max_em:
+        if not _wider_than(candidate, max_em):
             current = candidate
             continue
         room = max_em - _em(current + " ")
-        if current and _em(word) > max_em and room >= 3:
+        if current and _wider_than(word, max_em) and room >= 3:
             # the word must be cut anyway: start it on this line, not after a lone bullet
             head, word = _split_word(word, room)
             lines.append(f"{current} {head}")
         elif current:
             lines.append(current)
         current = ""
-        while _em(word) > max_em and len(lines) <= max_lines:
+        while _wider_than(word, max_em) and len(lines) <= max_lines:
             head, word = _split_word(word, max_em)
             lines.append(head)
         current = word
@@ -458,8 +468,8 @@ def render_canvas(
     --------
     >>> from journeygraph.canvas import render_canvas
     >>> svg = render_canvas(jm)
-    >>> svg.startswith('<?xml') and 'class="emotion-curve"' not in svg  # no sentiments
-    True
+    >>> svg.count('class="emotion-missing map"')   # neither touchpoint has a sentiment
+    2
     """
     if not isinstance(jm, JourneyMap):
         raise TypeError(f"render_canvas needs a JourneyMap, got {type(jm).__name__}")
