@@ -786,7 +786,6 @@ def _draw(spec: _Spec) -> str:
 
     # Stage band.
     stage_h = _stage_band_height(spec, slot_w)
-    grid_top = y
     grid_h = stage_h + sum(r.height + _GAP for r in sized)
     _draw_stage_columns(out, spec, grid_x, y, slot_w, stage_h, grid_h)
     y += stage_h + _GAP
@@ -801,7 +800,6 @@ def _draw(spec: _Spec) -> str:
         else:
             _draw_cells(out, spec, row, grid_x, y, slot_w)
         y += row.height + _GAP
-    del grid_top
     y = _draw_footer(out, spec, width, y + 4)
     height = y + _MARGIN
 
@@ -1240,29 +1238,23 @@ def _draw_footer(out: list[str], spec: _Spec, width: float, y: float) -> float:
             f'<text x="{_n(x + 18)}" y="{_n(baseline)}" font-size="11.5" fill="{_INK}">{label}</text>'
         )
         x += 18 + _em(label) * 11.5 + 22
-    extra: list[str] = []
     if comparison:
         out.append(
             f'<line x1="{_n(x)}" y1="{_n(baseline - 4)}" x2="{_n(x + 28)}" y2="{_n(baseline - 4)}" '
             'stroke="#9aa3ad" stroke-width="2" stroke-dasharray="6 4"/>'
         )
-        extra = ["current map (dashed, hollow points)", "future map (solid)"]
-    if spec.overlay is not None:
-        extra = [
-            "Leak and switching flows are the expected share of all entering customers who "
-            "leave to churn / a competitor at each touchpoint (absorbing-chain analysis)"
-        ]
-    if comparison:
-        label = f"{extra[0]} · {extra[1]}"
         out.append(
-            f'<text x="{_n(x + 36)}" y="{_n(baseline)}" font-size="11.5" fill="{_INK}">{label}</text>'
+            f'<text x="{_n(x + 36)}" y="{_n(baseline)}" font-size="11.5" fill="{_INK}">'
+            "current map (dashed, hollow points) · future map (solid)</text>"
         )
     y = baseline + 10
-    full = width - 2 * _MARGIN
     lines = [*spec.notes]
     if spec.overlay is not None:
-        lines += extra
+        lines.append(
+            "Leak and switching flows are the expected share of all entering customers who "
+            "leave to churn / a competitor at each touchpoint (absorbing-chain analysis)"
+        )
     for line in lines:
-        y += 4 + _draw_block(out, _block(line, full, _SMALL, 3), _MARGIN, y + 4)
+        y += 4 + _draw_block(out, _block(line, width - 2 * _MARGIN, _SMALL, 3), _MARGIN, y + 4)
     out.append("</g>")
     return y
