@@ -1,0 +1,793 @@
+"""The journey canvas (journeygraph.canvas): content, emotion curve, overlay, safety.
+
+Expected numbers of the analysis overlay come from the hand-solved ``tiny`` map in
+tests/conftest.py: visits v = (80/88, 70/88); churn flows v_ad*0.4 = 32/88 and
+v_shop*0.2 = 14/88 (P(gone) = 46/88); switching v_shop*0.1 = 7/88 (P(rival) = 7/88).
+For the example maps the overlay is computed here with a dense numpy solve, checked
+first against those hand-solved values.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import journeygraph as jg
+from journeygraph.canvas import _em, _wrap, render_canvas, render_canvas_comparison
+
+from .conftest import EXAMPLES
+
+SVG = "{http://www.w3.org/2000/svg}"
+JOURNEYS = ("retail_five_a", "decision_journey", "b2b_saas", "theme_park")
+
+
+# -- overlay input: a stand-in with the attributes jg.analyze's result will have -------
+
+
+@dataclass(frozen=True, slots=True)
+class Leak:
+    touchpoint: str
+    flow: float
+    share: float
+    exit_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    touchpoint: str
+    competitor: str
+    flow: float
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    leaks: tuple[Leak, ...]
+    switching: tuple[Switch, ...]
+    expected_visits: dict[str, float]
+
+
+def tiny_overlay() -> Overlay:
+    """The tiny map's analysis, from the hand solution in conftest.py (exact fractions)."""
+    v_ad, v_shop = Fraction(80, 88), Fraction(70, 88)
+    churn = Fraction(46, 88)
+    leak_ad, leak_shop = v_ad * Fraction(4, 10), v_shop * Fraction(2, 10)
+    return Overlay(
+        leaks=(
+            Leak("ad", float(leak_ad), float(leak_ad / churn), 0.4),
+            Leak("shop", float(leak_shop), float(leak_shop / churn), 0.2),
+        ),
+        switching=(Switch("shop", "rival", float(v_shop * Fraction(1, 10)), 1.0),),
+        expected_visits={"ad": float(v_ad), "shop": float(v_shop)},
+    )
+
+
+def dense_overlay(jm: jg.JourneyMap) -> Overlay:
+    """Leak/switching flows v_i R_ik with v = entry (I - Q)^-1 by a dense numpy solve."""
+    tps = [t.id for t in jm.touchpoints]
+    outs = [o.id for o in jm.outcomes]
+    at = {t: i for i, t in enumerate(tps)}
+    ot = {o: i for i, o in enumerate(outs)}
+    Q = np.zeros((len(tps), len(tps)))
+    R = np.zeros((len(tps), len(outs)))
+    for m in jm.moves:
+        if m.target in at:
+            Q[at[m.source], at[m.target]] += m.weight
+        else:
+            R[at[m.source], ot[m.target]] += m.weight
+    total = Q.sum(axis=1) + R.sum(axis=1)
+    Q, R = Q / total[:, None], R / total[:, None]
+    entry = np.array([jm.entry.get(t, 0.0) for t in tps])
+    v = np.linalg.solve((np.eye(len(tps)) - Q).T, entry / entry.sum())
+    churn = [ot[o.id] for o in jm.outcomes_of_kind("churn")]
+    leak = v * R[:, churn].sum(axis=1)
+    lost = leak.sum() or 1.0  # no churn at all: every share is 0
+    leaks = tuple(
+        Leak(t, float(leak[i]), float(leak[i] / lost), float(R[i, churn].sum()))
+        for i, t in enumerate(tps)
+    )
+    switching = []
+    for o in jm.outcomes_of_kind("competitor"):
+        flow = v * R[:, ot[o.id]]
+        switching += [
+            Switch(t, o.id, float(flow[i]), float(flow[i] / flow.sum()))
+            for i, t in enumerate(tps)
+            if flow[i] > 0
+        ]
+    return Overlay(leaks, tuple(switching), {t: float(v[i]) for i, t in enumerate(tps)})
+
+
+# -- reading the SVG back --------------------------------------------------------------
+
+
+def parse(svg: str) -> ET.Element:
+    return ET.fromstring(svg.encode("utf-8"))
+
+
+def squash(s: str) -> str:
+    return "".join(s.split())
+
+
+def shown_texts(root: ET.Element) -> list[str]:
+    """Every <text> (its lines joined) and every <title>, whitespace removed."""
+    out = [squash(" ".join(el.itertext())) for el in root.iter(f"{SVG}text")]
+    out += [squash(el.text or "") for el in root.iter(f"{SVG}title")]
+    return out
+
+
+def appears(s: str, texts: list[str]) -> bool:
+    needle = squash(s)
+    return any(needle in t for t in texts)
+
+
+def cell(root: ET.Element, row: str, touchpoint: str) -> ET.Element:
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") == f"row-{row}":
+            for c in g:
+                if c.get("data-touchpoint") == touchpoint:
+                    return c
+    raise AssertionError(f"no {row} cell for {touchpoint!r}")
+
+
+def points(root: ET.Element, series: str = "map") -> list[tuple[str, float, float]]:
+    return [
+        (c.get("data-touchpoint", ""), float(c.get("cx", "nan")), float(c.get("cy", "nan")))
+        for c in root.iter(f"{SVG}circle")
+        if c.get("class", "").split()[:2] == ["emotion-point", series]
+    ]
+
+
+def stage_order(jm: jg.JourneyMap) -> list[str]:
+    """Touchpoint ids by stage order, then file order: the canvas's left-to-right order."""
+    return [t.id for s in jm.stages for t in jm.touchpoints if t.stage == s.id]
+
+
+def assert_linear(pts: list[tuple[str, float, float]], sentiment: dict[str, float]) -> None:
+    """y = a + b * sentiment for every point, with b < 0 (positive is up)."""
+    by_value = {sentiment[tp]: y for tp, _, y in pts}
+    assert len(by_value) >= 2, "need two distinct sentiments to fix the axis"
+    (s0, y0), (s1, y1) = sorted(by_value.items())[:1] + sorted(by_value.items())[-1:]
+    slope = (y1 - y0) / (s1 - s0)
+    assert slope < 0
+    for tp, _, y in pts:
+        assert y == pytest.approx(y0 + slope * (sentiment[tp] - s0), abs=0.02), tp
+
+
+def assert_inert(root: ET.Element, svg: str) -> None:
+    """No script, link, foreign content or event attribute anywhere in the document."""
+    forbidden = {"script", "a", "foreignObject", "iframe", "image", "use", "style"}
+    for el in root.iter():
+        assert el.tag.split("}")[-1] not in forbidden, el.tag
+        for name in el.attrib:
+            local = name.split("}")[-1].lower()
+            assert not local.startswith("on"), name
+            assert local != "href", name
+    assert "<script" not in svg.lower()
+    assert "<![CDATA[" not in svg
+
+
+def make_map(**overrides: Any) -> jg.JourneyMap:
+    data: dict[str, Any] = {
+        "name": "made",
+        "stages": [{"id": "a", "name": "First"}, {"id": "b", "name": "Second"}],
+        "touchpoints": [
+            {"id": "x", "stage": "a", "owner": "Team X", "sentiment": 0.5},
+            {"id": "y", "stage": "b", "owner": "Team Y", "sentiment": -0.5},
+        ],
+        "outcomes": [{"id": "win", "kind": "conversion"}, {"id": "lost", "kind": "churn"}],
+        "entry": {"x": 1},
+        "moves": [
+            {"from": "x", "to": "y", "weight": 1},
+            {"from": "x", "to": "lost", "weight": 1},
+            {"from": "y", "to": "win", "weight": 1},
+        ],
+    }
+    data.update(overrides)
+    return jg.JourneyMap(**data)
+
+
+# -- the overlay helpers agree with the hand solution ----------------------------------
+
+
+def test_dense_overlay_matches_the_hand_solved_tiny_map(tiny: jg.JourneyMap) -> None:
+    hand, dense = tiny_overlay(), dense_overlay(tiny)
+    for a, b in zip(hand.leaks, dense.leaks, strict=True):
+        assert a.touchpoint == b.touchpoint
+        np.testing.assert_allclose(
+            [a.flow, a.share, a.exit_rate], [b.flow, b.share, b.exit_rate], rtol=1e-10
+        )
+    assert [(s.touchpoint, s.competitor) for s in dense.switching] == [("shop", "rival")]
+    np.testing.assert_allclose(dense.switching[0].flow, 7 / 88, rtol=1e-10)
+    np.testing.assert_allclose(list(dense.expected_visits.values()), [80 / 88, 70 / 88], rtol=1e-10)
+
+
+# -- content -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("journey", JOURNEYS)
+def test_every_name_owner_pain_goal_and_question_appears(journey: str) -> None:
+    jm = jg.load(EXAMPLES / f"{journey}_current.yaml")
+    root = parse(render_canvas(jm))
+    texts = shown_texts(root)
+    assert appears(jm.name, texts)
+    for stage in jm.stages:
+        assert appears(stage.label, texts), stage.id
+    for t in jm.touchpoints:
+        assert appears(t.label, texts), t.id
+        assert appears(f"owner: {t.owner}", texts), t.owner
+        if t.channel:
+            assert appears(f"channel: {t.channel}", texts), t.channel
+        for text in (*t.pains, *t.goals, *t.questions):
+            assert appears(text, texts), text
+        # each of those is inside this touchpoint's own cells
+        own = shown_texts(cell(root, "pains", t.id))
+        for pain in t.pains:
+            assert appears(pain, own), pain
+    assert jm.persona is not None
+    for text in (jm.persona.label, *jm.persona.goals, *jm.persona.pains):
+        assert appears(text, texts), text
+
+
+def test_columns_follow_stage_order_even_when_the_file_does_not() -> None:
+    # touchpoints listed in the file in reverse stage order, two per stage
+    jm = make_map(
+        stages=[{"id": "a"}, {"id": "b"}, {"id": "c"}],
+        touchpoints=[
+            {"id": "c1", "stage": "c", "sentiment": -1.0},
+            {"id": "b1", "stage": "b", "sentiment": 0.25},
+            {"id": "a1", "stage": "a", "sentiment": 1.0},
+            {"id": "c2", "stage": "c", "sentiment": 0.0},
+            {"id": "a2", "stage": "a", "sentiment": -0.75},
+        ],
+        entry={"a1": 1},
+        moves=[
+            {"from": "a1", "to": "a2", "weight": 1},
+            {"from": "a2", "to": "b1", "weight": 1},
+            {"from": "b1", "to": "c1", "weight": 1},
+            {"from": "c1", "to": "c2", "weight": 1},
+            {"from": "c2", "to": "win", "weight": 1},
+        ],
+    )
+    root = parse(render_canvas(jm))
+    pts = points(root)
+    assert [tp for tp, _, _ in pts] == ["a1", "a2", "b1", "c1", "c2"]
+    xs = [x for _, x, _ in pts]
+    assert xs == sorted(xs) and len(set(xs)) == len(xs)
+    assert_linear(pts, {t.id: t.sentiment for t in jm.touchpoints if t.sentiment is not None})
+    # the curve is one polyline through exactly these points, left to right
+    (line,) = [p for p in root.iter(f"{SVG}polyline") if "emotion-curve" in p.get("class", "")]
+    coords = [tuple(map(float, xy.split(","))) for xy in line.get("points", "").split()]
+    assert len(coords) == len(pts)
+    for (cx, cy), (_, x, y) in zip(coords, pts, strict=True):
+        assert (cx, cy) == pytest.approx((x, y), abs=0.01)
+    # +1 sits above 0 sits above -1 (SVG y grows downward)
+    y = {tp: cy for tp, _, cy in pts}
+    assert y["a1"] < y["c2"] < y["c1"]
+
+
+@pytest.mark.parametrize("journey", JOURNEYS)
+def test_emotion_curve_of_each_example(journey: str) -> None:
+    jm = jg.load(EXAMPLES / f"{journey}_current.yaml")
+    pts = points(parse(render_canvas(jm)))
+    assert [tp for tp, _, _ in pts] == stage_order(jm)
+    xs = [x for _, x, _ in pts]
+    assert all(a < b for a, b in itertools.pairwise(xs))
+    assert_linear(pts, {t.id: t.sentiment for t in jm.touchpoints if t.sentiment is not None})
+    # the colour class follows the sign of the sentiment (neutral band +-0.1)
+    root = parse(render_canvas(jm))
+    for c in root.iter(f"{SVG}circle"):
+        cls = c.get("class", "")
+        if "emotion-point" not in cls:
+            continue
+        s = jm.touchpoint(c.get("data-touchpoint", "")).sentiment
+        assert s is not None
+        mood = "positive" if s > 0.1 else "negative" if s < -0.1 else "neutral"
+        assert f"sentiment-{mood}" in cls
+
+
+def test_missing_sentiment_leaves_a_marked_gap_and_a_note() -> None:
+    jm = make_map(
+        stages=[{"id": "a"}, {"id": "b"}],
+        touchpoints=[
+            {"id": "p", "stage": "a", "sentiment": 0.5},
+            {"id": "q", "stage": "a", "sentiment": 0.2},
+            {"id": "unknown_mood", "name": "Helpline", "stage": "b"},
+            {"id": "r", "stage": "b", "sentiment": -0.4},
+            {"id": "s", "stage": "b", "sentiment": -0.6},
+        ],
+        entry={"p": 1},
+        moves=[
+            {"from": "p", "to": "q", "weight": 1},
+            {"from": "q", "to": "unknown_mood", "weight": 1},
+            {"from": "unknown_mood", "to": "r", "weight": 1},
+            {"from": "r", "to": "s", "weight": 1},
+            {"from": "s", "to": "win", "weight": 1},
+        ],
+    )
+    root = parse(render_canvas(jm))
+    assert [tp for tp, _, _ in points(root)] == ["p", "q", "r", "s"]
+    lines = [p for p in root.iter(f"{SVG}polyline") if "emotion-curve" in p.get("class", "")]
+    assert [len(p.get("points", "").split()) for p in lines] == [2, 2]  # broken at the gap
+    (gap,) = [g for g in root.iter(f"{SVG}g") if "emotion-missing" in g.get("class", "")]
+    assert gap.get("data-touchpoint") == "unknown_mood"
+    texts = shown_texts(root)
+    assert appears("no sentiment", [squash(" ".join(gap.itertext()))])
+    assert appears("No sentiment for 1 touchpoint(s), left as a gap in the curve: Helpline", texts)
+
+
+def test_stage_without_touchpoints_keeps_its_column() -> None:
+    jm = make_map(stages=[{"id": "a"}, {"id": "empty", "name": "Bond"}, {"id": "b"}])
+    root = parse(render_canvas(jm))
+    texts = shown_texts(root)
+    assert appears("Bond", texts) and appears("no touchpoints in this stage", texts)
+    assert [tp for tp, _, _ in points(root)] == ["x", "y"]
+
+
+def test_map_without_persona_description_or_channels_renders() -> None:
+    jm = make_map()
+    root = parse(render_canvas(jm))
+    assert appears("channel: —", shown_texts(root))
+    assert not [g for g in root.iter(f"{SVG}g") if g.get("class") == "persona"]
+
+
+# -- the analysis overlay --------------------------------------------------------------
+
+
+def _bar_width(g: ET.Element) -> float:
+    bars = [r for r in g.iter(f"{SVG}rect") if r.get("class") == "bar"]
+    return float(bars[0].get("width", "nan")) if bars else 0.0
+
+
+def test_overlay_draws_the_hand_solved_leaks_and_switching(tiny: jg.JourneyMap) -> None:
+    root = parse(render_canvas(tiny, analysis=tiny_overlay()))
+    ad, shop = cell(root, "leaks", "ad"), cell(root, "leaks", "shop")
+    # flows 32/88 = 36.4% and 14/88 = 15.9% of customers; shares 32/46 = 69.6%, 14/46 = 30.4%
+    assert appears("36.4% of customers", shown_texts(ad))
+    assert appears("69.6% of all churn", shown_texts(ad))
+    assert appears("exit rate 40.0% per visit", shown_texts(ad))
+    assert appears("15.9% of customers", shown_texts(shop))
+    assert appears("30.4% of all churn", shown_texts(shop))
+    # bars are proportional to flow: 32/88 : 14/88 : 7/88 (switching at shop)
+    switch = cell(root, "switching", "shop")
+    assert _bar_width(ad) / _bar_width(shop) == pytest.approx(32 / 14, rel=1e-3)
+    assert _bar_width(switch) / _bar_width(ad) == pytest.approx(7 / 32, rel=1e-3)
+    assert appears("8.0% to Rival", shown_texts(switch))  # 7/88 = 7.95%
+    assert _bar_width(cell(root, "switching", "ad")) == 0.0
+    assert appears("no switching from here", shown_texts(cell(root, "switching", "ad")))
+    # the largest leak is flagged first, the second second
+    flags = {
+        g.get("data-touchpoint"): [
+            r.get("class") for r in g.iter(f"{SVG}rect") if "top-leak" in r.get("class", "")
+        ]
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "cell"
+        and g.get("data-touchpoint") in ("ad", "shop")
+        and g in list(next(x for x in root.iter(f"{SVG}g") if x.get("class") == "row-leaks"))
+    }
+    assert flags == {"ad": ["top-leak rank-1"], "shop": ["top-leak rank-2"]}
+    # expected visits 80/88 = 0.91 and 70/88 = 0.80 per customer
+    assert appears("0.91 visits per customer", shown_texts(cell(root, "doing", "ad")))
+    assert appears("0.80 visits per customer", shown_texts(cell(root, "doing", "shop")))
+
+
+def test_top_leaks_limits_the_flags(tiny: jg.JourneyMap) -> None:
+    svg = render_canvas(tiny, analysis=tiny_overlay(), top_leaks=1)
+    assert svg.count('class="top-leak') == 1 and "TOP LEAK #1" in svg
+    assert 'class="top-leak' not in render_canvas(tiny, analysis=tiny_overlay(), top_leaks=0)
+
+
+def test_without_analysis_there_are_no_leak_rows(tiny: jg.JourneyMap) -> None:
+    svg = render_canvas(tiny)
+    assert "row-leaks" not in svg and "row-switching" not in svg and "visits per" not in svg
+
+
+@pytest.mark.parametrize(
+    ("overlay", "match"),
+    [
+        (Overlay((Leak("nowhere", 0.1, 0.1, 0.1),), (), {}), "touchpoint 'nowhere'"),
+        (Overlay((Leak("ad", math.nan, 0.1, 0.1),), (), {}), "leak at 'ad': flow is nan"),
+        (Overlay((Leak("ad", -0.5, 0.1, 0.1),), (), {}), "finite number >= 0"),
+        (Overlay((), (Switch("shop", "gone", 0.1, 1.0),), {}), "not a competitor"),
+        (Overlay((), (Switch("shop", "acme", 0.1, 1.0),), {}), "competitor 'acme'"),
+        (Overlay((), (), {"ad": math.inf}), "expected visits of 'ad'"),
+        (Overlay((), (), {"ghost": 1.0}), "touchpoint 'ghost'"),
+    ],
+)
+def test_an_analysis_that_does_not_fit_the_map_is_refused(
+    tiny: jg.JourneyMap, overlay: Overlay, match: str
+) -> None:
+    with pytest.raises(jg.RenderError, match=match):
+        render_canvas(tiny, analysis=overlay)
+
+
+# -- current vs future -------------------------------------------------------------------
+
+
+def _future_of_tiny(tiny: jg.JourneyMap) -> jg.JourneyMap:
+    """Tiny with 'ad' removed, 'chat' added and shop's sentiment and pains changed."""
+    data = tiny.model_dump(by_alias=True)
+    data["touchpoints"] = [
+        {
+            "id": "chat",
+            "name": "Live chat",
+            "stage": "aware",
+            "owner": "support",
+            "sentiment": 0.75,
+        },
+        {
+            "id": "shop",
+            "name": "Shop",
+            "stage": "act",
+            "owner": "ecommerce",
+            "sentiment": 0.25,
+            "pains": ["Slow page"],
+        },
+    ]
+    data["entry"] = {"chat": 3, "shop": 1}
+    data["moves"] = [
+        {"from": "chat", "to": "shop", "weight": 6},
+        {"from": "chat", "to": "gone", "weight": 4},
+        {"from": "shop", "to": "buy", "weight": 5},
+        {"from": "shop", "to": "gone", "weight": 2},
+    ]
+    return jg.JourneyMap(**data)
+
+
+def test_comparison_marks_added_and_removed_and_draws_both_curves(tiny: jg.JourneyMap) -> None:
+    current = tiny.model_copy(
+        update={
+            "touchpoints": (
+                tiny.touchpoints[0],
+                tiny.touchpoints[1].model_copy(update={"pains": ("Slow page", "Hidden fees")}),
+            )
+        }
+    )
+    future = _future_of_tiny(tiny)
+    root = parse(render_canvas_comparison(current, future))
+    changes = {
+        g.get("data-touchpoint"): g.get("data-change")
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "cell" and g.get("data-change")
+    }
+    assert changes == {"chat": "added", "ad": "removed"}
+    assert appears("NEW in the future map", shown_texts(cell(root, "doing", "chat")))
+    assert appears("REMOVED in the future map", shown_texts(cell(root, "doing", "ad")))
+    assert not appears("NEW", shown_texts(cell(root, "doing", "shop")))
+    # pains: the future's remain, the current's that are gone are resolved
+    pains = shown_texts(cell(root, "pains", "shop"))
+    assert appears("• Slow page", pains) and appears("✓ resolved: Hidden fees", pains)
+    # both curves on one axis: current has ad and shop, future has chat and shop
+    now, then = points(root, "current"), points(root, "future")
+    assert [tp for tp, _, _ in now] == ["ad", "shop"]
+    assert [tp for tp, _, _ in then] == ["chat", "shop"]
+    sentiment = {"ad": 0.5, "shop_now": -0.25, "chat": 0.75, "shop_then": 0.25}
+    merged = [(f"{tp}_now" if tp == "shop" else tp, x, y) for tp, x, y in now] + [
+        (f"{tp}_then" if tp == "shop" else tp, x, y) for tp, x, y in then
+    ]
+    assert_linear(merged, sentiment)
+    # shop is one column: same x in both curves; columns run chat, ad | shop
+    assert now[1][1] == then[1][1]
+    assert then[0][1] < now[0][1] < now[1][1]
+    texts = shown_texts(root)
+    assert appears("Δ +0.50", texts)  # shop: -0.25 -> +0.25
+    assert appears("1 touchpoint(s) added, 1 removed, 1 with a changed sentiment", texts)
+    # average sentiment (0.5 - 0.25)/2 = +0.125 -> +0.12 now; (0.75 + 0.25)/2 = +0.50
+    assert appears("average sentiment +0.12 now → +0.50 in the future map", texts)
+
+
+def test_comparison_keeps_stages_only_one_map_has(tiny: jg.JourneyMap) -> None:
+    future = _future_of_tiny(tiny)
+    data = future.model_dump(by_alias=True)
+    data["stages"] = [{"id": "act", "name": "Act"}, {"id": "bond", "name": "Bond"}]
+    data["touchpoints"] = [dict(t, stage="act") for t in data["touchpoints"]]
+    future = jg.JourneyMap(**data)
+    root = parse(render_canvas_comparison(tiny, future))
+    stage_names = [
+        squash(" ".join(t.itertext()))
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "stages"
+        for t in g.iter(f"{SVG}text")
+    ]
+    # 'aware' exists only now: it is kept before 'act'; 'bond' only in the future, empty
+    assert stage_names == ["Aware", "Act", "Bond"]
+    assert [tp for tp, _, _ in points(root, "current")] == ["ad", "shop"]
+
+
+# -- hostile and unusual text ----------------------------------------------------------
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "javascript:alert(document.cookie)",
+    "say \"hi\" & 'bye'",
+    "&amp; &lt; &#x3C;",
+    "]]> <![CDATA[ x ]]>",
+    '<a href="https://evil.example" onclick="steal()">click</a>',
+    "<img src=x onerror=alert(1)>",
+    "마지막 단계에서 결제가 너무 복잡해요",
+    "الدفع عبر الإنترنت بطيء جدا",
+    "👨‍👩‍👧‍👦 family day 🎢🎢🎢",
+    "e\u0301\u0301 combining",
+    "{} ]; node [shape=box \\",
+]
+
+
+def _hostile_map(long: str) -> jg.JourneyMap:
+    tps = [
+        {
+            "id": f"t{i}",
+            "name": text,
+            "stage": "a" if i % 2 else "b",
+            "channel": text,
+            "owner": text,
+            "sentiment": ((i % 5) - 2) / 2,
+            "pains": [text, long],
+            "goals": [text],
+            "questions": [text],
+        }
+        for i, text in enumerate(HOSTILE)
+    ]
+    tps.append({"id": "long", "name": long, "stage": "a", "owner": long, "pains": long})
+    ids = [t["id"] for t in tps]
+    return make_map(
+        name="<b>bold</b> & co",
+        description=long,
+        persona={
+            "id": "p",
+            "name": HOSTILE[0],
+            "description": long,
+            "goals": HOSTILE,
+            "pains": [long, HOSTILE[1]],
+        },
+        stages=[{"id": "a", "name": HOSTILE[5]}, {"id": "b", "name": long, "description": long}],
+        touchpoints=tps,
+        entry={ids[0]: 1},
+        moves=[{"from": a, "to": b, "weight": 1} for a, b in itertools.pairwise(ids)]
+        + [{"from": ids[-1], "to": "win", "weight": 1}],
+    )
+
+
+@pytest.mark.parametrize("size", [10_000, 100_000], ids=["10k", "100k (the model's limit)"])
+def test_hostile_text_stays_inert_text(tmp_path: Path, size: int) -> None:
+    long = "word " * (size // 10) + "x" * (size // 2)  # `size` characters
+    jm = _hostile_map(long)
+    svg = render_canvas(jm, tmp_path / "hostile.svg")
+    root = parse(svg)
+    assert_inert(root, svg)
+    texts = shown_texts(root)
+    for text in HOSTILE:
+        assert appears(text, texts), text
+    # the long text is cut with an ellipsis and kept whole in a tooltip
+    titles = [el.text for el in root.iter(f"{SVG}title")]
+    assert long in titles
+    assert any(t.endswith("…") for t in (" ".join(el.itertext()) for el in root.iter(f"{SVG}text")))
+    # only the tooltips carry the long text (once per field that holds it), not the drawing
+    assert len(svg) < 35 * size
+    assert (tmp_path / "hostile.svg").read_text(encoding="utf-8") == svg
+
+
+def test_characters_xml_cannot_carry_are_replaced() -> None:
+    jm = make_map(
+        touchpoints=[
+            {"id": "x", "name": "nul\x00bell\x07 \x1b[31m end", "stage": "a", "sentiment": 0.1},
+            {"id": "y", "stage": "b", "pains": ["form\x0cfeed"]},
+        ]
+    )
+    svg = render_canvas(jm)
+    texts = shown_texts(parse(svg))
+    assert appears("nul\ufffdbell\ufffd \ufffd[31m end", texts)
+    assert appears("form\ufffdfeed", texts)
+
+
+def test_hostile_text_in_the_comparison_and_overlay() -> None:
+    long = "ü" * 10_000
+    current = _hostile_map(long)
+    data = current.model_dump(by_alias=True)
+    data["touchpoints"] = list(data["touchpoints"][:-2]) + [
+        dict(data["touchpoints"][-2], id="new_one"),
+        data["touchpoints"][-1],
+    ]
+    data["moves"] = [
+        {
+            "from": "new_one" if m["from"] == current.touchpoints[-2].id else m["from"],
+            "to": "new_one" if m["to"] == current.touchpoints[-2].id else m["to"],
+            "weight": m["weight"],
+        }
+        for m in data["moves"]
+    ]
+    future = jg.JourneyMap(**data)
+    svg = render_canvas_comparison(current, future)
+    assert_inert(parse(svg), svg)
+    svg = render_canvas(current, analysis=dense_overlay(current))
+    assert_inert(parse(svg), svg)
+
+
+# -- wrapping and width estimates ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Online ticket booking with a very long explanation of every fee",
+        "마지막 단계에서 결제가 너무 복잡하고 배송비가 갑자기 추가됩니다",
+        "在线预订门票时价格随日期变化而没有任何解释说明",
+        "الدفع عبر الإنترنت بطيء جدا ولا توجد طريقة للدفع عند الاستلام",
+        "https://example.com/" + "a" * 300,
+        "👨‍👩‍👧‍👦" * 40,
+    ],
+)
+def test_wrapped_lines_fit_and_nothing_is_lost(text: str) -> None:
+    size, width = 12.0, 150.0
+    wrapped = _wrap(text, width, size, max_lines=100)
+    assert not wrapped.truncated
+    for line in wrapped.lines:
+        assert _em(line) * size <= width + 1e-9, line
+    assert squash(" ".join(wrapped.lines)) == squash(text)
+    # a zero-width joiner never starts or ends a line (emoji sequences stay whole)
+    assert not any(line.startswith("\u200d") or line.endswith("\u200d") for line in wrapped.lines)
+
+
+def test_truncation_keeps_the_line_limit_and_ends_with_an_ellipsis() -> None:
+    wrapped = _wrap("짧은 글 " * 400, 120, 11, max_lines=3)
+    assert wrapped.truncated and len(wrapped.lines) == 3
+    assert wrapped.lines[-1].endswith("…")
+    assert all(_em(line) * 11 <= 120 for line in wrapped.lines)
+
+
+def test_width_estimate_treats_wide_and_zero_width_characters() -> None:
+    assert _em("가") == 1.0 and _em("漢") == 1.0 and _em("🎢") == 1.0
+    assert _em("e\u0301") == _em("e") and _em("\u200d") == 0.0
+    assert _em("iiii") < _em("mmmm")
+
+
+# -- files, determinism, size ----------------------------------------------------------
+
+
+def test_writes_atomically_and_only_svg(tiny: jg.JourneyMap, tmp_path: Path) -> None:
+    target = tmp_path / "canvas.svg"
+    target.write_text("old", encoding="utf-8")
+    svg = render_canvas(tiny, target)
+    assert target.read_text(encoding="utf-8") == svg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["canvas.svg"]
+    with pytest.raises(jg.RenderError, match=r"\.svg.*'\.png'"):
+        render_canvas(tiny, tmp_path / "canvas.png")
+    with pytest.raises(jg.RenderError, match="no suffix"):
+        render_canvas_comparison(tiny, tiny, tmp_path / "canvas")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["canvas.svg"]
+
+
+def test_wrong_types_are_refused(tiny: jg.JourneyMap) -> None:
+    with pytest.raises(TypeError, match="JourneyMap"):
+        render_canvas({"name": "x"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="future must be a JourneyMap"):
+        render_canvas_comparison(tiny, "future.yaml")  # type: ignore[arg-type]
+
+
+def test_output_is_identical_across_runs_and_hash_seeds(tmp_path: Path) -> None:
+    code = (
+        "import sys, journeygraph as jg; from journeygraph.canvas import "
+        "render_canvas_comparison as r; "
+        "sys.stdout.write(r(jg.load(sys.argv[1]), jg.load(sys.argv[2])))"
+    )
+    files = [
+        str(EXAMPLES / "retail_five_a_current.yaml"),
+        str(EXAMPLES / "retail_five_a_future.yaml"),
+    ]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, *files],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert runs[0] == runs[1]
+    here = render_canvas_comparison(jg.load(files[0]), jg.load(files[1]))
+    assert runs[0] == here
+
+
+def _big_map(n_stages: int, per_stage: int) -> jg.JourneyMap:
+    ids = [f"s{s}_t{k}" for s in range(n_stages) for k in range(per_stage)]
+    return jg.JourneyMap(
+        name="big",
+        stages=[{"id": f"s{s}", "name": f"Stage {s}"} for s in range(n_stages)],
+        touchpoints=[
+            {
+                "id": tp,
+                "name": f"Touchpoint {tp} with a longer name",
+                "stage": tp.split("_")[0],
+                "owner": f"Team {i % 7}",
+                "sentiment": round(math.sin(i) * 0.9, 2),
+                "pains": [f"pain {i}"] * (i % 3),
+            }
+            for i, tp in enumerate(ids)
+        ],
+        outcomes=[{"id": "win", "kind": "conversion"}, {"id": "lost", "kind": "churn"}],
+        entry={ids[0]: 1},
+        moves=[{"from": a, "to": b, "weight": 3} for a, b in itertools.pairwise(ids)]
+        + [{"from": tp, "to": "lost", "weight": 1} for tp in ids[:-1]]
+        + [{"from": ids[-1], "to": "win", "weight": 1}],
+    )
+
+
+@pytest.mark.parametrize(("stages", "per_stage"), [(5, 1), (8, 10), (2, 40)])
+def test_layout_scales_from_5_to_80_touchpoints(stages: int, per_stage: int) -> None:
+    jm = _big_map(stages, per_stage)
+    svg = render_canvas(jm, analysis=dense_overlay(jm))
+    root = parse(svg)
+    pts = points(root)
+    assert [tp for tp, _, _ in pts] == stage_order(jm)
+    assert_linear(pts, {t.id: t.sentiment for t in jm.touchpoints if t.sentiment is not None})
+    xs = [x for _, x, _ in pts]
+    gaps = {round(b - a, 2) for a, b in itertools.pairwise(xs)}
+    assert len(gaps) == 1  # evenly spaced columns
+    width = float(root.get("width", "nan"))
+    assert width >= xs[-1] + gaps.pop() / 2  # the last column is inside the page
+    texts = shown_texts(root)
+    assert all(appears(t.label, texts) for t in jm.touchpoints)
+
+
+# -- every example renders -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("journey", JOURNEYS)
+def test_every_example_renders_current_future_analysis_and_comparison(
+    journey: str, tmp_path: Path
+) -> None:
+    current = jg.load(EXAMPLES / f"{journey}_current.yaml")
+    future = jg.load(EXAMPLES / f"{journey}_future.yaml")
+    outputs = {
+        "current": render_canvas(current, tmp_path / "current.svg"),
+        "future": render_canvas(future, tmp_path / "future.svg"),
+        "analysis": render_canvas(current, analysis=dense_overlay(current)),
+        "future_analysis": render_canvas(future, analysis=dense_overlay(future)),
+        "comparison": render_canvas_comparison(current, future, tmp_path / "cmp.svg"),
+    }
+    for name, svg in outputs.items():
+        root = parse(svg)
+        assert_inert(root, svg)
+        assert root.get("viewBox") == f"0 0 {root.get('width')} {root.get('height')}", name
+    # the comparison marks exactly the touchpoints one map has and the other has not
+    root = parse(outputs["comparison"])
+    marked = {
+        (g.get("data-touchpoint"), g.get("data-change"))
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "cell" and g.get("data-change")
+    }
+    now, then = {t.id for t in current.touchpoints}, {t.id for t in future.touchpoints}
+    assert marked == {(t, "added") for t in then - now} | {(t, "removed") for t in now - then}
+    assert [tp for tp, _, _ in points(root, "current")] == [
+        tp for tp in _comparison_order(current, future) if tp in now
+    ]
+    # the top leak flagged is the touchpoint with the largest churn flow (dense solve)
+    overlay = dense_overlay(current)
+    biggest = max(overlay.leaks, key=lambda leak: leak.flow).touchpoint
+    root = parse(outputs["analysis"])
+    flagged = [
+        t.id
+        for t in current.touchpoints
+        if any(r.get("class") == "top-leak rank-1" for r in cell(root, "leaks", t.id))
+    ]
+    assert flagged == [biggest]
+
+
+def _comparison_order(current: jg.JourneyMap, future: jg.JourneyMap) -> list[str]:
+    """Columns of the comparison when both maps share their stages (as the examples do)."""
+    then = {t.id for t in future.touchpoints}
+    return [
+        tp
+        for s in future.stages
+        for tp in [t.id for t in future.touchpoints if t.stage == s.id]
+        + [t.id for t in current.touchpoints if t.stage == s.id and t.id not in then]
+    ]
