@@ -131,3 +131,15 @@ def test_hostile_and_unicode_text_round_trips(tmp_path: Path) -> None:
     )
     for suffix in (".yaml", ".json"):
         assert jg.load(jg.save(jm, tmp_path / f"h{suffix}")) == jm
+
+
+def test_saved_files_get_ordinary_permissions(tiny: jg.JourneyMap, tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        path = jg.save(tiny, tmp_path / "perm.yaml")
+        assert path.stat().st_mode & 0o777 == 0o644
+        path.chmod(0o600)
+        jg.save(tiny, path)  # replacing keeps the existing file's mode
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(mask)
