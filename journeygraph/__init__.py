@@ -23,6 +23,7 @@ from journeygraph.model import (
     Stage,
     Touchpoint,
 )
+from journeygraph.render import render
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "__version__",
     "load",
     "loads",
+    "render",
     "save",
     "schema",
 ]
