@@ -43,6 +43,7 @@ __all__ = [
     "ELLIPSIS",
     "TOOLTIP_LIMIT",
     "Target",
+    "escape_id",
     "escape_text",
     "one_line",
     "shorten",
@@ -140,6 +141,21 @@ def escape_text(text: str, *, target: Target, limit: int | None = None) -> str:
         One line of escaped text.
     """
     return _escape_line(shorten(one_line(text), limit), target)
+
+
+def escape_id(ident: str, *, target: Target) -> str:
+    """Escape an identifier exactly: no trimming, collapsing or truncation.
+
+    Ids must stay distinct (``"a  b"`` and ``"a b"`` are two touchpoints), so they are
+    escaped as they are; they must not contain control characters (the model refuses
+    them, and so does this function).
+
+    >>> escape_id(" entry & exit", target="dot")
+    ' entry &amp; exit'
+    """
+    if _CONTROL.search(ident):
+        raise ValueError(f"an id must not contain control characters: {ident!r}")
+    return _escape_line(ident, target)
 
 
 def _escape_line(line: str, target: Target) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from journeygraph._escape import TOOLTIP_LIMIT, escape_text, wrap_words
+from journeygraph._escape import TOOLTIP_LIMIT, escape_id, escape_text, wrap_words
 from journeygraph._files import atomic_write
 from journeygraph.errors import RenderError
 from journeygraph.model import JourneyMap, MoveKind, Outcome, Touchpoint
@@ -299,8 +299,13 @@ def _percent(p: float) -> str:
 
 
 def _q(text: str, limit: int | None = None) -> str:
-    """A quoted DOT string holding escaped user text."""
+    """A quoted DOT string holding escaped user text (one line, maybe shortened)."""
     return '"' + escape_text(text, target="dot", limit=limit) + '"'
+
+
+def _id(ident: str) -> str:
+    """A quoted DOT node id: the map's id (or a synthetic one), escaped exactly."""
+    return '"' + escape_id(ident, target="dot") + '"'
 
 
 def _lines(lines: Sequence[str]) -> str:
@@ -445,7 +450,7 @@ def _dot_source(
     out.append("  subgraph cluster_start {")
     out.append('    graph [label="", style="invis"];')
     out.append(
-        f"    {_q(_ENTRY)} "
+        f"    {_id(_ENTRY)} "
         + _attrs(
             label='"Start"',
             shape="circle",
@@ -486,7 +491,7 @@ def _dot_source(
         if not members:
             placeholder = f" empty stage {index}"
             out.append(
-                f"    {_q(placeholder)} "
+                f"    {_id(placeholder)} "
                 + _attrs(label='"(no touchpoints)"', shape="plaintext", style='""', fontsize=11)
                 + ";"
             )
@@ -508,7 +513,7 @@ def _dot_source(
             continue
         node = f" heading {heading}"
         out.append(
-            f"  {_q(node)} "
+            f"  {_id(node)} "
             + _attrs(
                 label=f'"{heading}"',
                 shape="plaintext",
@@ -524,14 +529,14 @@ def _dot_source(
             out.append(f"  {_outcome_node(outcome)};")
             chain.append(outcome.id)
     if chain:
-        out.append("  {rank=same; " + "; ".join(_q(n) for n in chain) + ";}")
+        out.append("  {rank=same; " + "; ".join(_id(n) for n in chain) + ";}")
         for above, below in itertools.pairwise(chain):
-            out.append(f"  {_q(above)} -> {_q(below)} [style=invis, weight=10];")
+            out.append(f"  {_id(above)} -> {_id(below)} [style=invis, weight=10];")
         columns.append(chain)
 
     # Invisible spine: keeps the columns in stage order whatever the moves are.
     for left, right in itertools.pairwise(columns):
-        out.append(f"  {_q(left[0])} -> {_q(right[0])} [style=invis, weight=0];")
+        out.append(f"  {_id(left[0])} -> {_id(right[0])} [style=invis, weight=0];")
 
     # Entry edges.
     entry_total = sum(jm.entry.values())
@@ -540,7 +545,7 @@ def _dot_source(
         if share <= 0:
             continue
         out.append(
-            f"  {_q(_ENTRY)} -> {_q(tp_id)} "
+            f"  {_id(_ENTRY)} -> {_id(tp_id)} "
             + _attrs(
                 color=f'"{_EDGE_COLORS["entry"]}"',
                 style='"dotted"',
@@ -579,7 +584,7 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
         node = f" legend fill {i}"
         entries.append((node, text))
         lines.append(
-            f"      {_q(node)} "
+            f"      {_id(node)} "
             + _attrs(
                 label=_q(text),
                 fillcolor=f'"{colour}"',
@@ -602,7 +607,7 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
         node = f" legend edge {i}"
         entries.append((node, text))
         lines.append(
-            f"      {_q(node)} "
+            f"      {_id(node)} "
             + _attrs(
                 label=_q(text),
                 shape="box",
@@ -621,7 +626,7 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
     entries.append((node, note))
     wrapped = wrap_words(note, 30, 6)
     lines.append(
-        f"      {_q(node)} "
+        f"      {_id(node)} "
         + _attrs(
             label='"' + "\\l".join(escape_text(x, target="dot") for x in wrapped) + '\\l"',
             shape="plaintext",
@@ -633,11 +638,11 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
     )
     # Stack the legend entries top to bottom (flat invisible edges within one rank).
     names = [n for n, _ in entries]
-    lines.append("      {rank=same; " + "; ".join(_q(n) for n in [_ENTRY, *names]) + ";}")
+    lines.append("      {rank=same; " + "; ".join(_id(n) for n in [_ENTRY, *names]) + ";}")
     for above, below in zip([_ENTRY, *names], names, strict=False):
         # Inside a cluster, a flat edge (weight > 0) in a left-to-right layout puts its
         # head above its tail (checked in tests/test_render.py).
-        lines.append(f"      {_q(below)} -> {_q(above)} [style=invis, weight=10];")
+        lines.append(f"      {_id(below)} -> {_id(above)} [style=invis, weight=10];")
     lines.append("    }")
     return lines
 
@@ -662,7 +667,7 @@ def _touchpoint_node(tp: Touchpoint, overlay: _Overlay) -> str:
     tip.append("; ".join(facts))
     tip.extend(f"pain: {p}" for p in tp.pains)
     tooltip = "\\n".join(escape_text(x, target="dot", limit=TOOLTIP_LIMIT) for x in tip)
-    return f"{_q(tp.id)} " + _attrs(
+    return f"{_id(tp.id)} " + _attrs(
         label=f'"{label}"',
         fillcolor=f'"{overlay.fills.get(tp.id, _MISSING)}"',
         tooltip=f'"{tooltip}"',
@@ -671,7 +676,7 @@ def _touchpoint_node(tp: Touchpoint, overlay: _Overlay) -> str:
 
 def _outcome_node(outcome: Outcome) -> str:
     lines = wrap_words(outcome.label, _OUTCOME_WIDTH, _OUTCOME_LINES)
-    return f"{_q(outcome.id)} " + _attrs(
+    return f"{_id(outcome.id)} " + _attrs(
         label=_lines(lines),
         shape=_OUTCOME_SHAPES[outcome.kind],
         style='"filled,bold"' if outcome.kind == "conversion" else '"filled"',
@@ -721,7 +726,7 @@ def _edge_line(
         tooltip=f'"{tooltip}"',
         labeltooltip=f'"{tooltip}"' if labelled else None,
     )
-    return f"{_q(edge.source)} -> {_q(edge.target)} {attrs}"
+    return f"{_id(edge.source)} -> {_id(edge.target)} {attrs}"
 
 
 def _node_label(jm: JourneyMap, node_id: str) -> str:

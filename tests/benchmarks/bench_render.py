@@ -11,6 +11,7 @@ so the 80-touchpoint map has about 1,900 moves.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sys
 import time
@@ -19,7 +20,9 @@ import numpy as np
 import pytest
 
 import journeygraph as jg
-from journeygraph import render as render_module
+
+# The module, not the function jg.render that shadows it as an attribute.
+render_module = importlib.import_module("journeygraph.render")
 
 
 def fitted_like_map(touchpoints: int, *, seed: int = 0, stages: int = 6) -> jg.JourneyMap:
