@@ -35,6 +35,7 @@ from journeygraph.whatif import (
     Reweight,
     whatif,
 )
+from journeygraph.render import render
 
 __version__ = "0.1.0"
 
@@ -66,6 +67,7 @@ __all__ = [
     "load",
     "loads",
     "path_probability",
+    "render",
     "save",
     "schema",
     "simulate",

@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of example maps (default: the project's examples/)",
     )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="demo-output",
+        help="folder to write each example's diagram to (default: demo-output/)",
+    )
     p.set_defaults(run=_demo)
 
     p = sub.add_parser(
@@ -121,6 +127,53 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="FILE", help=".parquet or .csv")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=_simulate)
+
+    p = sub.add_parser(
+        "render",
+        parents=[common],
+        help="draw a journey map as SVG, PNG, PDF or Graphviz DOT",
+        description=(
+            "Draw a journey map: one column per stage, edge width by move probability, "
+            "skips purple, backtracks dashed, exits in the outcome's colour."
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help="map file (YAML or JSON; - reads stdin)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write here; the suffix (.svg .png .pdf .dot) picks the format "
+        "(default: SVG or DOT text on stdout)",
+    )
+    p.add_argument("--format", choices=["svg", "png", "pdf", "dot"], help="output format")
+    p.add_argument(
+        "--min-flow",
+        type=float,
+        metavar="X",
+        help="hide moves with probability below X (default: hide only the weakest "
+        "moves of maps with more than 120)",
+    )
+    p.add_argument(
+        "--color-by",
+        choices=["sentiment", "none"],
+        default="sentiment",
+        help="node fill (default: sentiment)",
+    )
+    labels = p.add_mutually_exclusive_group()
+    labels.add_argument(
+        "--edge-labels",
+        dest="edge_labels",
+        action="store_true",
+        default=None,
+        help="label every drawn move with its percentage",
+    )
+    labels.add_argument(
+        "--no-edge-labels",
+        dest="edge_labels",
+        action="store_false",
+        help="no percentage labels",
+    )
+    p.set_defaults(run=_render)
 
     parser.set_defaults(debug=False)
     return parser
@@ -164,7 +217,13 @@ def _demo(args: argparse.Namespace) -> int:
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.json"))
     if not files:
         raise JourneyGraphError(f"{folder}: no example maps (*.yaml, *.json) found")
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JourneyGraphError(f"{out}: cannot create the output folder ({exc})") from None
     print(f"journeygraph {jg.__version__} demo: {len(files)} example maps in {folder}\n")
+    suffix = ".svg"
     for path in files:
         jm = jg.load(path)
         kinds = Counter[str](jm.move_kinds().values())
@@ -173,7 +232,42 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  stages: {stages}")
         if jm.persona:
             print(f"  persona: {jm.persona.label}")
+        if suffix == ".svg":
+            try:
+                jg.render(jm, out / f"{path.stem}.svg")
+            except jg.RenderError as exc:  # no Graphviz here: DOT still shows the map
+                print(f"journeygraph: warning: {exc}; writing DOT instead", file=sys.stderr)
+                suffix = ".dot"
+        if suffix == ".dot":
+            jg.render(jm, out / f"{path.stem}.dot")
+        print(f"  diagram: {out / (path.stem + suffix)}")
         print()
+    print(f"Diagrams of all {len(files)} maps are in {out.resolve()}/")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    jm = jg.load(args.file)
+    fmt = args.format
+    if args.output is None and fmt in ("png", "pdf"):
+        print(
+            f"journeygraph render: error: {fmt.upper()} is binary; write it to a file with -o",
+            file=sys.stderr,
+        )
+        return 2
+    result = jg.render(
+        jm,
+        args.output,
+        format=fmt,
+        color_by=args.color_by,
+        min_flow=args.min_flow,
+        edge_labels=args.edge_labels,
+    )
+    if args.output is None:
+        assert isinstance(result, str)
+        sys.stdout.write(result)
+    else:
+        print(f"wrote {args.output}")
     return 0
 
 

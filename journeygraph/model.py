@@ -317,6 +317,14 @@ class JourneyMap(_Model):
 
     __str__ = __repr__
 
+    def _repr_svg_(self) -> str:
+        """The journey diagram, so notebooks draw the map (see journeygraph.render)."""
+        from journeygraph.render import render
+
+        svg = render(self, format="svg")
+        assert isinstance(svg, str)
+        return svg
+
     def touchpoint(self, touchpoint_id: str) -> Touchpoint:
         """The touchpoint with this id (``KeyError`` with a suggestion if none)."""
         try:

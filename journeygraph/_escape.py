@@ -1,0 +1,167 @@
+"""The one place where user text is made safe for a diagram (DOT or SVG).
+
+Every string that comes from a map (names, ids, channels, notes, persona) passes through
+:func:`escape_text` before it is written into DOT source (:mod:`journeygraph.render`) or
+straight into SVG (:mod:`journeygraph.canvas`). User text only ever becomes the *content*
+of a quoted DOT string or of an XML text node / quoted attribute value: never an
+HTML-like label, a URL, an ``href``, or an attribute or element name.
+
+Steps, in order:
+
+1. :func:`one_line` turns control characters (newlines, tabs, NUL, ...) into spaces and
+   collapses runs of white space, so a name cannot break out of a line or a statement.
+2. :func:`shorten` truncates to ``limit`` characters with an ellipsis (``…``); callers
+   put the full text in a tooltip (itself escaped, shortened to :data:`TOOLTIP_LIMIT`).
+3. The text is escaped for its target:
+
+   ``"xml"``
+       ``&``, ``<``, ``>``, ``"`` and ``'`` become entities; safe in an element's text
+       and in a double- or single-quoted attribute value.
+   ``"dot"``
+       for the inside of a double-quoted DOT string: ``\\`` and ``"`` are
+       backslash-escaped (so ``\\N``, ``\\l`` or a closing quote in a name stay
+       literal), and ``&`` becomes ``&amp;`` because Graphviz decodes entities in
+       labels (a name ``&amp;`` then shows as ``&amp;``, not ``&``).
+
+Examples
+--------
+>>> from journeygraph._escape import escape_text
+>>> escape_text('<b onclick="x">&amp;</b>', target="xml")
+'&lt;b onclick=&quot;x&quot;&gt;&amp;amp;&lt;/b&gt;'
+>>> escape_text('say "hi"\\n]; node [shape=box', target="dot")
+'say \\\\"hi\\\\" ]; node [shape=box'
+>>> escape_text("a" * 30, target="xml", limit=10)
+'aaaaaaaaa…'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+__all__ = [
+    "ELLIPSIS",
+    "TOOLTIP_LIMIT",
+    "Target",
+    "escape_id",
+    "escape_text",
+    "one_line",
+    "shorten",
+    "wrap_words",
+]
+
+ELLIPSIS = "…"
+#: Tooltips carry the full text, but not megabytes of it.
+TOOLTIP_LIMIT = 20_000
+
+Target = Literal["dot", "xml"]
+
+# C0 and C1 control characters, DEL, and the Unicode line/paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_SPACES = re.compile(r"\s+")
+_XML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
+_DOT = str.maketrans({"\\": "\\\\", '"': '\\"', "&": "&amp;"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters replaced by spaces and white space collapsed.
+
+    >>> one_line("two\\nlines\\t and\\x00 a NUL ")
+    'two lines and a NUL'
+    """
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def shorten(text: str, limit: int | None) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in an ellipsis if cut.
+
+    >>> shorten("Customer support chat", 12)
+    'Customer su…'
+    >>> shorten("short", 12)
+    'short'
+    """
+    if limit is None or len(text) <= limit:
+        return text
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    return text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def wrap_words(text: str, width: int, max_lines: int) -> list[str]:
+    """Split one line of text into at most ``max_lines`` lines of about ``width`` characters.
+
+    Breaks at spaces; a word longer than ``width`` is cut. The last line ends in an
+    ellipsis when text was left out. Returns raw (unescaped) lines.
+
+    >>> wrap_words("Annual-pass desk at the exit", 14, 2)
+    ['Annual-pass', 'desk at the…']
+    """
+    words = one_line(text).split(" ")
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        while len(word) > width:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if not current:
+            current = word
+        elif len(current) + 1 + len(word) <= width:
+            current = f"{current} {word}"
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1][: max(width - 1, 1)].rstrip()
+        lines = [*lines[: max_lines - 1], last + ELLIPSIS]
+    return lines
+
+
+def escape_text(text: str, *, target: Target, limit: int | None = None) -> str:
+    """Make user text safe to put inside a quoted DOT string or SVG/XML text.
+
+    Parameters
+    ----------
+    text
+        Any user-supplied string.
+    target
+        ``"dot"`` for the inside of a double-quoted DOT string (the caller adds the
+        quotes), ``"xml"`` for SVG element text or a quoted attribute value.
+    limit
+        Truncate to this many characters (after turning it into one line), ending in
+        ``…``. ``None`` keeps the whole text.
+
+    Returns
+    -------
+    str
+        One line of escaped text.
+    """
+    return _escape_line(shorten(one_line(text), limit), target)
+
+
+def escape_id(ident: str, *, target: Target) -> str:
+    """Escape an identifier exactly: no trimming, collapsing or truncation.
+
+    Ids must stay distinct (``"a  b"`` and ``"a b"`` are two touchpoints), so they are
+    escaped as they are; they must not contain control characters (the model refuses
+    them, and so does this function).
+
+    >>> escape_id(" entry & exit", target="dot")
+    ' entry &amp; exit'
+    """
+    if _CONTROL.search(ident):
+        raise ValueError(f"an id must not contain control characters: {ident!r}")
+    return _escape_line(ident, target)
+
+
+def _escape_line(line: str, target: Target) -> str:
+    """Escape text that is already one line (internal: callers use :func:`escape_text`)."""
+    if target == "xml":
+        return line.translate(_XML)
+    if target == "dot":
+        return line.translate(_DOT)
+    raise ValueError(f"unknown escaping target {target!r}; use 'dot' or 'xml'")

