@@ -24,6 +24,7 @@ from journeygraph.model import (
     Touchpoint,
 )
 from journeygraph.paths import Path, path_probability, top_paths
+from journeygraph.render import render
 from journeygraph.simulate import EventLog, simulate
 from journeygraph.whatif import (
     AddMove,
@@ -35,7 +36,6 @@ from journeygraph.whatif import (
     Reweight,
     whatif,
 )
-from journeygraph.render import render
 
 __version__ = "0.1.0"
 
