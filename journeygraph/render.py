@@ -17,6 +17,8 @@ Every user string goes through :func:`journeygraph._escape.escape_text`.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import itertools
 import logging
 import math
@@ -847,7 +849,19 @@ def _wasm_graphviz() -> _WasmGraphviz | None:
     with _wasm_lock:
         if "instance" not in _wasm_state:
             _wasm_state["instance"] = _load_wasm()
+            atexit.register(_release_wasm)
         return _wasm_state["instance"]
+
+
+def _release_wasm() -> None:
+    """Free the wasmtime store while the interpreter is whole.
+
+    Left to interpreter shutdown, wasmtime's finalisers run after its module globals are
+    gone and print "Exception ignored in __del__" after every command.
+    """
+    with _wasm_lock:
+        _wasm_state.clear()
+    gc.collect()
 
 
 def _load_wasm() -> _WasmGraphviz | None:
