@@ -4,6 +4,15 @@
 >>> jm = jg.load("examples/retail_five_a_current.yaml")   # doctest: +SKIP
 """
 
+from journeygraph.analysis import (
+    Analysis,
+    ExpectedTime,
+    Leak,
+    Sensitivity,
+    StageFlow,
+    Switch,
+    analyze,
+)
 from journeygraph.errors import (
     EventLogError,
     JourneyGraphError,
@@ -27,11 +36,14 @@ from journeygraph.model import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Analysis",
     "Duration",
     "EventLogError",
+    "ExpectedTime",
     "JourneyGraphError",
     "JourneyGraphWarning",
     "JourneyMap",
+    "Leak",
     "MapError",
     "MissingDependencyError",
     "Move",
@@ -39,9 +51,13 @@ __all__ = [
     "Outcome",
     "Persona",
     "RenderError",
+    "Sensitivity",
     "Stage",
+    "StageFlow",
+    "Switch",
     "Touchpoint",
     "__version__",
+    "analyze",
     "load",
     "loads",
     "save",
