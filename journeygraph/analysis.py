@@ -675,7 +675,7 @@ def _expected_time(
         present.append((kind, bK))
     W = solver.solve(np.column_stack(rhs))
     mean_from = W[:, 0]
-    by_kind = {}
+    by_kind: dict[str, float] = {}
     for j, (kind, bK) in enumerate(present, start=1):
         pK = float(chain.entry @ bK)
         if pK > 1e-15:
