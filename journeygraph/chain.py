@@ -284,6 +284,9 @@ class ChainSolver:
 
         See :func:`inverse_diagonal` for how it is computed and what it costs.
         """
+        if self.method == "dense":
+            # Reuse the LU: diag(N) from N = LU⁻¹ I, no second factorisation.
+            return np.diag(self.solve(np.eye(self.size))).copy()
         return inverse_diagonal(self._A, self.touchpoints, method=self.method)
 
 
