@@ -4,6 +4,15 @@
 >>> jm = jg.load("examples/retail_five_a_current.yaml")   # doctest: +SKIP
 """
 
+from journeygraph.analysis import (
+    Analysis,
+    ExpectedTime,
+    Leak,
+    Sensitivity,
+    StageFlow,
+    Switch,
+    analyze,
+)
 from journeygraph.errors import (
     EventLogError,
     JourneyGraphError,
@@ -42,14 +51,17 @@ __version__ = "0.1.0"
 __all__ = [
     "AddMove",
     "AddTouchpoint",
+    "Analysis",
     "CutMove",
     "Duration",
     "Edit",
     "EventLog",
     "EventLogError",
+    "ExpectedTime",
     "JourneyGraphError",
     "JourneyGraphWarning",
     "JourneyMap",
+    "Leak",
     "MapError",
     "MissingDependencyError",
     "Move",
@@ -61,9 +73,13 @@ __all__ = [
     "RemoveTouchpoint",
     "RenderError",
     "Reweight",
+    "Sensitivity",
     "Stage",
+    "StageFlow",
+    "Switch",
     "Touchpoint",
     "__version__",
+    "analyze",
     "load",
     "loads",
     "path_probability",

@@ -10,17 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from journeygraph.errors import MapError, Problem, did_you_mean
+from journeygraph.errors import MapError, NotAbsorbingError, Problem, did_you_mean
 from journeygraph.model import JourneyMap
 
 if TYPE_CHECKING:
     from scipy import sparse
 
-__all__ = ["AbsorbingChain", "entry_vector", "to_chain"]
+__all__ = [
+    "DENSE_LIMIT",
+    "ENVELOPE_LIMIT",
+    "ESCAPE_TOLERANCE",
+    "RESIDUAL_TOLERANCE",
+    "AbsorbingChain",
+    "ChainSolver",
+    "SolverMethod",
+    "check_escape",
+    "choose_method",
+    "entry_vector",
+    "factorize",
+    "inverse_diagonal",
+    "to_chain",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -159,3 +173,357 @@ def _normalise(vec: np.ndarray, what: str) -> np.ndarray:
     scaled = vec / top
     result: np.ndarray = scaled / scaled.sum()
     return result
+
+
+# -- solving (I - Q) x = b ------------------------------------------------------------
+#
+# Every figure of journeygraph.analysis is one or more solves with the fundamental
+# matrix N = (I - Q)^-1 (DESIGN.md, "The mathematics"). ChainSolver factorises I - Q
+# once and reuses it; N itself is never formed except for small dense maps.
+
+SolverMethod = Literal["auto", "dense", "sparse", "iterative"]
+
+#: Largest system solved with dense LU (and largest strongly connected group whose
+#: block of N is inverted densely when the diagonal of N is needed).
+DENSE_LIMIT = 1500
+#: Sparse LU is used when the envelope of I - Q (after reverse Cuthill–McKee), which
+#: bounds the fill-in of the factors, stays below this many entries; else iterative.
+ENVELOPE_LIMIT = 30_000_000
+#: Relative residual every solve must reach (checked explicitly, never assumed).
+RESIDUAL_TOLERANCE = 1e-11
+#: A group of touchpoints that customers leave with probability below this per step
+#: makes the chain numerically singular (journeys there last ~1e12 steps).
+ESCAPE_TOLERANCE = 1e-12
+#: Blocks of N computed at once when its diagonal comes from column solves.
+_BATCH = 256
+
+
+class ChainSolver:
+    """One factorisation of ``I - Q`` answering every solve of an analysis.
+
+    Build it with :func:`factorize`. ``solve(b)`` returns ``N b`` and
+    ``solve_transposed(b)`` returns ``Nᵀ b`` (``b`` a vector or a matrix of columns).
+    ``method`` is ``"dense"`` (LAPACK LU), ``"sparse"`` (SuperLU) or ``"iterative"``
+    (BiCGSTAB then GMRES with a Jacobi preconditioner and an explicit residual check).
+    """
+
+    __slots__ = ("_A", "_AT", "_diag", "_lu", "method", "size", "touchpoints")
+
+    def __init__(self, chain: AbsorbingChain, method: SolverMethod = "auto") -> None:
+        from scipy import sparse
+
+        self.touchpoints = chain.touchpoints
+        self.size = chain.size
+        check_escape(chain)
+        A = (sparse.identity(self.size, format="csr") - chain.Q).tocsr()
+        self._A = A
+        self._AT = A.T.tocsr()
+        self._diag = A.diagonal()
+        if method == "auto":
+            method = choose_method(A)
+        self.method: Literal["dense", "sparse", "iterative"] = method
+        self._lu: Any = None
+        if method == "dense":
+            from scipy.linalg import lu_factor
+
+            self._lu = lu_factor(A.toarray(), check_finite=False)
+        elif method == "sparse":
+            from scipy.sparse.linalg import splu
+
+            self._lu = splu(A.tocsc())
+        elif method != "iterative":
+            raise ValueError(
+                f"unknown solver method {method!r}; use auto, dense, sparse or iterative"
+            )
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """``x = N b``, the solution of ``(I - Q) x = b``."""
+        return self._solve(b, transposed=False)
+
+    def solve_transposed(self, b: np.ndarray) -> np.ndarray:
+        """``x = Nᵀ b``, the solution of ``(I - Q)ᵀ x = b``."""
+        return self._solve(b, transposed=True)
+
+    def _solve(self, b: np.ndarray, *, transposed: bool) -> np.ndarray:
+        b = np.asarray(b, dtype=float)
+        if self.method == "dense":
+            from scipy.linalg import lu_solve
+
+            x: np.ndarray = lu_solve(self._lu, b, trans=1 if transposed else 0, check_finite=False)
+        elif self.method == "sparse":
+            x = self._lu.solve(np.ascontiguousarray(b), trans="T" if transposed else "N")
+        else:
+            A = self._AT if transposed else self._A
+            if b.ndim == 1:
+                x = _iterative(A, self._diag, b, self.touchpoints)
+            else:
+                x = np.column_stack(
+                    [
+                        _iterative(A, self._diag, b[:, j], self.touchpoints)
+                        for j in range(b.shape[1])
+                    ]
+                )
+        self._check(x, b, transposed=transposed)
+        return x
+
+    def _check(self, x: np.ndarray, b: np.ndarray, *, transposed: bool) -> None:
+        A = self._AT if transposed else self._A
+        if not np.isfinite(x).all():
+            raise _singular(
+                self.touchpoints, np.flatnonzero(~np.isfinite(x).reshape(self.size, -1).all(1))
+            )
+        residual = np.abs(A @ x - b)
+        scale = np.abs(b) + np.abs(A) @ np.abs(x)
+        bad = residual > RESIDUAL_TOLERANCE * np.maximum(scale, np.abs(b).max(initial=0.0))
+        if bad.any():
+            rows = np.flatnonzero(bad.reshape(self.size, -1).any(1))
+            raise _singular(self.touchpoints, rows)
+
+    def diagonal(self) -> np.ndarray:
+        """The diagonal of ``N``: expected visits to each touchpoint starting there.
+
+        See :func:`inverse_diagonal` for how it is computed and what it costs.
+        """
+        if self.method == "dense":
+            # Reuse the LU: diag(N) from N = LU⁻¹ I, no second factorisation.
+            return np.diag(self.solve(np.eye(self.size))).copy()
+        return inverse_diagonal(self._A, self.touchpoints, method=self.method)
+
+
+def factorize(chain: AbsorbingChain, method: SolverMethod = "auto") -> ChainSolver:
+    """Factorise ``I - Q`` of a chain once, for every solve an analysis needs.
+
+    Parameters
+    ----------
+    chain
+        From :func:`to_chain`.
+    method
+        ``"auto"`` (default) picks dense LU up to :data:`DENSE_LIMIT` touchpoints,
+        sparse LU while the fill-in bound stays below :data:`ENVELOPE_LIMIT`, and the
+        iterative solver otherwise.
+
+    Raises
+    ------
+    NotAbsorbingError
+        A group of touchpoints is left with probability below :data:`ESCAPE_TOLERANCE`
+        per step, so float64 cannot resolve how long journeys stay there; the message
+        names the touchpoints.
+    """
+    return ChainSolver(chain, method)
+
+
+def choose_method(A: sparse.csr_matrix) -> Literal["dense", "sparse", "iterative"]:
+    """Dense for small systems; sparse LU when its fill-in is bounded; else iterative."""
+    t = A.shape[0]
+    if t <= DENSE_LIMIT:
+        return "dense"
+    return "sparse" if _envelope(A) <= ENVELOPE_LIMIT else "iterative"
+
+
+def _envelope(A: sparse.csr_matrix) -> int:
+    """Entries inside the profile of A after reverse Cuthill–McKee (bounds LU fill-in)."""
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    pattern = (abs(A) + abs(A.T)).tocsr()
+    perm = reverse_cuthill_mckee(pattern, symmetric_mode=True)
+    P = pattern[perm][:, perm].tocoo()
+    rank = np.arange(A.shape[0])
+    first = np.full(A.shape[0], A.shape[0])
+    np.minimum.at(first, P.row, P.col)
+    return int(2 * np.maximum(rank - np.minimum(first, rank), 0).sum() + A.shape[0])
+
+
+def _iterative(
+    A: sparse.csr_matrix, diag: np.ndarray, b: np.ndarray, names: tuple[str, ...]
+) -> np.ndarray:
+    from scipy.sparse.linalg import LinearOperator, bicgstab, gmres, splu
+
+    if not b.any():
+        return np.zeros_like(b)
+    M = LinearOperator(A.shape, matvec=lambda v: v / diag, dtype=float)
+    bnorm = float(np.abs(b).max())
+    x, _ = bicgstab(A, b, rtol=1e-14, atol=0.0, M=M, maxiter=10 * A.shape[0] + 1000)
+    if _converged(A, x, b, bnorm):
+        return np.asarray(x)
+    x, _ = gmres(A, b, x0=x, rtol=1e-14, atol=0.0, M=M, restart=100, maxiter=200)
+    if _converged(A, x, b, bnorm):
+        return np.asarray(x)
+    # Last resort: exact sparse LU, whatever its fill-in costs.
+    result: np.ndarray = splu(A.tocsc()).solve(b)
+    return result
+
+
+def _converged(A: sparse.csr_matrix, x: np.ndarray, b: np.ndarray, bnorm: float) -> bool:
+    return bool(np.isfinite(x).all() and np.abs(A @ x - b).max() <= 1e-13 * max(bnorm, 1.0))
+
+
+def check_escape(chain: AbsorbingChain) -> None:
+    """Refuse groups of touchpoints that customers (almost) never leave.
+
+    For each strongly connected group C of touchpoints, the largest one-step
+    probability of leaving C (to an outcome or a touchpoint outside C) must reach
+    :data:`ESCAPE_TOLERANCE`; below it, visits there are beyond float64.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    Q = chain.Q.tocoo()
+    n_groups, group = connected_components(chain.Q, directed=True, connection="strong")
+    outside = group[Q.row] != group[Q.col]
+    leave = np.bincount(Q.row[outside], weights=Q.data[outside], minlength=chain.size).astype(float)
+    leave += np.asarray(chain.R.sum(axis=1)).ravel()
+    best = np.zeros(n_groups)
+    np.maximum.at(best, group, leave)
+    stuck = np.flatnonzero(best < ESCAPE_TOLERANCE)
+    if stuck.size:
+        members = np.flatnonzero(np.isin(group, stuck))
+        raise _singular(chain.touchpoints, members, escape=True)
+
+
+def _singular(
+    names: tuple[str, ...], rows: np.ndarray, *, escape: bool = False
+) -> NotAbsorbingError:
+    shown = ", ".join(repr(names[i]) for i in rows[:10])
+    more = f" and {rows.size - 10} more" if rows.size > 10 else ""
+    why = (
+        f"journeys leave touchpoint(s) {shown}{more} with probability below "
+        f"{ESCAPE_TOLERANCE:g} per step"
+        if escape
+        else f"the chain is numerically singular around touchpoint(s) {shown}{more}"
+    )
+    return NotAbsorbingError(
+        [
+            Problem(
+                ("moves",),
+                f"{why}, so the expected number of visits there is beyond what float64 "
+                "resolves; give those touchpoints a real way out (a move to an outcome or "
+                "onwards with a weight that is not negligible)",
+            )
+        ]
+    )
+
+
+def inverse_diagonal(
+    A: sparse.csr_matrix,
+    names: tuple[str, ...] = (),
+    *,
+    method: Literal["dense", "sparse", "iterative"] = "sparse",
+) -> np.ndarray:
+    """The diagonal of ``A⁻¹`` for ``A = I - Q``, without forming ``A⁻¹``.
+
+    1. A return visit to touchpoint k never leaves k's strongly connected group C, so
+       ``N_kk = ((I - Q_CC)⁻¹)_kk``: each group is solved on its own and acyclic parts
+       cost nothing (a group of one gives ``1 / (1 - Q_kk)``).
+    2. A group of up to :data:`DENSE_LIMIT` touchpoints is inverted densely.
+    3. A larger group is split into breadth-first levels of its undirected graph; moves
+       only join a level to itself or a neighbour, so the block is block-tridiagonal
+       and the recursive Green's-function sweep (one forward and one backward pass of
+       dense level-sized blocks) gives its diagonal exactly in ``O(Σ w³)`` for level
+       widths w. Stage-ordered maps have narrow levels.
+    4. When the levels are too wide (unstructured random maps), column ``k`` of N is
+       solved for every k in the group (batched; O(t) solves).
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    t = A.shape[0]
+    result = np.empty(t)
+    offdiag = A - sparse.diags(A.diagonal())
+    n_groups, group = connected_components(offdiag, directed=True, connection="strong")
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(n_groups + 1))
+    sizes = np.diff(bounds)
+    singles = order[bounds[:-1][sizes == 1]]
+    result[singles] = 1.0 / A.diagonal()[singles]
+    for g in np.flatnonzero(sizes > 1):
+        members = order[bounds[g] : bounds[g + 1]]
+        block = A[members][:, members].tocsr()
+        result[members] = _group_diagonal(block, method)
+    if not np.isfinite(result).all() or (result < 1 - 1e-9).any():
+        bad = np.flatnonzero(~np.isfinite(result) | (result < 1 - 1e-9))
+        raise _singular(names, bad) if names else _singular(tuple(map(str, range(t))), bad)
+    return result
+
+
+def _group_diagonal(block: sparse.csr_matrix, method: str) -> np.ndarray:
+    n = block.shape[0]
+    if n <= DENSE_LIMIT:
+        return np.diag(np.linalg.inv(block.toarray())).copy()
+    levels = _bfs_levels(block)
+    widths = np.bincount(levels)
+    if widths.max() <= 2500 and float((widths.astype(float) ** 3).sum()) <= 1e11:
+        return _block_tridiagonal_diagonal(block, levels)
+    return _diagonal_by_columns(block, method)
+
+
+def _bfs_levels(block: sparse.csr_matrix) -> np.ndarray:
+    """Breadth-first levels of the undirected graph, from a pseudo-peripheral start."""
+    from scipy.sparse.csgraph import breadth_first_order
+
+    pattern = (abs(block) + abs(block.T)).tocsr()
+    n = block.shape[0]
+
+    def levels_from(start: int) -> np.ndarray:
+        order, pred = breadth_first_order(pattern, start, directed=False)
+        level = np.full(n, -1)
+        level[start] = 0
+        for node in order[1:]:
+            level[node] = level[pred[node]] + 1
+        return level
+
+    level = levels_from(0)
+    for _ in range(2):
+        far = int(np.argmax(level))
+        candidate = levels_from(far)
+        if candidate.max() <= level.max():
+            break
+        level = candidate
+    return level
+
+
+def _block_tridiagonal_diagonal(block: sparse.csr_matrix, levels: np.ndarray) -> np.ndarray:
+    """Recursive Green's functions: diag(A⁻¹) of a block-tridiagonal A, exactly."""
+    order = np.argsort(levels, kind="stable")
+    bounds = np.searchsorted(levels[order], np.arange(levels.max() + 2))
+    A = block[order][:, order].tocsr()
+    parts = [slice(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+    m = len(parts)
+
+    def sub(i: int, j: int) -> np.ndarray:
+        dense: np.ndarray = A[parts[i], parts[j]].toarray()
+        return dense
+
+    left: list[np.ndarray] = []
+    for i in range(m):
+        S = sub(i, i)
+        if i:
+            S = S - sub(i, i - 1) @ left[i - 1] @ sub(i - 1, i)
+        left.append(np.linalg.inv(S))
+    diag = np.empty(block.shape[0])
+    G = left[-1]
+    diag[order[parts[-1]]] = np.diag(G)
+    for i in range(m - 2, -1, -1):
+        G = left[i] + left[i] @ sub(i, i + 1) @ G @ sub(i + 1, i) @ left[i]
+        diag[order[parts[i]]] = np.diag(G)
+    return diag
+
+
+def _diagonal_by_columns(block: sparse.csr_matrix, method: str) -> np.ndarray:
+    n = block.shape[0]
+    diag = np.empty(n)
+    if method == "iterative":
+        d = block.diagonal()
+        for k in range(n):
+            e = np.zeros(n)
+            e[k] = 1.0
+            diag[k] = _iterative(block, d, e, ())[k]
+        return diag
+    from scipy.sparse.linalg import splu
+
+    lu = splu(block.tocsc())
+    for start in range(0, n, _BATCH):
+        stop = min(n, start + _BATCH)
+        E = np.zeros((n, stop - start))
+        E[np.arange(start, stop), np.arange(stop - start)] = 1.0
+        X = lu.solve(E)
+        diag[start:stop] = X[np.arange(start, stop), np.arange(stop - start)]
+    return diag

@@ -84,6 +84,18 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_validate)
 
     p = sub.add_parser(
+        "analyze",
+        parents=[common],
+        help="analyse a map: outcomes, leaks, switching, removal effects, stage flow",
+        description="Analyse a journey map as an absorbing Markov chain (- reads stdin).",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--entry", metavar="ID", help="start every journey at this touchpoint")
+    p.add_argument("--json", action="store_true", help="print every figure as JSON")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="rows per table (default 5)")
+    p.set_defaults(run=_analyze)
+
+    p = sub.add_parser(
         "schema",
         parents=[common],
         help="print the JSON Schema of the map file format",
@@ -232,6 +244,17 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  stages: {stages}")
         if jm.persona:
             print(f"  persona: {jm.persona.label}")
+        res = jg.analyze(jm)
+        print(
+            f"  conversion {res.conversion_probability:.1%}, churn {res.churn_probability:.1%}, "
+            f"competitor {res.competitor_probability:.1%}"
+        )
+        leaks = ", ".join(f"{x.touchpoint} ({x.share:.0%})" for x in res.leaks[:3])
+        print(f"  top leaks: {leaks or 'none'}")
+        if res.switching:
+            top = res.switching[0]
+            print(f"  top switching point: {top.touchpoint} -> {top.competitor} ({top.share:.0%})")
+
         if suffix == ".svg":
             try:
                 jg.render(jm, out / f"{path.stem}.svg")
@@ -288,6 +311,52 @@ def _simulate(args: argparse.Namespace) -> int:
             f"wrote {args.output}: {log.customers} journeys, {len(log)} events "
             f"({ends}; {summary['truncated']} unfinished after {args.max_steps} moves)"
         )
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    if args.top < 1:
+        print("journeygraph analyze: error: --top must be at least 1", file=sys.stderr)
+        return 2
+    jm = jg.load(args.file)
+    res = jg.analyze(jm, entry=args.entry)
+    if args.json:
+        print(json.dumps(res.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
+        return 0
+    k = args.top
+    print(f"{jm.name}  ({len(jm.touchpoints)} touchpoints, solver: {res.solver_method})")
+    print("\nOutcomes (probability per entering customer)")
+    kinds = {o.id: o.kind for o in jm.outcomes}
+    for o, p in res.outcome_probabilities.items():
+        print(f"  {p:8.2%}  {o} ({kinds[o]})")
+    print(
+        f"  conversion {res.conversion_probability:.2%}, churn {res.churn_probability:.2%}, "
+        f"competitor {res.competitor_probability:.2%}"
+    )
+    print(f"  steps per journey: {res.expected_steps:.2f} (sd {res.steps_variance**0.5:.2f})")
+    if res.expected_time is not None:
+        by_kind = ", ".join(f"{kind} {h:.1f} h" for kind, h in res.expected_time.by_kind.items())
+        print(f"  time per journey: {res.expected_time.mean:.1f} h ({by_kind})")
+    print("\nTop leaks (churn flow, share of churn, exit rate)")
+    for x in res.leaks[:k]:
+        print(f"  {x.flow:8.4f}  {x.share:6.1%}  {x.exit_rate:6.1%}  {x.touchpoint}")
+    print("\nCompetitor switching (flow, share of competitor losses)")
+    for s in res.switching[:k]:
+        print(f"  {s.flow:8.4f}  {s.share:6.1%}  {s.touchpoint} -> {s.competitor}")
+    if not res.switching:
+        print("  none")
+    print("\nRemoval effects (relative drop in conversion without the touchpoint)")
+    ranked = sorted(res.removal_effects.items(), key=lambda kv: -kv[1])
+    for tp, effect in ranked[:k]:
+        print(f"  {effect:7.1%}  {tp}")
+    print(f"\nFix first (conversion gain from {res.fix_fraction:.0%} less churn)")
+    for fix in res.sensitivity[:k]:
+        print(f"  {fix.gain:+8.4f}  {fix.touchpoint}")
+    flow = res.stage_flow
+    rates = ", ".join(f"{kind} {r:.0%}" for kind, r in flow.rates.items())
+    print(f"\nStage flow: {rates}; backtracks per journey {flow.backtracks_per_journey:.3f}")
+    for (a, b), f in sorted(flow.moves.items(), key=lambda kv: -kv[1])[:k]:
+        print(f"  {f:8.4f}  {a} -> {b}")
     return 0
 
 

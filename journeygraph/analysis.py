@@ -1,0 +1,688 @@
+"""Absorbing-chain analysis of a journey map: every figure an analyst asks of it.
+
+:func:`analyze` factorises ``I - Q`` once (:func:`journeygraph.chain.factorize`) and
+derives outcome probabilities, visits, steps, time, leaks, competitor switching,
+removal effects, stage flow and sensitivity from a handful of solves. The formulas
+are in DESIGN.md ("The mathematics") and docs/analysis.md; ``N = (I - Q)⁻¹`` is never
+formed for large maps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from journeygraph.chain import (
+    AbsorbingChain,
+    ChainSolver,
+    SolverMethod,
+    factorize,
+    to_chain,
+)
+from journeygraph.errors import MapError, NotAbsorbingError, Problem, did_you_mean
+from journeygraph.model import JourneyMap, OutcomeKind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "Analysis",
+    "ExpectedTime",
+    "Leak",
+    "Sensitivity",
+    "StageFlow",
+    "Switch",
+    "analyze",
+]
+
+#: Rows of B (absorption probabilities) must sum to 1 within this.
+ROW_SUM_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Leak:
+    """Customers lost to churn at one touchpoint.
+
+    ``flow``: expected churn exits there per entering customer (``v_i · R_i,churn``);
+    ``share``: its part of all churn; ``exit_rate``: probability of churning on a visit.
+    """
+
+    touchpoint: str
+    flow: float
+    share: float
+    exit_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """Customers lost to one competitor at one touchpoint.
+
+    ``flow``: expected moves from the touchpoint to the competitor per entrant;
+    ``share``: its part of everything lost to competitors.
+    """
+
+    touchpoint: str
+    competitor: str
+    flow: float
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sensitivity:
+    """The exact effect of cutting one touchpoint's churn exit by a fraction.
+
+    ``churn_exit``: the touchpoint's churn probability per visit before the cut;
+    ``gain``: new minus old conversion probability (from the entry);
+    ``conversion``: the new conversion probability.
+    """
+
+    touchpoint: str
+    churn_exit: float
+    gain: float
+    conversion: float
+
+
+@dataclass(frozen=True, slots=True)
+class StageFlow:
+    """Expected moves between stages per entering customer.
+
+    ``moves[(from_stage, to_stage)]`` counts touchpoint-to-touchpoint moves;
+    ``exits[(stage, outcome)]`` counts moves from a stage into an outcome;
+    ``per_journey[kind]`` is the expected number of forward / skip / backtrack /
+    within moves per journey and ``rates[kind]`` its share of all touchpoint-to-
+    touchpoint moves; ``backtracks_per_journey`` repeats ``per_journey["backtrack"]``.
+    """
+
+    stages: tuple[str, ...]
+    moves: dict[tuple[str, str], float]
+    exits: dict[tuple[str, str], float]
+    per_journey: dict[str, float]
+    rates: dict[str, float]
+    backtracks_per_journey: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (pairs become lists of records)."""
+        return {
+            "stages": list(self.stages),
+            "moves": [{"from": a, "to": b, "flow": f} for (a, b), f in self.moves.items()],
+            "exits": [{"stage": a, "outcome": b, "flow": f} for (a, b), f in self.exits.items()],
+            "per_journey": dict(self.per_journey),
+            "rates": dict(self.rates),
+            "backtracks_per_journey": self.backtracks_per_journey,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedTime:
+    """Expected journey time in hours, when moves carry mean durations.
+
+    ``mean``: from the entry to any outcome; ``by_kind[kind]``: conditional mean time
+    of the journeys that end in that kind of outcome (kinds that never happen are
+    left out); ``from_touchpoint[id]``: mean time to an outcome starting there.
+    """
+
+    mean: float
+    by_kind: dict[str, float]
+    from_touchpoint: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "mean": self.mean,
+            "by_kind": dict(self.by_kind),
+            "from_touchpoint": dict(self.from_touchpoint),
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Analysis:
+    """The analysis of a journey map: returned by :func:`analyze`; immutable.
+
+    Every number is a plain float keyed by ids and computed exactly from the absorbing
+    chain. Removal effects and sensitivity need the diagonal of N and are computed on
+    first access (then cached).
+    """
+
+    outcome_probabilities: dict[str, float]
+    conversion_probability: float
+    churn_probability: float
+    competitor_probability: float
+    expected_visits: dict[str, float]
+    expected_steps: float
+    steps_variance: float
+    steps_from: dict[str, float]
+    steps_variance_from: dict[str, float]
+    expected_time: ExpectedTime | None
+    leaks: tuple[Leak, ...]
+    switching: tuple[Switch, ...]
+    switching_by_stage: dict[str, dict[str, float]]
+    stage_flow: StageFlow
+    move_flows: dict[tuple[str, str], float]
+    solver_method: str
+    fix_fraction: float
+    _map: JourneyMap = field(repr=False)
+    _chain: AbsorbingChain = field(repr=False)
+    _solver: ChainSolver = field(repr=False)
+    _B: np.ndarray = field(repr=False)
+    _visits: np.ndarray = field(repr=False)
+    _cache: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"Analysis({self._map.name!r}, conversion={self.conversion_probability:.4f}, "
+            f"churn={self.churn_probability:.4f}, competitor={self.competitor_probability:.4f})"
+        )
+
+    # -- per-touchpoint absorption ---------------------------------------------------
+
+    def absorption(self, touchpoint_id: str) -> dict[str, float]:
+        """Outcome probabilities for a journey starting at ``touchpoint_id`` (row of B).
+
+        Examples
+        --------
+        >>> res = jg.analyze(jm)
+        >>> {k: round(v, 4) for k, v in res.absorption("ad").items()}
+        {'buy': 0.75, 'gone': 0.25}
+        """
+        i = self._index(touchpoint_id)
+        return {o: float(p) for o, p in zip(self._chain.outcomes, self._B[i], strict=True)}
+
+    def _index(self, touchpoint_id: str) -> int:
+        try:
+            return self._chain.index[touchpoint_id]
+        except KeyError:
+            raise MapError(
+                [
+                    Problem(
+                        ("touchpoints",),
+                        f"unknown touchpoint {touchpoint_id!r}"
+                        f"{did_you_mean(touchpoint_id, self._chain.index)}",
+                    )
+                ]
+            ) from None
+
+    # -- figures that need diag(N) ---------------------------------------------------
+
+    @property
+    def visits_from_self(self) -> dict[str, float]:
+        """``N_kk``: expected visits to each touchpoint for a journey starting there."""
+        return dict(zip(self._chain.touchpoints, map(float, self._diagonal()), strict=True))
+
+    def _diagonal(self) -> np.ndarray:
+        if "diag" not in self._cache:
+            self._cache["diag"] = self._solver.diagonal()
+        diag: np.ndarray = self._cache["diag"]
+        return diag
+
+    @property
+    def removal_effects(self) -> dict[str, float]:
+        """Relative drop in conversion if journeys through each touchpoint were lost.
+
+        ``1 - P_without_k / P`` with ``P_without_k = P - (v_k / N_kk) · b_k`` (DESIGN.md;
+        Anderl et al. 2016). 0 for every touchpoint when the map never converts.
+
+        Examples
+        --------
+        >>> {k: round(v, 4) for k, v in jg.analyze(jm).removal_effects.items()}
+        {'ad': 1.0, 'shop': 1.0}
+        """
+        if "removal" not in self._cache:
+            p = self.conversion_probability
+            hit = self._visits / self._diagonal()
+            lost = hit * self._conversion_from()
+            effects = np.clip(lost / p, 0.0, 1.0) if p > 0 else np.zeros_like(lost)
+            self._cache["removal"] = dict(
+                zip(self._chain.touchpoints, map(float, effects), strict=True)
+            )
+        result: dict[str, float] = self._cache["removal"]
+        return result
+
+    def _conversion_from(self) -> np.ndarray:
+        cols = [self._chain.outcome_index[o.id] for o in self._map.outcomes_of_kind("conversion")]
+        b: np.ndarray = self._B[:, cols].sum(axis=1)
+        return b
+
+    @property
+    def sensitivity(self) -> tuple[Sensitivity, ...]:
+        """Exact conversion gain from cutting each touchpoint's churn by ``fix_fraction``.
+
+        Ranked by gain (largest first); touchpoints without a churn exit, or whose only
+        exit is churn (nowhere to send the saved customers), are left out.
+        """
+        if "sensitivity" not in self._cache:
+            self._cache["sensitivity"] = self.sensitivity_at(self.fix_fraction)
+        result: tuple[Sensitivity, ...] = self._cache["sensitivity"]
+        return result
+
+    def sensitivity_at(self, fraction: float) -> tuple[Sensitivity, ...]:
+        """:attr:`sensitivity` for another fraction (0 < fraction <= 1), in O(t).
+
+        Notes
+        -----
+        Cutting row i's churn by ``f`` and scaling its other exits by
+        ``α = f c_i / (1 - c_i)`` (``c_i`` its churn probability) changes row i of Q by
+        the rank-one ``α e_i Q_i``. Sherman–Morrison, with ``N_ii`` and the first-step
+        identities ``Σ_j Q_ij N_ji = N_ii - 1`` and ``(Q b)_i = b_i - g_i``, gives the new
+        conversion probability exactly::
+
+            P' = P + v_i Δg_i + v_i α (b_i - g_i + (N_ii - 1) Δg_i) / (1 - α (N_ii - 1))
+
+        where ``g_i`` is row i's one-step conversion probability and ``Δg_i`` its change.
+        """
+        fraction = float(fraction)
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        chain, jm = self._chain, self._map
+        churn = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind("churn")]
+        conv = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind("conversion")]
+        R = chain.R.toarray() if chain.size <= 5000 else None
+        c = _row_sums(chain.R, churn) if R is None else R[:, churn].sum(axis=1)
+        g = _row_sums(chain.R, conv) if R is None else R[:, conv].sum(axis=1)
+        b = self._conversion_from()
+        v = self._visits
+        diag = self._diagonal()
+        p = self.conversion_probability
+        ok = (c > 0) & (c < 1 - 1e-15)
+        alpha = np.where(ok, fraction * c / np.where(ok, 1 - c, 1.0), 0.0)
+        dg = alpha * g
+        denom = 1 - alpha * (diag - 1)
+        if (ok & (denom <= 1e-12)).any():
+            i = int(np.flatnonzero(ok & (denom <= 1e-12))[0])
+            raise NotAbsorbingError(
+                [
+                    Problem(
+                        ("moves",),
+                        f"cutting the churn of {chain.touchpoints[i]!r} by {fraction:g} leaves "
+                        "journeys through it no way out; use a smaller fraction",
+                    )
+                ]
+            )
+        gain = v * dg + v * alpha * (b - g + (diag - 1) * dg) / np.where(ok, denom, 1.0)
+        gain = np.where(ok, gain, 0.0)
+        ranked = sorted(np.flatnonzero(ok), key=lambda i: (-gain[i], i))
+        return tuple(
+            Sensitivity(chain.touchpoints[i], float(c[i]), float(gain[i]), float(p + gain[i]))
+            for i in ranked
+        )
+
+    # -- export ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure as JSON-ready data (plain floats, keyed by ids).
+
+        Examples
+        --------
+        >>> import json
+        >>> d = jg.analyze(jm).to_dict()
+        >>> round(d["conversion_probability"], 4), json.loads(json.dumps(d)) == d
+        (0.75, True)
+        """
+        return {
+            "map": self._map.name,
+            "outcome_probabilities": dict(self.outcome_probabilities),
+            "conversion_probability": self.conversion_probability,
+            "churn_probability": self.churn_probability,
+            "competitor_probability": self.competitor_probability,
+            "expected_steps": {"mean": self.expected_steps, "variance": self.steps_variance},
+            "expected_time": self.expected_time.to_dict() if self.expected_time else None,
+            "touchpoints": [
+                {
+                    "touchpoint": tp,
+                    "expected_visits": self.expected_visits[tp],
+                    "steps_mean": self.steps_from[tp],
+                    "steps_variance": self.steps_variance_from[tp],
+                    "absorption": self.absorption(tp),
+                    "removal_effect": self.removal_effects[tp],
+                }
+                for tp in self._chain.touchpoints
+            ],
+            "leaks": [_record(x) for x in self.leaks],
+            "switching": [_record(x) for x in self.switching],
+            "switching_by_stage": {s: dict(d) for s, d in self.switching_by_stage.items()},
+            "removal_effects": dict(self.removal_effects),
+            "sensitivity": {
+                "fraction": self.fix_fraction,
+                "ranked": [_record(x) for x in self.sensitivity],
+            },
+            "stage_flow": self.stage_flow.to_dict(),
+            "move_flows": [
+                {"from": a, "to": b, "flow": f} for (a, b), f in self.move_flows.items()
+            ],
+            "solver": self.solver_method,
+        }
+
+    def to_frame(self, name: str) -> pd.DataFrame:
+        """One table as a pandas DataFrame (needs pandas).
+
+        ``name`` is one of ``outcomes``, ``touchpoints``, ``leaks``, ``switching``,
+        ``switching_by_stage``, ``removal_effects``, ``sensitivity``, ``stage_flow``,
+        ``move_flows``.
+        """
+        from journeygraph._optional import require
+
+        tables = (
+            "outcomes",
+            "touchpoints",
+            "leaks",
+            "switching",
+            "switching_by_stage",
+            "removal_effects",
+            "sensitivity",
+            "stage_flow",
+            "move_flows",
+        )
+        if name not in tables:
+            raise ValueError(
+                f"unknown table {name!r}{did_you_mean(name, tables)}; choose one of "
+                + ", ".join(tables)
+            )
+        pandas = require("pandas", extra="pandas", feature="Analysis.to_frame")
+        d = self.to_dict()
+        rows: list[dict[str, Any]]
+        if name == "outcomes":
+            kinds = {o.id: o.kind for o in self._map.outcomes}
+            rows = [
+                {"outcome": o, "kind": kinds[o], "probability": p}
+                for o, p in self.outcome_probabilities.items()
+            ]
+        elif name == "touchpoints":
+            rows = []
+            for r in d["touchpoints"]:
+                flat = {k: v for k, v in r.items() if k != "absorption"}
+                flat.update({f"absorption_{o}": p for o, p in r["absorption"].items()})
+                rows.append(flat)
+        elif name in ("leaks", "switching", "move_flows"):
+            rows = d[name]
+        elif name == "switching_by_stage":
+            rows = [
+                {"stage": s, "competitor": c, "flow": f}
+                for s, comp in self.switching_by_stage.items()
+                for c, f in comp.items()
+            ]
+        elif name == "removal_effects":
+            rows = [{"touchpoint": k, "removal_effect": v} for k, v in self.removal_effects.items()]
+        elif name == "sensitivity":
+            rows = d["sensitivity"]["ranked"]
+        else:
+            rows = d["stage_flow"]["moves"]
+        return pandas.DataFrame(rows)
+
+
+def _record(item: Leak | Switch | Sensitivity) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in item.__slots__}
+
+
+def _row_sums(M: Any, cols: list[int]) -> np.ndarray:
+    if not cols:
+        return np.zeros(M.shape[0])
+    result: np.ndarray = np.asarray(M[:, cols].sum(axis=1)).ravel()
+    return result
+
+
+def analyze(
+    jm: JourneyMap,
+    entry: str | Mapping[str, float] | None = None,
+    *,
+    fix_fraction: float = 0.1,
+    method: SolverMethod = "auto",
+) -> Analysis:
+    """Analyse a journey map as an absorbing Markov chain.
+
+    Parameters
+    ----------
+    jm
+        The journey map.
+    entry
+        Where journeys start: ``None`` for the map's entry, a touchpoint id, or a dict
+        of weights by touchpoint id.
+    fix_fraction
+        The churn cut used by :attr:`Analysis.sensitivity` (default 10 %).
+    method
+        Linear solver: ``"auto"`` (by size and structure), ``"dense"``, ``"sparse"``
+        or ``"iterative"``; see :func:`journeygraph.chain.factorize`.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    MapError
+        The entry names an unknown touchpoint or has no positive weight.
+    NotAbsorbingError
+        A group of touchpoints is (numerically) never left.
+
+    Notes
+    -----
+    With ``N = (I - Q)⁻¹``: ``B = N R``, visits ``v = π₀ᵀ N``, steps ``s = N 1``,
+    variance ``(2N - I) s - s∘s``; see docs/analysis.md. Every figure is checked to be
+    finite and every row of B to sum to 1 within 1e-9.
+
+    Examples
+    --------
+    >>> res = jg.analyze(jm)
+    >>> round(res.conversion_probability, 4), round(res.churn_probability, 4)
+    (0.75, 0.25)
+    >>> res.leaks[0]
+    Leak(touchpoint='ad', flow=0.25, share=1.0, exit_rate=0.25)
+    """
+    if not 0 < fix_fraction <= 1:
+        raise ValueError(f"fix_fraction must be in (0, 1], got {fix_fraction!r}")
+    chain = to_chain(jm, entry)
+    solver = factorize(chain, method)
+    t = chain.size
+    tps, outs = chain.touchpoints, chain.outcomes
+    kinds = {o.id: o.kind for o in jm.outcomes}
+
+    R = chain.R.toarray()  # t x a; a is small
+    visits = solver.solve_transposed(chain.entry)
+    rhs = np.column_stack([R, np.ones(t)])
+    sol = solver.solve(rhs)
+    B, steps = sol[:, :-1], sol[:, -1]
+    second = 2 * solver.solve(steps) - steps  # (2N - I) s
+    _check_rows(B, tps)
+
+    out_p = chain.entry @ B
+    outcome_probabilities = {o: float(p) for o, p in zip(outs, out_p, strict=True)}
+    kind_p = {
+        k: float(sum(p for o, p in outcome_probabilities.items() if kinds[o] == k))
+        for k in ("conversion", "churn", "competitor")
+    }
+    mean_steps = float(chain.entry @ steps)
+    var_steps = float(max(chain.entry @ second - mean_steps**2, 0.0))
+    var_from = np.maximum(second - steps**2, 0.0)
+
+    # Flows: expected traversals of each move per entrant, v_i P_ij.
+    Qc = chain.Q.tocoo()
+    Rc = chain.R.tocoo()
+    q_flow = visits[Qc.row] * Qc.data
+    r_flow = visits[Rc.row] * Rc.data
+    move_flows = {
+        (tps[i], tps[j]): float(f) for i, j, f in zip(Qc.row, Qc.col, q_flow, strict=True)
+    }
+    move_flows.update(
+        {(tps[i], outs[k]): float(f) for i, k, f in zip(Rc.row, Rc.col, r_flow, strict=True)}
+    )
+
+    leaks = _leaks(jm, chain, R, visits, kind_p["churn"])
+    switching, by_stage = _switching(jm, chain, R, visits, kind_p["competitor"])
+    stage_flow = _stage_flow(jm, chain, Qc, q_flow, Rc, r_flow)
+    expected_time = _expected_time(jm, chain, solver, B) if chain.step_hours is not None else None
+
+    result = Analysis(
+        outcome_probabilities=outcome_probabilities,
+        conversion_probability=kind_p["conversion"],
+        churn_probability=kind_p["churn"],
+        competitor_probability=kind_p["competitor"],
+        expected_visits=dict(zip(tps, map(float, visits), strict=True)),
+        expected_steps=mean_steps,
+        steps_variance=var_steps,
+        steps_from=dict(zip(tps, map(float, steps), strict=True)),
+        steps_variance_from=dict(zip(tps, map(float, var_from), strict=True)),
+        expected_time=expected_time,
+        leaks=leaks,
+        switching=switching,
+        switching_by_stage=by_stage,
+        stage_flow=stage_flow,
+        move_flows=move_flows,
+        solver_method=solver.method,
+        fix_fraction=float(fix_fraction),
+        _map=jm,
+        _chain=chain,
+        _solver=solver,
+        _B=B,
+        _visits=visits,
+    )
+    _check_finite(visits, steps, second, B)
+    return result
+
+
+def _check_rows(B: np.ndarray, tps: tuple[str, ...]) -> None:
+    err = np.abs(B.sum(axis=1) - 1)
+    bad = np.flatnonzero(~(err <= ROW_SUM_TOLERANCE) | (B < -ROW_SUM_TOLERANCE).any(axis=1))
+    if bad.size:
+        names = ", ".join(repr(tps[i]) for i in bad[:10])
+        raise NotAbsorbingError(
+            [
+                Problem(
+                    ("moves",),
+                    f"absorption probabilities from touchpoint(s) {names} do not sum to 1 "
+                    "(the chain is numerically singular there); give them a real way out",
+                )
+            ]
+        )
+
+
+def _check_finite(*arrays: np.ndarray) -> None:
+    for a in arrays:
+        if not np.isfinite(a).all():
+            raise NotAbsorbingError(
+                [Problem(("moves",), "the analysis produced a non-finite figure")]
+            )
+
+
+def _leaks(
+    jm: JourneyMap, chain: AbsorbingChain, R: np.ndarray, visits: np.ndarray, churn_p: float
+) -> tuple[Leak, ...]:
+    cols = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind("churn")]
+    rate = R[:, cols].sum(axis=1)
+    flow = visits * rate
+    order = sorted(np.flatnonzero(flow > 0), key=lambda i: (-flow[i], i))
+    return tuple(
+        Leak(
+            chain.touchpoints[i],
+            float(flow[i]),
+            float(flow[i] / churn_p) if churn_p > 0 else 0.0,
+            float(rate[i]),
+        )
+        for i in order
+    )
+
+
+def _switching(
+    jm: JourneyMap, chain: AbsorbingChain, R: np.ndarray, visits: np.ndarray, comp_p: float
+) -> tuple[tuple[Switch, ...], dict[str, dict[str, float]]]:
+    rivals = jm.outcomes_of_kind("competitor")
+    items = []
+    stage_pos = np.array([jm.stage_position(t.stage) for t in jm.touchpoints])
+    by_stage: dict[str, dict[str, float]] = {}
+    for o in rivals:
+        k = chain.outcome_index[o.id]
+        flow = visits * R[:, k]
+        for i in np.flatnonzero(flow > 0):
+            items.append((float(flow[i]), int(i), o.id))
+        per_stage = np.bincount(stage_pos, weights=flow, minlength=len(jm.stages))
+        for s, f in zip(jm.stages, per_stage, strict=True):
+            by_stage.setdefault(s.id, {})[o.id] = float(f)
+    items.sort(key=lambda x: (-x[0], x[1], x[2]))
+    switches = tuple(
+        Switch(chain.touchpoints[i], comp, f, f / comp_p if comp_p > 0 else 0.0)
+        for f, i, comp in items
+    )
+    return switches, by_stage
+
+
+def _stage_flow(
+    jm: JourneyMap,
+    chain: AbsorbingChain,
+    Qc: Any,
+    q_flow: np.ndarray,
+    Rc: Any,
+    r_flow: np.ndarray,
+) -> StageFlow:
+    stages = tuple(s.id for s in jm.stages)
+    pos = np.array([jm.stage_position(t.stage) for t in jm.touchpoints], dtype=np.int64)
+    src, dst = pos[Qc.row], pos[Qc.col]
+    s = len(stages)
+    table = np.bincount(src * s + dst, weights=q_flow, minlength=s * s).reshape(s, s)
+    moves = {
+        (stages[a], stages[b]): float(table[a, b]) for a, b in zip(*np.nonzero(table), strict=True)
+    }
+    a = len(chain.outcomes)
+    ex = np.bincount(pos[Rc.row] * a + Rc.col, weights=r_flow, minlength=s * a).reshape(s, a)
+    exits = {
+        (stages[i], chain.outcomes[k]): float(ex[i, k])
+        for i, k in zip(*np.nonzero(ex), strict=True)
+    }
+    # Move kinds by stage order, as JourneyMap.move_kind classifies them.
+    gap = dst - src
+    kind_flow = {
+        "forward": float(q_flow[gap == 1].sum()),
+        "skip": float(q_flow[gap > 1].sum()),
+        "backtrack": float(q_flow[gap < 0].sum()),
+        "within": float(q_flow[gap == 0].sum()),
+    }
+    total = sum(kind_flow.values())
+    rates = {k: (f / total if total > 0 else 0.0) for k, f in kind_flow.items()}
+    return StageFlow(stages, moves, exits, kind_flow, rates, kind_flow["backtrack"])
+
+
+def _expected_time(
+    jm: JourneyMap, chain: AbsorbingChain, solver: ChainSolver, B: np.ndarray
+) -> ExpectedTime:
+    """Mean time to absorption, and conditional mean time per outcome kind.
+
+    With per-move mean durations ``D``: ``w_K = N c_K`` where
+    ``c_K,i = Σ_j Q_ij D_ij b_K,j + Σ_{k∈K} R_ik D_ik`` is ``E[T · 1{end in K}]``
+    (first-step analysis), so the conditional mean is ``π₀ᵀ w_K / P(K)``.
+    """
+    from scipy import sparse
+
+    assert chain.step_hours is not None
+    hours: dict[tuple[str, str], float] = {
+        (m.source, m.target): (m.duration.hours if m.duration else 0.0)
+        for m in jm.moves
+        if m.weight > 0
+    }
+    Qc, Rc = chain.Q.tocoo(), chain.R.tocoo()
+    tps, outs = chain.touchpoints, chain.outcomes
+    dq = np.array([hours[(tps[i], tps[j])] for i, j in zip(Qc.row, Qc.col, strict=True)])
+    dr = np.array([hours[(tps[i], outs[k])] for i, k in zip(Rc.row, Rc.col, strict=True)])
+    QD = sparse.csr_matrix((Qc.data * dq, (Qc.row, Qc.col)), shape=chain.Q.shape)
+    RD = sparse.csr_matrix((Rc.data * dr, (Rc.row, Rc.col)), shape=chain.R.shape)
+    kinds: tuple[OutcomeKind, ...] = ("conversion", "churn", "competitor")
+    rhs = [chain.step_hours]
+    present = []
+    for kind in kinds:
+        cols = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind(kind)]
+        if not cols:
+            continue
+        bK = B[:, cols].sum(axis=1)
+        rhs.append(QD @ bK + np.asarray(RD[:, cols].sum(axis=1)).ravel())
+        present.append((kind, bK))
+    W = solver.solve(np.column_stack(rhs))
+    mean_from = W[:, 0]
+    by_kind: dict[str, float] = {}
+    for j, (kind, bK) in enumerate(present, start=1):
+        pK = float(chain.entry @ bK)
+        if pK > 1e-15:
+            by_kind[kind] = float(chain.entry @ W[:, j] / pK)
+    _check_finite(W)
+    return ExpectedTime(
+        mean=float(chain.entry @ mean_from),
+        by_kind=by_kind,
+        from_touchpoint=dict(zip(tps, map(float, mean_from), strict=True)),
+    )

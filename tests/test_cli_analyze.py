@@ -1,0 +1,65 @@
+"""`journeygraph analyze` and the demo's headline analysis, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from journeygraph.cli import main
+
+from .conftest import DATA, EXAMPLES
+
+TINY = str(DATA / "good" / "tiny.yaml")
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "journeygraph", *args],
+        input=stdin.decode() if stdin else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_analyze_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", TINY, "--top", "1"]) == 0
+    out = capsys.readouterr().out
+    # conftest.py: P(buy) = 35/88 = 39.77 %, churn 46/88 = 52.27 %
+    assert "39.77%  buy (conversion)" in out
+    assert "churn 52.27%" in out
+    assert "Top leaks" in out and "ad" in out
+    assert "shop -> rival" in out
+    assert "Removal effects" in out and "Stage flow" in out
+
+
+def test_analyze_json_matches_the_api(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", TINY, "--json", "--entry", "shop"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    # from shop: B row = (0.5, 0.28, 0.1)/0.88 (conftest.py)
+    assert data["outcome_probabilities"]["buy"] == pytest.approx(0.5 / 0.88, rel=1e-12)
+    assert data["leaks"][0]["touchpoint"] in {"ad", "shop"}
+
+
+def test_analyze_stdin_and_errors() -> None:
+    ok = run("analyze", "-", stdin=Path(TINY).read_bytes())
+    assert ok.returncode == 0 and "buy" in ok.stdout
+    bad = run("analyze", TINY, "--entry", "shpo")
+    assert bad.returncode == 1 and "did you mean 'shop'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = run("analyze", str(DATA / "bad" / "trapped.yaml"))
+    assert missing.returncode == 1 and "loop_a" in missing.stderr
+    assert run("analyze").returncode == 2
+    assert run("analyze", TINY, "--top", "0").returncode == 2
+    assert run("analyze", "--help").returncode == 0
+
+
+def test_demo_prints_headline_analysis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--examples", str(EXAMPLES)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("top leaks:") == len(list(EXAMPLES.glob("*.yaml")))
+    assert "conversion" in out and "top switching point:" in out
