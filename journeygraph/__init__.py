@@ -13,6 +13,7 @@ from journeygraph.analysis import (
     Switch,
     analyze,
 )
+from journeygraph.compare import FieldChange, MapDiff, MetricDelta, MoveChange, compare
 from journeygraph.errors import (
     EventLogError,
     JourneyGraphError,
@@ -58,13 +59,17 @@ __all__ = [
     "EventLog",
     "EventLogError",
     "ExpectedTime",
+    "FieldChange",
     "JourneyGraphError",
     "JourneyGraphWarning",
     "JourneyMap",
     "Leak",
+    "MapDiff",
     "MapError",
+    "MetricDelta",
     "MissingDependencyError",
     "Move",
+    "MoveChange",
     "NotAbsorbingError",
     "Outcome",
     "Path",
@@ -80,6 +85,7 @@ __all__ = [
     "Touchpoint",
     "__version__",
     "analyze",
+    "compare",
     "load",
     "loads",
     "path_probability",

@@ -187,6 +187,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_render)
 
+    p = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="compare a current-state and a future-state map",
+        description="Compare two maps (current -> future): structural changes and every "
+        "metric before / after / delta.",
+    )
+    p.add_argument("current", metavar="CURRENT", help="the as-is map (YAML or JSON)")
+    p.add_argument("future", metavar="FUTURE", help="the to-be map (YAML or JSON)")
+    p.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="match id OLD of the current map with id NEW of the future map (repeatable)",
+    )
+    p.add_argument("--json", action="store_true", help="print the whole comparison as JSON")
+    p.set_defaults(run=_compare)
+
     parser.set_defaults(debug=False)
     return parser
 
@@ -266,6 +285,22 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  diagram: {out / (path.stem + suffix)}")
         print()
     print(f"Diagrams of all {len(files)} maps are in {out.resolve()}/")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    renames = {}
+    for item in args.rename:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            print(f"journeygraph compare: error: --rename {item!r}: write OLD=NEW", file=sys.stderr)
+            return 2
+        renames[old] = new
+    diff = jg.compare(jg.load(args.current), jg.load(args.future), renames=renames)
+    if args.json:
+        print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(diff.summary())
     return 0
 
 
