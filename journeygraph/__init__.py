@@ -13,6 +13,7 @@ from journeygraph.errors import (
     NotAbsorbingError,
     RenderError,
 )
+from journeygraph.fit import FitReport, collapse_order, fit, fit_paths
 from journeygraph.io import load, loads, save, schema
 from journeygraph.model import (
     Duration,
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Duration",
     "EventLogError",
+    "FitReport",
     "JourneyGraphError",
     "JourneyGraphWarning",
     "JourneyMap",
@@ -42,6 +44,9 @@ __all__ = [
     "Stage",
     "Touchpoint",
     "__version__",
+    "collapse_order",
+    "fit",
+    "fit_paths",
     "load",
     "loads",
     "save",
