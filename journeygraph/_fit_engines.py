@@ -193,9 +193,7 @@ def parse_instant(value: Any, numeric_time: bool) -> float | None:
         try:
             value = datetime.datetime.fromisoformat(value)
         except ValueError:
-            raise EventLogError(
-                f"observed_until={value!r}: not an ISO 8601 date or time"
-            ) from None
+            raise EventLogError(f"observed_until={value!r}: not an ISO 8601 date or time") from None
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=datetime.UTC)
@@ -273,7 +271,6 @@ def _bad_time(where: str, column: str, row: int | None, value: object, why: str)
 def _time_numbers(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
     """An arrow time column as (int64 microseconds or float64 numbers, numeric?)."""
     pa = require("pyarrow", extra="files", feature="fit")
-    pc = require("pyarrow.compute", extra="files", feature="fit")
     typ = arr.type
     if pa.types.is_timestamp(typ):
         per_us = {"s": -1_000_000, "ms": -1000, "us": 1, "ns": 1000}[typ.unit]
@@ -298,7 +295,6 @@ def _time_numbers(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
         f"{where}: time column {column!r} has type {typ}; it must hold timestamps, dates, "
         "ISO 8601 text or numbers"
     )
-    _ = pc  # pragma: no cover
 
 
 def _parse_time_strings(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
@@ -487,7 +483,7 @@ def count_arrow(table: Any, spec: Spec, where: str) -> Counts:
         key = key * size + values
     uniq, counts = np.unique(key, return_counts=True)
     decoded = []
-    for values, size in reversed(fields):
+    for _values, size in reversed(fields):
         decoded.append(uniq % size)
         uniq = uniq // size
     f_target, f_kind, f_start, f_code, f_prev, f_seg = decoded
@@ -545,12 +541,18 @@ def count_duckdb(
         con.close()
 
 
+def _run(con: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """Execute with only the parameters the statement uses (DuckDB wants them exact)."""
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    return con.execute(sql, used) if used else con.execute(sql)
+
+
 def _count_duckdb(
     con: Any, duckdb: Any, source: Any, spec: Spec, where: str, kind: str, files: list[str]
 ) -> Counts:
-    con.execute("SET TimeZone = 'UTC'")
+    _run(con, "SET TimeZone = 'UTC'")
     progress = spec.progress if spec.progress is not None else sys.stderr.isatty()
-    con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+    _run(con, f"SET enable_progress_bar = {'true' if progress else 'false'}")
     if kind == "parquet":
         rel = con.read_parquet(files, union_by_name=True)
     elif kind == "csv":
@@ -558,7 +560,7 @@ def _count_duckdb(
     else:
         rel = con.from_arrow(source)
     rel.create_view("raw_events")
-    described = con.execute("DESCRIBE raw_events").fetchall()
+    described = _run(con, "DESCRIBE raw_events").fetchall()
     types = {row[0]: str(row[1]).upper() for row in described}
     check_columns([row[0] for row in described], spec, where)
 
@@ -575,13 +577,15 @@ def _count_duckdb(
     )
     ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
     if spec.outcome:
-        unknown = con.execute(
+        unknown = _run(
+            con,
             f"SELECT DISTINCT oc FROM ({src}) WHERE oc IS NOT NULL AND NOT "
             "list_contains(CAST($outs AS VARCHAR[]), oc) ORDER BY oc LIMIT 6",
             {"outs": outs},
         ).fetchall()
         _unknown_outcomes([r[0] for r in unknown], spec, where)
-        clash = con.execute(
+        clash = _run(
+            con,
             f"SELECT DISTINCT tp FROM ({src}) WHERE list_contains(CAST($outs AS VARCHAR[]), tp) "
             "ORDER BY tp LIMIT 6",
             {"outs": outs},
@@ -602,7 +606,8 @@ def _count_duckdb(
             f"FROM src WHERE {ok} AND tp IS NOT NULL"
         )
 
-    stats = con.execute(
+    stats = _run(
+        con,
         f"WITH src AS ({src}) SELECT count(*), "
         "count(*) FILTER (WHERE c IS NULL), "
         "count(*) FILTER (WHERE c IS NOT NULL AND t IS NULL), "
@@ -632,7 +637,8 @@ def _count_duckdb(
     capped: list[str] = []
     capped_rows = 0
     if spec.max_events is not None:
-        res = con.execute(
+        res = _run(
+            con,
             f"WITH src AS ({src}), items AS ({items}), d AS (SELECT DISTINCT s, c, t, item, o "
             "FROM items) SELECT CAST(c AS VARCHAR), count(*) AS n FROM d GROUP BY s, c "
             "HAVING count(*) > $cap ORDER BY n DESC, 1",
@@ -681,7 +687,7 @@ def _count_duckdb(
     params: dict[str, Any] = {"outs": outs, "gap": gap, "window": window, "until": until}
     if spec.max_events is not None:
         params["cap"] = spec.max_events
-    result = con.execute(query, params).fetchall()
+    result = _run(con, query, params).fetchall()
     rows = [
         (str(r[0]), r[1], str(r[2]), bool(r[3]), bool(r[4]), int(r[5]), r[6], int(r[7]))
         for r in result
@@ -703,9 +709,10 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
         return False, f"epoch_us(CAST({col} AS TIMESTAMP))"
     numeric_types = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE")
     if time_type in numeric_types or time_type.startswith(("DECIMAL", "UTINYINT", "U")):
-        bad = con.execute(
+        bad = _run(
+            con,
             f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST({col} AS DOUBLE) AS v "
-            "FROM raw_events) WHERE NOT isfinite(v) LIMIT 1"
+            "FROM raw_events) WHERE NOT isfinite(v) LIMIT 1",
         ).fetchone()
         if bad:
             raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a finite number")
@@ -715,19 +722,21 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
             f"{where}: time column {spec.time!r} has type {time_type}; it must hold "
             "timestamps, dates, ISO 8601 text or numbers"
         )
-    present, numeric = con.execute(
-        f"SELECT count({col}), count(TRY_CAST({col} AS DOUBLE)) FROM raw_events"
+    present, numeric = _run(
+        con, f"SELECT count({col}), count(TRY_CAST({col} AS DOUBLE)) FROM raw_events"
     ).fetchone()
     if present and present == numeric:
         return True, f"CAST({col} AS DOUBLE)"
-    aware, naive = con.execute(
+    aware, naive = _run(
+        con,
         f"SELECT count(*) FILTER (WHERE regexp_matches({col}, $p)), "
         f"count(*) FILTER (WHERE NOT regexp_matches({col}, $p)) FROM raw_events",
         {"p": AWARE_PATTERN},
     ).fetchone()
     if aware and naive:
         wanted = "" if aware <= naive else "NOT "
-        row = con.execute(
+        row = _run(
+            con,
             f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
             f"WHERE {wanted}regexp_matches(v, $p) ORDER BY rn LIMIT 1",
             {"p": AWARE_PATTERN},
@@ -737,9 +746,10 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
             "an offset (or none, meaning UTC)"
         )
         raise _bad_time(where, spec.time, int(row[0]), row[1], why)
-    bad = con.execute(
+    bad = _run(
+        con,
         f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
-        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL ORDER BY rn LIMIT 1"
+        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL ORDER BY rn LIMIT 1",
     ).fetchone()
     if bad:
         raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a date or time")
@@ -783,7 +793,9 @@ def count_spark(df: Any, spec: Spec, where: str) -> Counts:
 
     outs_lit = F.array(*[F.lit(v) for v in outs]) if outs else F.array().cast("array<string>")
     seg_expr = F.col(pos[spec.segment]).cast("string") if spec.segment else F.lit("")
-    oc_expr = F.col(pos[spec.outcome]).cast("string") if spec.outcome else F.lit(None).cast("string")
+    oc_expr = (
+        F.col(pos[spec.outcome]).cast("string") if spec.outcome else F.lit(None).cast("string")
+    )
     src = df.select(
         F.col(pos[spec.customer]).alias("c"),
         t_expr.alias("t"),
@@ -828,7 +840,12 @@ def count_spark(df: Any, spec: Spec, where: str) -> Counts:
         count_if(F.col("c").isNotNull() & F.col("t").isNotNull() & F.col("s").isNull()),
         count_if(ok & F.col("tp").isNull() & ~F.coalesce(oc_item, F.lit(False))),
         F.countDistinct(F.when(ok & tp_item, F.col("tp"))),
-        F.max(F.when(ok & (F.coalesce(tp_item, F.lit(False)) | F.coalesce(oc_item, F.lit(False))), F.col("t"))),
+        F.max(
+            F.when(
+                ok & (F.coalesce(tp_item, F.lit(False)) | F.coalesce(oc_item, F.lit(False))),
+                F.col("t"),
+            )
+        ),
         count_if(ok & F.coalesce(tp_item, F.lit(False)))
         + count_if(ok & F.coalesce(oc_item, F.lit(False))),
     ).collect()[0]
@@ -896,11 +913,7 @@ def count_spark(df: Any, spec: Spec, where: str) -> Counts:
         .when(censored, CENSORED)
         .otherwise(CHURN)
     )
-    prev = (
-        F.when(~F.col("st"), F.col("pitem"))
-        if spec.order == 2
-        else F.lit(None).cast("string")
-    )
+    prev = F.when(~F.col("st"), F.col("pitem")) if spec.order == 2 else F.lit(None).cast("string")
     nxt = F.when((F.col("o") == 0) & ~F.col("en"), F.col("nitem"))
     out = (
         f.select(

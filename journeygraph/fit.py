@@ -12,6 +12,7 @@ its :class:`FitReport` in ``metadata["fit"]``.
 from __future__ import annotations
 
 import glob as _glob
+import itertools
 import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -116,9 +117,9 @@ class FitReport:
         data = jm.metadata.get("fit")
         if not isinstance(data, dict):
             raise EventLogError(f"map {jm.name!r} was not fitted: it has no fit report")
-        values = dict(data)
-        values["capped_customers"] = tuple(values.get("capped_customers") or ())  # type: ignore[arg-type]
-        return cls(**values)  # type: ignore[arg-type]
+        values: dict[str, Any] = dict(data)
+        values["capped_customers"] = tuple(values.get("capped_customers") or ())
+        return cls(**values)
 
 
 # -- public functions -----------------------------------------------------------------
@@ -352,7 +353,7 @@ def fit_paths(
         touchpoints.update(steps)
         entry[steps[0]] += c + n
         journeys += c + n
-        for a, b in zip(steps, steps[1:], strict=False):
+        for a, b in itertools.pairwise(steps):
             moves[(a, b)] += c + n
         if c:
             moves[(steps[-1], conversion)] += c
@@ -415,7 +416,7 @@ def collapse_order(jm: JourneyMap) -> JourneyMap:
     states = jm.metadata.get("states")
     if not isinstance(states, dict):
         raise MapError(f"map {jm.name!r} is not a second-order map (no metadata 'states')")
-    current = {s: str(pair[1]) for s, pair in states.items() if isinstance(pair, list)}  # type: ignore[index]
+    current = {s: str(pair[1]) for s, pair in states.items() if isinstance(pair, list)}
     entry: dict[str, float] = defaultdict(float)
     for s, w in jm.entry.items():
         entry[current[s]] += w
@@ -581,7 +582,7 @@ def _sniff(path: str, kind: str) -> None:
         try:
             head.decode("utf-8")
         except UnicodeDecodeError as exc:
-            if exc.start < len(head) - 4:
+            if len(head) < 4096 or exc.start < len(head) - 4:
                 raise EventLogError(
                     f"{path}: not a UTF-8 CSV file (byte {exc.start}); save it as UTF-8"
                 ) from None
@@ -680,9 +681,7 @@ def _maps_from_counts(
     strict: bool,
 ) -> JourneyMap | dict[str, JourneyMap]:
     dropped = dict(counts.dropped)
-    dropped["outcome_without_touchpoint"] = sum(
-        r[7] for r in counts.rows if r[3] and r[4]
-    )
+    dropped["outcome_without_touchpoint"] = sum(r[7] for r in counts.rows if r[3] and r[4])
     if strict and any(dropped.values()):
         reasons = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in dropped.items() if v)
         extra = ""
@@ -742,19 +741,12 @@ def _maps_from_counts(
         seg_ends: dict[str, float] = defaultdict(float)
         states: dict[str, list[str | None]] = {}
 
-        def state(prev: str | None, item: str) -> str:
-            if spec.order == 1:
-                return item
-            label = f"{prev if prev is not None else START}{STATE_SEP}{item}"
-            states[label] = [prev, item]
-            return label
-
         for _s, prev, item, _o, st, kind, nxt, n in seg_rows:
-            here = state(prev, item)
+            here = _state(prev, item, spec.order, states)
             if st:
                 entry[here] += n
             if kind == MOVE:
-                moves[(here, state(item, str(nxt)))] += n
+                moves[(here, _state(item, str(nxt), spec.order, states))] += n
             elif kind == TO_OUTCOME:
                 moves[(here, str(nxt))] += n
             elif kind == CHURN:
@@ -777,9 +769,7 @@ def _maps_from_counts(
             events=sum(r[7] for r in seg_rows),
             journeys=journeys,
             censored_journeys=sum(r[7] for r in seg_rows if r[5] == CENSORED),
-            single_event_journeys=sum(
-                r[7] for r in seg_rows if r[4] and r[5] in (CHURN, CENSORED)
-            ),
+            single_event_journeys=sum(r[7] for r in seg_rows if r[4] and r[5] in (CHURN, CENSORED)),
             dropped=dropped,
             capped_customers=tuple(counts.capped_customers),
             segment=seg if spec.segment else None,
@@ -790,8 +780,7 @@ def _maps_from_counts(
             metadata["states"] = {s: states[s] for s in seg_touch}
             seg_stage = {s: stage_of[states[s][1] or ""] for s in seg_touch}
             seg_details = {
-                s: {**details.get(states[s][1] or "", {}), "name": states[s][1]}
-                for s in seg_touch
+                s: {**details.get(states[s][1] or "", {}), "name": states[s][1]} for s in seg_touch
             }
         else:
             seg_stage, seg_details = stage_of, details
@@ -812,6 +801,15 @@ def _maps_from_counts(
     if spec.segment is None:
         return maps[segments[0]]
     return maps
+
+
+def _state(prev: str | None, item: str, order: int, states: dict[str, list[str | None]]) -> str:
+    """The state id of an event: the touchpoint, or (order 2) "previous > touchpoint"."""
+    if order == 1:
+        return item
+    label = f"{prev if prev is not None else START}{STATE_SEP}{item}"
+    states[label] = [prev, item]
+    return label
 
 
 def _check_absorbing(
@@ -949,9 +947,7 @@ def _build_map(
             persona=persona,
             stages=stage_list,
             touchpoints=[{"id": t, **details.get(t, {}), "stage": stage_of[t]} for t in ordered],
-            outcomes=[
-                {"id": o, "kind": k} for o, k in outcome_kinds.items() if o in used_outcomes
-            ],
+            outcomes=[{"id": o, "kind": k} for o, k in outcome_kinds.items() if o in used_outcomes],
             entry={t: float(w) for t, w in sorted(entry.items())},
             moves=[
                 {"from": a, "to": b, "weight": float(w)}
