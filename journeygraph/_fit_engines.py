@@ -307,6 +307,11 @@ def _parse_time_strings(arr: Any, column: str, where: str) -> tuple[np.ndarray, 
         out = np.zeros(len(values))
         out[present] = nums.to_numpy(dtype=float)
         return out, True
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(present)[np.flatnonzero(bad)[0]])
+        raise _bad_time(where, column, pos + 1, values.iloc[pos], "not a date or time")
     aware = text.str.contains(AWARE_PATTERN, regex=True).to_numpy()
     if aware.any() and not aware.all():
         minority = aware if aware.sum() <= (~aware).sum() else ~aware
@@ -316,11 +321,6 @@ def _parse_time_strings(arr: Any, column: str, where: str) -> tuple[np.ndarray, 
             "an offset (or none, meaning UTC)"
         )
         raise _bad_time(where, column, pos + 1, values.iloc[pos], why)
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        pos = int(np.flatnonzero(present)[np.flatnonzero(bad)[0]])
-        raise _bad_time(where, column, pos + 1, values.iloc[pos], "not a date or time")
     out_i = np.zeros(len(values), dtype=np.int64)
     out_i[present] = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64) // 1000
     return out_i, False
@@ -727,6 +727,13 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
     ).fetchone()
     if present and present == numeric:
         return True, f"CAST({col} AS DOUBLE)"
+    bad = _run(
+        con,
+        f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL ORDER BY rn LIMIT 1",
+    ).fetchone()
+    if bad:
+        raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a date or time")
     aware, naive = _run(
         con,
         f"SELECT count(*) FILTER (WHERE regexp_matches({col}, $p)), "
@@ -746,13 +753,6 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
             "an offset (or none, meaning UTC)"
         )
         raise _bad_time(where, spec.time, int(row[0]), row[1], why)
-    bad = _run(
-        con,
-        f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
-        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL ORDER BY rn LIMIT 1",
-    ).fetchone()
-    if bad:
-        raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a date or time")
     return False, f"epoch_us(CAST({col} AS TIMESTAMPTZ))"
 
 
@@ -951,6 +951,10 @@ def _spark_time_strings(df: Any, name: str, spec: Spec, where: str) -> tuple[boo
     ).collect()[0]
     if present and present == numeric:
         return True, F.expr(f"try_cast({name} AS DOUBLE)")
+    parsed = F.expr(f"try_cast({name} AS TIMESTAMP)")
+    bad = df.where(col.isNotNull() & parsed.isNull()).select(col).limit(1).collect()
+    if bad:
+        raise _bad_time(where, spec.time, None, bad[0][0], "not a date or time")
     if aware and naive:
         cond = col.rlike(AWARE_PATTERN) if aware <= naive else ~col.rlike(AWARE_PATTERN)
         value = df.where(col.isNotNull() & cond).select(col).limit(1).collect()[0][0]
@@ -959,8 +963,4 @@ def _spark_time_strings(df: Any, name: str, spec: Spec, where: str) -> tuple[boo
             "an offset (or none, meaning UTC)"
         )
         raise _bad_time(where, spec.time, None, value, why)
-    parsed = F.expr(f"try_cast({name} AS TIMESTAMP)")
-    bad = df.where(col.isNotNull() & parsed.isNull()).select(col).limit(1).collect()
-    if bad:
-        raise _bad_time(where, spec.time, None, bad[0][0], "not a date or time")
     return False, F.unix_micros(parsed)
