@@ -23,6 +23,7 @@ from journeygraph.errors import (
     NotAbsorbingError,
     RenderError,
 )
+from journeygraph.fit import FitReport, collapse_order, fit, fit_paths
 from journeygraph.io import load, loads, save, schema
 from journeygraph.model import (
     Duration,
@@ -60,6 +61,7 @@ __all__ = [
     "EventLogError",
     "ExpectedTime",
     "FieldChange",
+    "FitReport",
     "JourneyGraphError",
     "JourneyGraphWarning",
     "JourneyMap",
@@ -85,7 +87,10 @@ __all__ = [
     "Touchpoint",
     "__version__",
     "analyze",
+    "collapse_order",
     "compare",
+    "fit",
+    "fit_paths",
     "load",
     "loads",
     "path_probability",

@@ -206,6 +206,38 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the whole comparison as JSON")
     p.set_defaults(run=_compare)
 
+    p = sub.add_parser(
+        "fit",
+        parents=[common],
+        help="fit a journey map from an event log (CSV/Parquet)",
+        description="Fit a journey map from an event log: one row per event (customer, "
+        "time, touchpoint[, outcome]). Weights are observed counts. See docs/fitting.md.",
+    )
+    p.add_argument("log", metavar="LOG", help="CSV or Parquet file, glob or folder")
+    p.add_argument("--customer", required=True, metavar="COL", help="customer id column")
+    p.add_argument("--time", required=True, metavar="COL", help="timestamp column")
+    p.add_argument("--touchpoint", required=True, metavar="COL", help="touchpoint column")
+    p.add_argument("--outcome", metavar="COL", help="column holding outcome values")
+    p.add_argument(
+        "--outcomes",
+        metavar="VALUE=KIND,...",
+        help="event values that end a journey, e.g. purchase=conversion,rival=competitor",
+    )
+    p.add_argument("--stages", metavar="FILE", help="map file whose stages to use")
+    p.add_argument("--gap", metavar="DURATION", help="split journeys at gaps, e.g. 30min")
+    p.add_argument("--window", metavar="DURATION", help="censor journeys open this long")
+    p.add_argument("--order", type=int, choices=(1, 2), default=1, help="memory order")
+    p.add_argument(
+        "--engine", choices=("auto", "numpy", "duckdb"), default="auto", help="counting engine"
+    )
+    p.add_argument("--max-events", type=int, metavar="N", help="leave out customers above N")
+    p.add_argument("--name", help="map name")
+    p.add_argument("--strict", action="store_true", help="dropped rows are an error")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="map file to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--json", action="store_true", help="print the fit report as JSON")
+    p.set_defaults(run=_fit)
+
     parser.set_defaults(debug=False)
     return parser
 
@@ -392,6 +424,53 @@ def _analyze(args: argparse.Namespace) -> int:
     print(f"\nStage flow: {rates}; backtracks per journey {flow.backtracks_per_journey:.3f}")
     for (a, b), f in sorted(flow.moves.items(), key=lambda kv: -kv[1])[:k]:
         print(f"  {f:8.4f}  {a} -> {b}")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise JourneyGraphError(f"{out}: the file exists; pass --force to overwrite it")
+    if out.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise JourneyGraphError(f"{out}: write the map as .yaml or .json")
+    outcomes: dict[str, str] = {}
+    for part in (args.outcomes or "").split(","):
+        if not part.strip():
+            continue
+        value, sep, kind = part.rpartition("=")
+        if not sep or not value.strip():
+            raise JourneyGraphError(
+                f"--outcomes: {part!r} is not VALUE=KIND, e.g. purchase=conversion"
+            )
+        outcomes[value.strip()] = kind.strip()
+    jm = jg.fit(
+        args.log,
+        customer=args.customer,
+        time=args.time,
+        touchpoint=args.touchpoint,
+        outcome=args.outcome,
+        outcomes=outcomes or None,
+        stages=args.stages,
+        gap=args.gap,
+        window=args.window,
+        order=args.order,
+        engine=args.engine,
+        name=args.name,
+        max_events_per_customer=args.max_events,
+        strict=args.strict,
+    )
+    assert isinstance(jm, jg.JourneyMap)
+    jg.save(jm, out)
+    report = jg.FitReport.of(jm)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        dropped = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.dropped.items() if v)
+        print(
+            f"wrote {out}: {len(jm.touchpoints)} touchpoints, {report.journeys} journeys, "
+            f"{report.events} events, {report.censored_journeys} censored"
+            + (f"; dropped {dropped}" if dropped else "")
+        )
     return 0
 
 

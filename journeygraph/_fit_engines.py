@@ -1,0 +1,975 @@
+"""The three places the one counting algorithm of :mod:`journeygraph.fit` runs.
+
+Each engine turns an event log into the same small count table (see :class:`Counts`);
+:mod:`journeygraph.fit` builds maps from it. The algorithm, written once in words:
+
+1. Rows with a null customer, time, segment or touchpoint are dropped and counted
+   (a row whose touchpoint is null but whose ``outcome`` column holds a mapped outcome
+   is a pure outcome event, not dropped).
+2. Every row becomes one *event* (its touchpoint, or its outcome when the touchpoint
+   value is a mapped outcome); with an ``outcome`` column a row can be a touchpoint
+   event followed by an outcome event at the same time.
+3. Exact duplicates (customer, time, event) are kept once; the rest are counted.
+4. Customers (a customer is the pair segment, customer id) with more than
+   ``max_events`` events are left out entirely and reported as capped.
+5. Each customer's events are sorted by ``(time, touchpoints before outcomes, event
+   value in code-point order)``: a total, data-defined order, so every engine sees
+   the same sequence whatever the input order.
+6. A journey starts at a customer's first event, after an outcome event, and after
+   an inactivity gap longer than ``gap``. An outcome event that starts a journey has
+   no touchpoint to leave from: it is dropped and counted.
+7. Per touchpoint event: the next event of the same journey is a move (to a
+   touchpoint or an outcome); with no next event the journey ends in churn, or is
+   censored when it is the customer's last event and less than ``window`` lies
+   between it and the end of observation.
+
+Times are integers in microseconds since 1970-01-01 UTC (naive times are read as
+UTC), or plain numbers when the time column is numeric.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from journeygraph._optional import require
+from journeygraph.errors import EventLogError
+
+__all__ = [
+    "AWARE_PATTERN",
+    "CENSORED",
+    "CHURN",
+    "MOVE",
+    "OUTCOME_ROW",
+    "TO_OUTCOME",
+    "Counts",
+    "Spec",
+    "count_arrow",
+    "count_duckdb",
+    "count_spark",
+    "parse_duration",
+]
+
+#: Kinds of a count-table row.
+OUTCOME_ROW, MOVE, TO_OUTCOME, CHURN, CENSORED = -1, 0, 1, 2, 3
+
+#: A timestamp string that carries its own offset (``Z``, ``+01:00``, ``-0500``).
+AWARE_PATTERN = r"[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
+
+_UNITS = {
+    "us": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+    "w": 604800.0,
+    "week": 604800.0,
+    "weeks": 604800.0,
+}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """What to count: column names and the journey rules."""
+
+    customer: str
+    time: str
+    touchpoint: str
+    outcome: str | None
+    segment: str | None
+    outcome_values: tuple[str, ...]
+    gap: Any = None
+    window: Any = None
+    observed_until: Any = None
+    order: int = 1
+    max_events: int | None = None
+    max_touchpoints: int = 500
+    progress: bool | None = None
+
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        """(role, column) pairs the log must have."""
+        pairs = [("customer", self.customer), ("time", self.time)]
+        pairs.append(("touchpoint", self.touchpoint))
+        if self.outcome is not None:
+            pairs.append(("outcome", self.outcome))
+        if self.segment is not None:
+            pairs.append(("segment", self.segment))
+        return pairs
+
+
+@dataclass(slots=True)
+class Counts:
+    """The count table an engine returns, plus what it dropped.
+
+    ``rows`` are ``(segment, previous, event, is_outcome, starts_journey, kind, next,
+    count)``; ``previous`` is the event before in the same journey (only with
+    ``order=2``), ``kind`` one of MOVE, TO_OUTCOME, CHURN, CENSORED for touchpoint
+    events and OUTCOME_ROW for outcome events, ``next`` the target of a move.
+    """
+
+    rows: list[tuple[str, str | None, str, bool, bool, int, str | None, int]]
+    input_rows: int
+    dropped: dict[str, int]
+    capped_customers: list[str] = field(default_factory=list)
+    engine: str = "numpy"
+
+
+# -- shared helpers -------------------------------------------------------------------
+
+
+def parse_duration(value: Any, what: str, numeric_time: bool) -> float | None:
+    """A gap/window as a number in the time column's units (microseconds for times)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise EventLogError(f"{what}={value!r}: give a duration such as '30min' or '7d'")
+    if isinstance(value, datetime.timedelta):
+        if numeric_time:
+            raise EventLogError(
+                f"{what}={value!r} is a duration, but the time column holds plain numbers; "
+                f"give {what} as a number in the same units"
+            )
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float):
+        if not numeric_time:
+            raise EventLogError(
+                f"{what}={value!r}: the time column holds timestamps, so give a duration "
+                "such as '30min', '12h', '7d' or a datetime.timedelta"
+            )
+        seconds = float(value)
+        if not np.isfinite(seconds) or seconds <= 0:
+            raise EventLogError(f"{what}={value!r}: must be a finite number > 0")
+        return seconds
+    elif isinstance(value, str):
+        m = _DURATION.match(value.lower())
+        if not m or m.group(2) not in _UNITS:
+            raise EventLogError(
+                f"{what}={value!r}: not a duration; write a number and a unit, e.g. "
+                "'90s', '30min', '12h', '7d', '2w'"
+            )
+        if numeric_time:
+            raise EventLogError(
+                f"{what}={value!r} is a duration, but the time column holds plain numbers; "
+                f"give {what} as a number in the same units"
+            )
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise EventLogError(f"{what}={value!r}: give a duration such as '30min' or '7d'")
+    if seconds <= 0:
+        raise EventLogError(f"{what}={value!r}: must be longer than 0")
+    return seconds * 1e6
+
+
+def parse_instant(value: Any, numeric_time: bool) -> float | None:
+    """``observed_until`` in the time column's units."""
+    if value is None:
+        return None
+    if numeric_time:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise EventLogError(
+            f"observed_until={value!r}: the time column holds plain numbers; give a number"
+        )
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise EventLogError(f"observed_until={value!r}: not an ISO 8601 date or time") from None
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        return float(round(value.timestamp() * 1_000_000))
+    if isinstance(value, datetime.date):
+        return float(
+            datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.UTC).timestamp()
+            * 1_000_000
+        )
+    raise EventLogError(f"observed_until={value!r}: give a datetime (or a number for numeric time)")
+
+
+def check_columns(existing: Sequence[str], spec: Spec, where: str) -> None:
+    """EventLogError naming each missing column, the columns there are, and a guess."""
+    import difflib
+
+    missing = [(role, col) for role, col in spec.columns if col not in existing]
+    if not missing:
+        return
+    parts = []
+    for role, col in missing:
+        hint = difflib.get_close_matches(col, list(existing), n=1, cutoff=0.5)
+        if not hint:
+            lowered = {c.lower(): c for c in existing}
+            if col.lower() in lowered:
+                hint = [lowered[col.lower()]]
+        guess = f" (did you mean {hint[0]!r}?)" if hint else ""
+        parts.append(f"{role} column {col!r} not found{guess}")
+    shown = ", ".join(repr(c) for c in list(existing)[:30])
+    more = f" and {len(existing) - 30} more" if len(existing) > 30 else ""
+    raise EventLogError(f"{where}: {'; '.join(parts)}; the columns are {shown}{more}")
+
+
+def _too_many(n: int, spec: Spec, where: str) -> None:
+    if n > spec.max_touchpoints:
+        raise EventLogError(
+            f"{where}: column {spec.touchpoint!r} has {n} distinct touchpoints, more than "
+            f"max_touchpoints={spec.max_touchpoints}; a journey map needs a manageable "
+            "number of touchpoints: map the raw values (page URLs, campaign ids) to "
+            "touchpoints first, e.g. df[col].map(mapping), or raise max_touchpoints"
+        )
+
+
+def _unknown_outcomes(values: list[str], spec: Spec, where: str) -> None:
+    if values:
+        shown = ", ".join(repr(v) for v in values[:5])
+        raise EventLogError(
+            f"{where}: outcome column {spec.outcome!r} holds value(s) {shown} that "
+            "outcomes= does not map to a kind; add them, e.g. "
+            f"outcomes={{{values[0]!r}: 'conversion'}}, or make them null"
+        )
+
+
+def _collision(values: list[str], spec: Spec, where: str) -> None:
+    if values:
+        shown = ", ".join(repr(v) for v in values[:5])
+        raise EventLogError(
+            f"{where}: {shown} appear(s) both as a touchpoint in column {spec.touchpoint!r} "
+            f"and as an outcome in column {spec.outcome!r}; ids must be unique, so rename "
+            "one of them"
+        )
+
+
+def _bad_time(where: str, column: str, row: int | None, value: object, why: str) -> EventLogError:
+    at = f"row {row}" if row is not None else "a row"
+    return EventLogError(
+        f"{where}: time column {column!r}, {at}: {why} (found {value!r}); write times in "
+        "ISO 8601, e.g. 2024-05-01T14:30:00 or 2024-05-01T14:30:00+02:00"
+    )
+
+
+# -- numpy engine ---------------------------------------------------------------------
+
+
+def _time_numbers(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
+    """An arrow time column as (int64 microseconds or float64 numbers, numeric?)."""
+    pa = require("pyarrow", extra="files", feature="fit")
+    typ = arr.type
+    if pa.types.is_timestamp(typ):
+        per_us = {"s": -1_000_000, "ms": -1000, "us": 1, "ns": 1000}[typ.unit]
+        ints = np.asarray(arr.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False))
+        if per_us < 0:
+            return ints * -per_us, False
+        return ints // per_us, False
+    if pa.types.is_date(typ):
+        days = arr.cast(pa.date32()).cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
+        return np.asarray(days, dtype=np.int64) * 86_400_000_000, False
+    if (pa.types.is_integer(typ) or pa.types.is_floating(typ)) and not pa.types.is_boolean(typ):
+        nums = np.asarray(arr.cast(pa.float64()).fill_null(0).to_numpy(zero_copy_only=False))
+        if not np.isfinite(nums).all():
+            row = int(np.flatnonzero(~np.isfinite(nums))[0])
+            raise _bad_time(where, column, row + 1, float(nums[row]), "not a finite number")
+        return nums, True
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return _parse_time_strings(arr, column, where)
+    if pa.types.is_null(typ):
+        return np.zeros(len(arr), dtype=np.int64), False
+    raise EventLogError(
+        f"{where}: time column {column!r} has type {typ}; it must hold timestamps, dates, "
+        "ISO 8601 text or numbers"
+    )
+
+
+def _parse_time_strings(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
+    pd = require("pandas", extra="pandas", feature="fitting text timestamps in memory")
+    values = pd.Series(arr.to_pandas(), dtype=object)
+    present = values.notna().to_numpy()
+    text = values[present].astype(str)
+    nums = pd.to_numeric(text, errors="coerce")
+    if len(text) and nums.notna().all():
+        out = np.zeros(len(values))
+        out[present] = nums.to_numpy(dtype=float)
+        return out, True
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(present)[np.flatnonzero(bad)[0]])
+        raise _bad_time(where, column, pos + 1, values.iloc[pos], "not a date or time")
+    aware = text.str.contains(AWARE_PATTERN, regex=True).to_numpy()
+    if aware.any() and not aware.all():
+        minority = aware if aware.sum() <= (~aware).sum() else ~aware
+        pos = int(np.flatnonzero(present)[np.flatnonzero(minority)[0]])
+        why = (
+            "mixes times with a time zone offset and times without one; give every time "
+            "an offset (or none, meaning UTC)"
+        )
+        raise _bad_time(where, column, pos + 1, values.iloc[pos], why)
+    out_i = np.zeros(len(values), dtype=np.int64)
+    out_i[present] = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64) // 1000
+    return out_i, False
+
+
+def _as_text(arr: Any) -> Any:
+    pa = require("pyarrow", extra="files", feature="fit")
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    return arr
+
+
+def _encode(arr: Any) -> tuple[np.ndarray, list[Any]]:
+    """Dictionary codes (-1 for null) and the dictionary values."""
+    pc = require("pyarrow.compute", extra="files", feature="fit")
+    enc = pc.dictionary_encode(arr)
+    codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, enc.dictionary.to_pylist()
+
+
+def count_arrow(table: Any, spec: Spec, where: str) -> Counts:
+    """The numpy engine: vectorised counting on integer-encoded columns of an arrow table."""
+    check_columns(table.column_names, spec, where)
+    n_rows = table.num_rows
+    col = {role: table.column(name).combine_chunks() for role, name in spec.columns}
+    outs = set(spec.outcome_values)
+
+    cust, cust_values = _encode(col["customer"])
+    times, numeric = _time_numbers(col["time"], spec.time, where)
+    time_null = np.asarray(col["time"].is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    tp_codes, tp_values = _encode(_as_text(col["touchpoint"]))
+    if "segment" in col:
+        seg, seg_values = _encode(_as_text(col["segment"]))
+    else:
+        seg, seg_values = np.zeros(n_rows, dtype=np.int64), [""]
+
+    tp_is_out = np.array([v in outs for v in tp_values], dtype=bool)
+    if "outcome" in col:
+        oc_codes, oc_values = _encode(_as_text(col["outcome"]))
+        _unknown_outcomes(sorted(v for v in oc_values if v not in outs), spec, where)
+        _collision(sorted(v for v in tp_values if v in outs), spec, where)
+        has_oc = oc_codes >= 0
+    else:
+        oc_codes, oc_values = np.full(n_rows, -1, dtype=np.int64), []
+        has_oc = np.zeros(n_rows, dtype=bool)
+
+    ok_c = cust >= 0
+    ok_ct = ok_c & ~time_null
+    ok_cts = ok_ct & (seg >= 0)
+    has_tp = tp_codes >= 0
+    dropped = {
+        "null_customer": int((~ok_c).sum()),
+        "null_time": int((ok_c & time_null).sum()),
+        "null_segment": int((ok_ct & (seg < 0)).sum()),
+        "null_touchpoint": int((ok_cts & ~has_tp & ~has_oc).sum()),
+    }
+
+    # Event codes: touchpoints in code-point order, then outcomes in code-point order,
+    # so sorting by code is the documented tie rule.
+    if "outcome" in col:
+        touch = sorted(set(tp_values))
+        outcome_names = sorted(set(oc_values))
+    else:
+        touch = sorted(v for v, o in zip(tp_values, tp_is_out, strict=True) if not o)
+        outcome_names = sorted(v for v, o in zip(tp_values, tp_is_out, strict=True) if o)
+    present_tp = np.zeros(len(tp_values), dtype=bool)
+    tp_mask = ok_cts & has_tp
+    if "outcome" not in col:
+        present_tp[np.unique(tp_codes[tp_mask])] = True
+    else:
+        present_tp[np.unique(tp_codes[tp_mask])] = True
+    n_touch = sum(
+        1 for v, p, o in zip(tp_values, present_tp, tp_is_out, strict=True) if p and not o
+    )
+    _too_many(n_touch, spec, where)
+    names = touch + outcome_names
+    code_of = {v: i for i, v in enumerate(touch)}
+    code_of.update({v: len(touch) + i for i, v in enumerate(outcome_names)})
+    n_touchpoints = len(touch)
+    tp_map = np.array([code_of[v] for v in tp_values] + [-1], dtype=np.int64)
+    oc_map = np.array([code_of[v] for v in oc_values] + [-1], dtype=np.int64)
+
+    rows_tp = np.flatnonzero(tp_mask)
+    rows_oc = np.flatnonzero(ok_cts & has_oc)
+    code = np.concatenate([tp_map[tp_codes[rows_tp]], oc_map[oc_codes[rows_oc]]])
+    src = np.concatenate([rows_tp, rows_oc])
+    t = times[src]
+    n_cust = max(len(cust_values), 1)
+    who = seg[src] * n_cust + cust[src]
+
+    until = parse_instant(spec.observed_until, numeric)
+    if until is None and len(t):
+        until = float(t.max())
+    gap = parse_duration(spec.gap, "gap", numeric)
+    window = parse_duration(spec.window, "window", numeric)
+
+    # Two sort keys instead of three: time and event code packed in one int64 when the
+    # time range allows it (always for microsecond logs spanning < ~290 years / 1000 codes).
+    span = float(t.max() - t.min()) if len(t) else 0.0
+    if len(t) and not numeric and (span + 1) * (len(names) + 1) < 2**62:
+        packed = (t - t.min()) * (len(names) + 1) + code
+        order = np.lexsort((packed, who))
+    else:
+        order = np.lexsort((code, t, who))
+    who, t, code, src = who[order], t[order], code[order], src[order]
+    n = len(code)
+    same = np.zeros(n, dtype=bool)
+    if n:
+        same[1:] = (who[1:] == who[:-1]) & (t[1:] == t[:-1]) & (code[1:] == code[:-1])
+    dropped["duplicate"] = int(same.sum())
+    keep = ~same
+    who, t, code, src = who[keep], t[keep], code[keep], src[keep]
+
+    capped: list[str] = []
+    dropped["capped"] = 0
+    if spec.max_events is not None and len(code):
+        new = np.r_[True, who[1:] != who[:-1]]
+        ids = np.cumsum(new) - 1
+        sizes = np.bincount(ids)
+        over = sizes > spec.max_events
+        if over.any():
+            firsts = np.flatnonzero(new)[over]
+            biggest = np.argsort(-sizes[over], kind="stable")[:20]
+            capped = [str(cust_values[cust[src[i]]]) for i in firsts[biggest]]
+            drop = over[ids]
+            dropped["capped"] = int(drop.sum())
+            who, t, code, src = who[~drop], t[~drop], code[~drop], src[~drop]
+
+    n = len(code)
+    is_out = code >= n_touchpoints
+    new_cust = np.r_[True, who[1:] != who[:-1]] if n else np.zeros(0, dtype=bool)
+    start = new_cust.copy()
+    if n:
+        start[1:] |= is_out[:-1]
+        if gap is not None:
+            start[1:] |= (t[1:] - t[:-1]) > gap
+    ends = np.r_[start[1:], True] if n else np.zeros(0, dtype=bool)
+    cust_last = np.r_[new_cust[1:], True] if n else np.zeros(0, dtype=bool)
+    nxt = np.r_[code[1:], -1] if n else np.zeros(0, dtype=np.int64)
+
+    kind = np.full(n, OUTCOME_ROW, dtype=np.int64)
+    tp_ev = ~is_out
+    kind[tp_ev & ~ends] = MOVE
+    kind[tp_ev & ~ends & (nxt >= n_touchpoints)] = TO_OUTCOME
+    kind[tp_ev & ends] = CHURN
+    if window is not None and until is not None:
+        kind[tp_ev & ends & cust_last & ((until - t) < window)] = CENSORED
+    target = np.where(tp_ev & ~ends, nxt, -1)
+    prev = np.full(n, -1, dtype=np.int64)
+    if spec.order == 2 and n:
+        prev[1:] = np.where(start[1:], -1, code[:-1])
+
+    segs = who // n_cust
+    k = len(names)
+    fields = [
+        (segs, max(len(seg_values), 1)),
+        (prev + 1, k + 1),
+        (code, max(k, 1)),
+        (start.astype(np.int64), 2),
+        (kind + 1, 5),
+        (target + 1, k + 1),
+    ]
+    key = np.zeros(n, dtype=np.int64)
+    for values, size in fields:
+        key = key * size + values
+    uniq, counts = np.unique(key, return_counts=True)
+    decoded = []
+    for _values, size in reversed(fields):
+        decoded.append(uniq % size)
+        uniq = uniq // size
+    f_target, f_kind, f_start, f_code, f_prev, f_seg = decoded
+
+    rows = []
+    for s, p, c, st, kd, tg, m in zip(
+        f_seg.tolist(),
+        f_prev.tolist(),
+        f_code.tolist(),
+        f_start.tolist(),
+        f_kind.tolist(),
+        f_target.tolist(),
+        counts.tolist(),
+        strict=True,
+    ):
+        rows.append(
+            (
+                str(seg_values[s]),
+                names[p - 1] if p else None,
+                names[c],
+                c >= n_touchpoints,
+                bool(st),
+                kd - 1,
+                names[tg - 1] if tg else None,
+                int(m),
+            )
+        )
+    return Counts(rows, n_rows, dropped, capped, "numpy")
+
+
+# -- DuckDB engine --------------------------------------------------------------------
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier, double-quoted with inner quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def count_duckdb(
+    source: Any, spec: Spec, where: str, *, kind: str, files: Sequence[str] = ()
+) -> Counts:
+    """The DuckDB engine: windowing and GROUP BY in SQL; only the count table returns.
+
+    ``kind`` is ``"parquet"`` or ``"csv"`` (read ``files`` out-of-core) or ``"arrow"``
+    (query the arrow table ``source`` in place).
+    """
+    duckdb = require("duckdb", extra="files", feature="fitting event-log files")
+    con = duckdb.connect(":memory:")
+    try:
+        return _count_duckdb(con, duckdb, source, spec, where, kind, list(files))
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EventLogError(f"{where}: cannot read the event log: {first}") from None
+    finally:
+        con.close()
+
+
+def _run(con: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """Execute with only the parameters the statement uses (DuckDB wants them exact)."""
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    return con.execute(sql, used) if used else con.execute(sql)
+
+
+def _count_duckdb(
+    con: Any, duckdb: Any, source: Any, spec: Spec, where: str, kind: str, files: list[str]
+) -> Counts:
+    _run(con, "SET TimeZone = 'UTC'")
+    progress = spec.progress if spec.progress is not None else sys.stderr.isatty()
+    _run(con, f"SET enable_progress_bar = {'true' if progress else 'false'}")
+    if kind == "parquet":
+        rel = con.read_parquet(files, union_by_name=True)
+    elif kind == "csv":
+        rel = con.read_csv(files, all_varchar=True, header=True)
+    else:
+        rel = con.from_arrow(source)
+    rel.create_view("raw_events")
+    described = _run(con, "DESCRIBE raw_events").fetchall()
+    types = {row[0]: str(row[1]).upper() for row in described}
+    check_columns([row[0] for row in described], spec, where)
+
+    q = quote_ident
+    time_type = types[spec.time]
+    numeric, time_sql = _duckdb_time(con, spec, where, time_type)
+    outs = list(spec.outcome_values)
+    seg_sql = f"CAST({q(spec.segment)} AS VARCHAR)" if spec.segment else "''"
+    oc_sql = f"CAST({q(spec.outcome)} AS VARCHAR)" if spec.outcome else "CAST(NULL AS VARCHAR)"
+    src = (
+        f"SELECT {q(spec.customer)} AS c, {time_sql} AS t, "
+        f"CAST({q(spec.touchpoint)} AS VARCHAR) AS tp, {oc_sql} AS oc, {seg_sql} AS s "
+        "FROM raw_events"
+    )
+    ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
+    if spec.outcome:
+        unknown = _run(
+            con,
+            f"SELECT DISTINCT oc FROM ({src}) WHERE oc IS NOT NULL AND NOT "
+            "list_contains(CAST($outs AS VARCHAR[]), oc) ORDER BY oc LIMIT 6",
+            {"outs": outs},
+        ).fetchall()
+        _unknown_outcomes([r[0] for r in unknown], spec, where)
+        clash = _run(
+            con,
+            f"SELECT DISTINCT tp FROM ({src}) WHERE list_contains(CAST($outs AS VARCHAR[]), tp) "
+            "ORDER BY tp LIMIT 6",
+            {"outs": outs},
+        ).fetchall()
+        _collision([r[0] for r in clash], spec, where)
+        tp_item = "tp IS NOT NULL"
+        oc_item = "oc IS NOT NULL"
+        items = (
+            f"SELECT s, c, t, tp AS item, 0 AS o FROM src WHERE {ok} AND {tp_item} "
+            f"UNION ALL SELECT s, c, t, oc AS item, 1 AS o FROM src WHERE {ok} AND {oc_item}"
+        )
+    else:
+        is_out = "list_contains(CAST($outs AS VARCHAR[]), tp)"
+        tp_item = f"tp IS NOT NULL AND NOT {is_out}"
+        oc_item = f"tp IS NOT NULL AND {is_out}"
+        items = (
+            f"SELECT s, c, t, tp AS item, CASE WHEN {is_out} THEN 1 ELSE 0 END AS o "
+            f"FROM src WHERE {ok} AND tp IS NOT NULL"
+        )
+
+    stats = _run(
+        con,
+        f"WITH src AS ({src}) SELECT count(*), "
+        "count(*) FILTER (WHERE c IS NULL), "
+        "count(*) FILTER (WHERE c IS NOT NULL AND t IS NULL), "
+        "count(*) FILTER (WHERE c IS NOT NULL AND t IS NOT NULL AND s IS NULL), "
+        f"count(*) FILTER (WHERE {ok} AND tp IS NULL AND NOT coalesce({oc_item}, false)), "
+        f"count(DISTINCT tp) FILTER (WHERE {ok} AND {tp_item}), "
+        f"max(t) FILTER (WHERE {ok} AND ({tp_item} OR coalesce({oc_item}, false))), "
+        f"count(*) FILTER (WHERE {ok} AND {tp_item}) "
+        f"+ count(*) FILTER (WHERE {ok} AND coalesce({oc_item}, false)) "
+        "FROM src",
+        {"outs": outs},
+    ).fetchone()
+    n_rows, null_c, null_t, null_s, null_tp, n_touch, max_t, n_items = stats
+    _too_many(int(n_touch), spec, where)
+    dropped = {
+        "null_customer": int(null_c),
+        "null_time": int(null_t),
+        "null_segment": int(null_s),
+        "null_touchpoint": int(null_tp),
+    }
+    until = parse_instant(spec.observed_until, numeric)
+    if until is None and max_t is not None:
+        until = float(max_t)
+    gap = parse_duration(spec.gap, "gap", numeric)
+    window = parse_duration(spec.window, "window", numeric)
+
+    capped: list[str] = []
+    capped_rows = 0
+    if spec.max_events is not None:
+        res = _run(
+            con,
+            f"WITH src AS ({src}), items AS ({items}), d AS (SELECT DISTINCT s, c, t, item, o "
+            "FROM items) SELECT CAST(c AS VARCHAR), count(*) AS n FROM d GROUP BY s, c "
+            "HAVING count(*) > $cap ORDER BY n DESC, 1",
+            {"outs": outs, "cap": spec.max_events},
+        ).fetchall()
+        capped = [r[0] for r in res[:20]]
+        capped_rows = sum(int(r[1]) for r in res)
+
+    prev_sql = "CASE WHEN NOT st THEN pitem END" if spec.order == 2 else "CAST(NULL AS VARCHAR)"
+    cap_sql = "WHERE n_cust <= $cap" if spec.max_events is not None else ""
+    # Counting events per customer costs a second pass; only do it for a cap.
+    n_cust_sql = "count(*) OVER (PARTITION BY s, c)" if spec.max_events is not None else "0"
+    query = f"""
+        WITH src AS ({src}),
+        items AS ({items}),
+        d AS (SELECT DISTINCT s, c, t, item, o FROM items),
+        w AS (
+            SELECT s, t, item, o,
+                {n_cust_sql} AS n_cust,
+                lag(o) OVER win AS po, lag(t) OVER win AS pt, lag(item) OVER win AS pitem,
+                lead(item) OVER win AS nitem, lead(o) OVER win AS nxo, lead(t) OVER win AS nt
+            FROM d
+            WINDOW win AS (PARTITION BY s, c ORDER BY t, o, item)
+        ),
+        f AS (
+            SELECT s, t, item, o, pitem, nitem, nxo, nt,
+                (po IS NULL OR po = 1
+                    OR (CAST($gap AS DOUBLE) IS NOT NULL AND t - pt > CAST($gap AS DOUBLE)))
+                    AS st,
+                (nt IS NULL OR o = 1
+                    OR (CAST($gap AS DOUBLE) IS NOT NULL AND nt - t > CAST($gap AS DOUBLE)))
+                    AS en
+            FROM w {cap_sql}
+        )
+        SELECT s, {prev_sql} AS prev, item, o = 1 AS is_out, st,
+            CASE
+                WHEN o = 1 THEN {OUTCOME_ROW}
+                WHEN NOT en THEN CASE WHEN nxo = 1 THEN {TO_OUTCOME} ELSE {MOVE} END
+                WHEN nt IS NULL AND CAST($window AS DOUBLE) IS NOT NULL
+                    AND CAST($until AS DOUBLE) - t < CAST($window AS DOUBLE) THEN {CENSORED}
+                ELSE {CHURN}
+            END AS kind,
+            CASE WHEN o = 0 AND NOT en THEN nitem END AS nxt,
+            count(*) AS n
+        FROM f
+        GROUP BY ALL
+    """
+    params: dict[str, Any] = {"outs": outs, "gap": gap, "window": window, "until": until}
+    if spec.max_events is not None:
+        params["cap"] = spec.max_events
+    result = _run(con, query, params).fetchall()
+    rows = [
+        (str(r[0]), r[1], str(r[2]), bool(r[3]), bool(r[4]), int(r[5]), r[6], int(r[7]))
+        for r in result
+    ]
+    kept = sum(r[7] for r in rows)
+    dropped["duplicate"] = int(n_items) - kept - capped_rows
+    dropped["capped"] = capped_rows
+    return Counts(rows, int(n_rows), dropped, capped, "duckdb")
+
+
+def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool, str]:
+    """(numeric?, SQL expression giving microseconds or numbers) for the time column."""
+    col = quote_ident(spec.time)
+    if time_type.startswith("TIMESTAMP_NS"):
+        return False, f"epoch_ns({col}) // 1000"
+    if time_type.startswith("TIMESTAMP"):
+        return False, f"epoch_us(CAST({col} AS TIMESTAMPTZ))"
+    if time_type == "DATE":
+        return False, f"epoch_us(CAST({col} AS TIMESTAMP))"
+    numeric_types = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE")
+    if time_type in numeric_types or time_type.startswith(("DECIMAL", "UTINYINT", "U")):
+        bad = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST({col} AS DOUBLE) AS v "
+            "FROM raw_events) WHERE NOT isfinite(v) LIMIT 1",
+        ).fetchone()
+        if bad:
+            raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a finite number")
+        return True, f"CAST({col} AS DOUBLE)"
+    if time_type != "VARCHAR":
+        raise EventLogError(
+            f"{where}: time column {spec.time!r} has type {time_type}; it must hold "
+            "timestamps, dates, ISO 8601 text or numbers"
+        )
+    present, numeric = _run(
+        con, f"SELECT count({col}), count(TRY_CAST({col} AS DOUBLE)) FROM raw_events"
+    ).fetchone()
+    if present and present == numeric:
+        return True, f"CAST({col} AS DOUBLE)"
+    bad = _run(
+        con,
+        f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL ORDER BY rn LIMIT 1",
+    ).fetchone()
+    if bad:
+        raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a date or time")
+    aware, naive = _run(
+        con,
+        f"SELECT count(*) FILTER (WHERE regexp_matches({col}, $p)), "
+        f"count(*) FILTER (WHERE NOT regexp_matches({col}, $p)) FROM raw_events",
+        {"p": AWARE_PATTERN},
+    ).fetchone()
+    if aware and naive:
+        wanted = "" if aware <= naive else "NOT "
+        row = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            f"WHERE {wanted}regexp_matches(v, $p) ORDER BY rn LIMIT 1",
+            {"p": AWARE_PATTERN},
+        ).fetchone()
+        why = (
+            "mixes times with a time zone offset and times without one; give every time "
+            "an offset (or none, meaning UTC)"
+        )
+        raise _bad_time(where, spec.time, int(row[0]), row[1], why)
+    return False, f"epoch_us(CAST({col} AS TIMESTAMPTZ))"
+
+
+# -- Spark engine ---------------------------------------------------------------------
+
+
+def count_spark(df: Any, spec: Spec, where: str) -> Counts:
+    """The Spark engine: window functions and groupBy; only the count table is collected."""
+    require("pyspark", extra="spark", feature="fitting a Spark DataFrame")
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+    from pyspark.sql.window import Window
+
+    check_columns(df.columns, spec, where)
+    # Rename positionally, so no user column name is ever parsed by Spark.
+    safe = [f"_jg{i}" for i in range(len(df.columns))]
+    pos = {name: safe[i] for i, name in enumerate(df.columns)}
+    df = df.toDF(*safe)
+    outs = list(spec.outcome_values)
+
+    tcol = F.col(pos[spec.time])
+    ttype = df.schema[pos[spec.time]].dataType
+    numeric = False
+    if isinstance(ttype, T.TimestampType | T.TimestampNTZType):
+        t_expr = F.unix_micros(tcol.cast(T.TimestampType()))
+    elif isinstance(ttype, T.DateType):
+        t_expr = F.unix_micros(tcol.cast(T.TimestampType()))
+    elif isinstance(ttype, T.NumericType):
+        numeric = True
+        t_expr = tcol.cast(T.DoubleType())
+    elif isinstance(ttype, T.StringType):
+        numeric, t_expr = _spark_time_strings(df, pos[spec.time], spec, where)
+    else:
+        raise EventLogError(
+            f"{where}: time column {spec.time!r} has type {ttype.simpleString()}; it must "
+            "hold timestamps, dates, ISO 8601 text or numbers"
+        )
+
+    outs_lit = F.array(*[F.lit(v) for v in outs]) if outs else F.array().cast("array<string>")
+    seg_expr = F.col(pos[spec.segment]).cast("string") if spec.segment else F.lit("")
+    oc_expr = (
+        F.col(pos[spec.outcome]).cast("string") if spec.outcome else F.lit(None).cast("string")
+    )
+    src = df.select(
+        F.col(pos[spec.customer]).alias("c"),
+        t_expr.alias("t"),
+        F.col(pos[spec.touchpoint]).cast("string").alias("tp"),
+        oc_expr.alias("oc"),
+        seg_expr.alias("s"),
+    )
+    ok = F.col("c").isNotNull() & F.col("t").isNotNull() & F.col("s").isNotNull()
+    tp_out = F.array_contains(outs_lit, F.col("tp"))
+    if spec.outcome:
+        oc_out = F.array_contains(outs_lit, F.col("oc"))
+        unknown = (
+            src.where(F.col("oc").isNotNull() & ~oc_out).select("oc").distinct().limit(6).collect()
+        )
+        _unknown_outcomes(sorted(r[0] for r in unknown), spec, where)
+        clash = src.where(tp_out).select("tp").distinct().limit(6).collect()
+        _collision(sorted(r[0] for r in clash), spec, where)
+        tp_item = F.col("tp").isNotNull()
+        oc_item = F.col("oc").isNotNull()
+        items = src.where(ok & tp_item).select(
+            "s", "c", "t", F.col("tp").alias("item"), F.lit(0).alias("o")
+        )
+        items = items.unionByName(
+            src.where(ok & oc_item).select(
+                "s", "c", "t", F.col("oc").alias("item"), F.lit(1).alias("o")
+            )
+        )
+    else:
+        tp_item = F.col("tp").isNotNull() & ~tp_out
+        oc_item = F.col("tp").isNotNull() & tp_out
+        items = src.where(ok & F.col("tp").isNotNull()).select(
+            "s", "c", "t", F.col("tp").alias("item"), F.when(tp_out, 1).otherwise(0).alias("o")
+        )
+
+    def count_if(cond: Any) -> Any:
+        return F.sum(F.when(cond, 1).otherwise(0))
+
+    stats = src.agg(
+        F.count(F.lit(1)),
+        count_if(F.col("c").isNull()),
+        count_if(F.col("c").isNotNull() & F.col("t").isNull()),
+        count_if(F.col("c").isNotNull() & F.col("t").isNotNull() & F.col("s").isNull()),
+        count_if(ok & F.col("tp").isNull() & ~F.coalesce(oc_item, F.lit(False))),
+        F.countDistinct(F.when(ok & tp_item, F.col("tp"))),
+        F.max(
+            F.when(
+                ok & (F.coalesce(tp_item, F.lit(False)) | F.coalesce(oc_item, F.lit(False))),
+                F.col("t"),
+            )
+        ),
+        count_if(ok & F.coalesce(tp_item, F.lit(False)))
+        + count_if(ok & F.coalesce(oc_item, F.lit(False))),
+    ).collect()[0]
+    n_rows, null_c, null_t, null_s, null_tp, n_touch, max_t, n_items = (
+        (int(v) if v is not None else None) if i != 6 else v for i, v in enumerate(stats)
+    )
+    _too_many(int(n_touch or 0), spec, where)
+    dropped = {
+        "null_customer": int(null_c or 0),
+        "null_time": int(null_t or 0),
+        "null_segment": int(null_s or 0),
+        "null_touchpoint": int(null_tp or 0),
+    }
+    until = parse_instant(spec.observed_until, numeric)
+    if until is None and max_t is not None:
+        until = float(max_t)
+    gap = parse_duration(spec.gap, "gap", numeric)
+    window = parse_duration(spec.window, "window", numeric)
+
+    d = items.dropDuplicates(["s", "c", "t", "item", "o"])
+    win = Window.partitionBy("s", "c").orderBy("t", "o", "item")
+    whole = Window.partitionBy("s", "c")
+    w = d.select(
+        "s",
+        "c",
+        "t",
+        "item",
+        "o",
+        F.count(F.lit(1)).over(whole).alias("n_cust"),
+        F.lag("o").over(win).alias("po"),
+        F.lag("t").over(win).alias("pt"),
+        F.lag("item").over(win).alias("pitem"),
+        F.lead("item").over(win).alias("nitem"),
+        F.lead("o").over(win).alias("nxo"),
+        F.lead("t").over(win).alias("nt"),
+    )
+    capped: list[str] = []
+    capped_rows = 0
+    if spec.max_events is not None:
+        big = (
+            d.groupBy("s", "c")
+            .count()
+            .where(F.col("count") > spec.max_events)
+            .select(F.col("c").cast("string").alias("c"), "count")
+            .orderBy(F.col("count").desc(), F.col("c"))
+            .collect()
+        )
+        capped = [r[0] for r in big[:20]]
+        capped_rows = sum(int(r[1]) for r in big)
+        w = w.where(F.col("n_cust") <= spec.max_events)
+
+    gap_lit = F.lit(gap).cast("double")
+    st = F.col("po").isNull() | (F.col("po") == 1)
+    en = F.col("nt").isNull() | (F.col("o") == 1)
+    if gap is not None:
+        st = st | ((F.col("t") - F.col("pt")) > gap_lit)
+        en = en | ((F.col("nt") - F.col("t")) > gap_lit)
+    f = w.select("*", st.alias("st"), en.alias("en"))
+    censored = F.lit(False)
+    if window is not None and until is not None:
+        censored = F.col("nt").isNull() & ((F.lit(until) - F.col("t")) < F.lit(window))
+    kind = (
+        F.when(F.col("o") == 1, OUTCOME_ROW)
+        .when(~F.col("en"), F.when(F.col("nxo") == 1, TO_OUTCOME).otherwise(MOVE))
+        .when(censored, CENSORED)
+        .otherwise(CHURN)
+    )
+    prev = F.when(~F.col("st"), F.col("pitem")) if spec.order == 2 else F.lit(None).cast("string")
+    nxt = F.when((F.col("o") == 0) & ~F.col("en"), F.col("nitem"))
+    out = (
+        f.select(
+            "s",
+            prev.alias("prev"),
+            "item",
+            (F.col("o") == 1).alias("is_out"),
+            "st",
+            kind.alias("kind"),
+            nxt.alias("nxt"),
+        )
+        .groupBy("s", "prev", "item", "is_out", "st", "kind", "nxt")
+        .count()
+        .collect()
+    )
+    rows = [
+        (str(r[0]), r[1], str(r[2]), bool(r[3]), bool(r[4]), int(r[5]), r[6], int(r[7]))
+        for r in out
+    ]
+    kept = sum(r[7] for r in rows)
+    dropped["duplicate"] = int(n_items or 0) - kept - capped_rows
+    dropped["capped"] = capped_rows
+    return Counts(rows, int(n_rows or 0), dropped, capped, "spark")
+
+
+def _spark_time_strings(df: Any, name: str, spec: Spec, where: str) -> tuple[bool, Any]:
+    from pyspark.sql import functions as F
+
+    col = F.col(name)
+    present, numeric, aware, naive = df.agg(
+        F.count(col),
+        F.count(F.expr(f"try_cast({name} AS DOUBLE)")),
+        F.sum(F.when(col.rlike(AWARE_PATTERN), 1).otherwise(0)),
+        F.sum(F.when(col.isNotNull() & ~col.rlike(AWARE_PATTERN), 1).otherwise(0)),
+    ).collect()[0]
+    if present and present == numeric:
+        return True, F.expr(f"try_cast({name} AS DOUBLE)")
+    parsed = F.expr(f"try_cast({name} AS TIMESTAMP)")
+    bad = df.where(col.isNotNull() & parsed.isNull()).select(col).limit(1).collect()
+    if bad:
+        raise _bad_time(where, spec.time, None, bad[0][0], "not a date or time")
+    if aware and naive:
+        cond = col.rlike(AWARE_PATTERN) if aware <= naive else ~col.rlike(AWARE_PATTERN)
+        value = df.where(col.isNotNull() & cond).select(col).limit(1).collect()[0][0]
+        why = (
+            "mixes times with a time zone offset and times without one; give every time "
+            "an offset (or none, meaning UTC)"
+        )
+        raise _bad_time(where, spec.time, None, value, why)
+    return False, F.unix_micros(parsed)

@@ -1,0 +1,151 @@
+"""The Spark engine, run for real in local mode: the same counts as the numpy engine.
+
+One SparkSession serves the whole test run (session-scoped fixture, local[2], four
+shuffle partitions, no UI). The tests skip only when PySpark or a Java runtime is
+missing, and say which.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import journeygraph as jg
+
+from .test_fit import HAND, HAND_ENTRY, HAND_KW, HAND_MOVES, OUTCOMES, signature, weights
+
+pytestmark = pytest.mark.spark
+
+
+def _java_available() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    return shutil.which("java") is not None or bool(
+        home and os.path.exists(os.path.join(home, "bin", "java"))
+    )
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install '.[spark]')")
+    if not _java_available():
+        pytest.skip("no Java runtime (java not on PATH, JAVA_HOME unset): Spark cannot start")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("journeygraph-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _frame(spark: Any, rows: list[tuple[Any, ...]], schema: str) -> Any:
+    return spark.createDataFrame(rows, schema=schema)
+
+
+def test_spark_hand_log_exact_counts(spark: Any) -> None:
+    df = _frame(spark, HAND, "customer string, time long, event string")
+    jm = jg.fit(df, **HAND_KW)
+    assert isinstance(jm, jg.JourneyMap)
+    assert dict(jm.entry) == HAND_ENTRY
+    assert weights(jm) == HAND_MOVES
+    report = jg.FitReport.of(jm)
+    assert report.engine == "spark"
+    assert (report.journeys, report.events, report.censored_journeys) == (6, 11, 1)
+    assert report.dropped["duplicate"] == 1
+    assert report.dropped["outcome_without_touchpoint"] == 1
+
+
+def test_spark_matches_numpy_on_a_messy_random_log(spark: Any) -> None:
+    """Seeded log with ties, duplicates, shuffled rows, nulls and a bot (seed 4)."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    base = datetime.datetime(2024, 1, 1)
+    rows = [
+        (
+            f"c{int(c)}",
+            base + datetime.timedelta(hours=int(h)),
+            str(tp),
+            "loyal" if int(c) % 3 == 0 else "new",
+        )
+        for c, h, tp in zip(
+            rng.integers(0, 300, n),
+            rng.integers(0, 250, n),
+            rng.choice(["ad", "site", "email", "purchase", "rival"], n),
+            strict=True,
+        )
+    ]
+    rows += rows[:150]  # exact duplicates
+    rows += [("bot", base + datetime.timedelta(minutes=i), "site", "new") for i in range(60)]
+    rows.append((None, base, "ad", "new"))
+    order = rng.permutation(len(rows))
+    rows = [rows[i] for i in order]
+    pdf = pd.DataFrame(rows, columns=["customer", "time", "touchpoint", "persona"])
+    sdf = _frame(spark, rows, "customer string, time timestamp, touchpoint string, persona string")
+    kw: dict[str, Any] = dict(
+        customer="customer",
+        time="time",
+        touchpoint="touchpoint",
+        outcomes=OUTCOMES,
+        gap="30h",
+        window="20h",
+        max_events_per_customer=40,
+    )
+    for order_ in (1, 2):
+        ref = jg.fit(pdf, engine="numpy", order=order_, **kw)
+        got = jg.fit(sdf, order=order_, **kw)
+        assert isinstance(ref, jg.JourneyMap) and isinstance(got, jg.JourneyMap)
+        assert signature(got) == signature(ref), order_
+        a, b = jg.FitReport.of(got).to_dict(), jg.FitReport.of(ref).to_dict()
+        for key in ("journeys", "events", "censored_journeys", "dropped", "capped_customers"):
+            assert a[key] == b[key], key
+        assert a["capped_customers"] == ["bot"]
+    ref_seg = jg.fit(pdf, segment="persona", **kw)
+    got_seg = jg.fit(sdf, segment="persona", **kw)
+    assert isinstance(ref_seg, dict) and isinstance(got_seg, dict)
+    assert {k: signature(v) for k, v in got_seg.items()} == {
+        k: signature(v) for k, v in ref_seg.items()
+    }
+
+
+def test_spark_hostile_column_names(spark: Any) -> None:
+    df = _frame(spark, HAND, "customer string, time long, event string").toDF(
+        "cust`; DROP", "select", "touch.point's"
+    )
+    kw = {**HAND_KW, "customer": "cust`; DROP", "time": "select", "touchpoint": "touch.point's"}
+    jm = jg.fit(df, **kw)
+    assert isinstance(jm, jg.JourneyMap)
+    assert weights(jm) == HAND_MOVES
+
+
+def test_spark_text_times_and_bad_input(spark: Any) -> None:
+    rows = [("a", "2024-05-01T10:00:00Z", "ad"), ("a", "2024-05-01T12:30:00+02:00", "site")]
+    # 12:30+02:00 is 10:30Z: ad -> site.
+    jm = jg.fit(
+        _frame(spark, rows, "c string, t string, e string"),
+        customer="c",
+        time="t",
+        touchpoint="e",
+    )
+    assert isinstance(jm, jg.JourneyMap)
+    assert weights(jm) == {("ad", "site"): 1.0, ("site", "churn"): 1.0}
+    bad = _frame(spark, [*rows, ("b", "soon", "ad")], "c string, t string, e string")
+    with pytest.raises(jg.EventLogError, match=r"time column 't'.*not a date.*'soon'"):
+        jg.fit(bad, customer="c", time="t", touchpoint="e")
+    with pytest.raises(jg.EventLogError, match=r"touchpoint column 'event' not found"):
+        jg.fit(bad, customer="c", time="t", touchpoint="event")
+    with pytest.raises(jg.EventLogError, match=r"engine='numpy' cannot read a Spark DataFrame"):
+        jg.fit(bad, customer="c", time="t", touchpoint="e", engine="numpy")
