@@ -12,13 +12,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import operator
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from journeygraph._checks import whole_number
 from journeygraph.chain import to_chain
 from journeygraph.errors import JourneyGraphWarning, MapError, Problem, did_you_mean
 from journeygraph.model import OUTCOME_KINDS, JourneyMap
@@ -121,9 +121,9 @@ def top_paths(
     ...     print(path.touchpoints, path.outcome, round(path.probability, 4))
     ('ad', 'shop') buy 0.75
     """
-    k = _whole(k, "k")
-    max_length = _whole(max_length, "max_length")
-    max_expansions = _whole(max_expansions, "max_expansions")
+    k = whole_number(k, "k")
+    max_length = whole_number(max_length, "max_length")
+    max_expansions = whole_number(max_expansions, "max_expansions")
     chain = to_chain(jm, entry)
     t = chain.size
     wanted = _wanted_outcomes(jm, outcome)
@@ -299,15 +299,3 @@ def _unwind(link: Any, names: tuple[str, ...]) -> tuple[str, ...]:
         out.append(names[link[0]])
         link = link[1]
     return tuple(reversed(out))
-
-
-def _whole(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a whole number >= 1, not {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, not {number}")
-    return number

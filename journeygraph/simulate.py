@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import operator
 import os
 import warnings
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from journeygraph._checks import whole_number
 from journeygraph._files import atomic_write
 from journeygraph._optional import require
 from journeygraph.chain import to_chain
@@ -276,8 +276,8 @@ def simulate(
     >>> log.touchpoint[:3].tolist(), log.outcome[:3].tolist()
     (['ad', 'gone', 'ad'], [None, 'churn', None])
     """
-    n = _whole_number(n, "n", minimum=0)
-    max_steps = _whole_number(max_steps, "max_steps", minimum=1)
+    n = whole_number(n, "n", minimum=0)
+    max_steps = whole_number(max_steps, "max_steps", minimum=1)
     rng = np.random.default_rng(seed)
     chain = to_chain(jm, entry)
     t = chain.size
@@ -395,18 +395,6 @@ class _MoveTable:
         wanted = state + rng.random(state.size)
         chosen = np.searchsorted(self.bounds, wanted, side="right")
         return np.clip(chosen, self.start[state], self.start[state + 1] - 1)
-
-
-def _whole_number(value: Any, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}") from None
-    if number < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, not {number}")
-    return number
 
 
 def _start_time(start: datetime.datetime | datetime.date | str | np.datetime64 | None) -> Any:

@@ -1,0 +1,21 @@
+"""Argument checks shared by the public functions."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+__all__ = ["whole_number"]
+
+
+def whole_number(value: Any, name: str, *, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum``; booleans and fractions are refused."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, not {number}")
+    return number
