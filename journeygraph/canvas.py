@@ -85,6 +85,7 @@ class CanvasAnalysis(Protocol):
 
 # -- escaping and text measurement -----------------------------------------------------
 
+
 def _text(s: str) -> str:
     """User text as SVG character data or a double-quoted attribute value.
 
