@@ -325,8 +325,9 @@ class _EdgeLook:
 
     colour: str | None = None
     dashed: bool = False
-    label: str | None = None  # replaces the measure's label; drawn even within a stage
+    label: str | None = None  # replaces the measure's label
     tip: str | None = None
+    important: bool = False  # labelled even when there are too many moves to label all
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,6 +547,7 @@ def _diff_overlay(diff: MapDiff, union: JourneyMap, color_by: str) -> _Overlay:
                 dashed=True,
                 label=f"was {_percent(before)}",
                 tip=f"removed in the future map (was {before:.1%})",
+                important=True,
             )
         elif key in added:
             after = added[key].after or 0.0
@@ -554,6 +556,7 @@ def _diff_overlay(diff: MapDiff, union: JourneyMap, color_by: str) -> _Overlay:
                 colour=_ADDED,
                 label=f"new {_percent(after)}",
                 tip=f"added in the future map ({after:.1%})",
+                important=True,
             )
         elif key in reweighted:
             change = reweighted[key]
@@ -565,6 +568,7 @@ def _diff_overlay(diff: MapDiff, union: JourneyMap, color_by: str) -> _Overlay:
                 label=shown,
                 tip=f"{(change.before or 0.0):.1%} → {(change.after or 0.0):.1%} "
                 f"({_points(change.delta)})",
+                important=abs(change.delta) >= 0.01,
             )
         else:
             measure[key] = future_p.get(key, current_p.get(key, 0.0))
@@ -627,7 +631,7 @@ def _diff_overlay(diff: MapDiff, union: JourneyMap, color_by: str) -> _Overlay:
         legend_marks=[
             mark
             for mark, shown in (
-                (("added (future map only)", _ADDED, "solid"), any(added) or added_tps),
+                (("added (future only)", _ADDED, "solid"), any(added) or added_tps),
                 (("removed (current only)", _REMOVED, "dashed"), any(removed) or removed_tps),
             )
             if shown
@@ -776,8 +780,11 @@ def _dot_source(
     kinds = jm.move_kinds()
     edges, hidden, threshold = _choose_edges(jm, overlay, kinds, min_flow, max_edges)
     big = len(edges) > 150
+    # Too many moves for every label: still label what the overlay marks as important
+    # (a diff's added and removed moves and changes of 1 pt or more).
+    only_important = edge_labels is None and len(edges) > _LABEL_EDGE_LIMIT
     if edge_labels is None:
-        edge_labels = len(edges) <= _LABEL_EDGE_LIMIT
+        edge_labels = not only_important
     top = max((e.measure for e in edges), default=0.0)
 
     # Title block: name; persona; what the widths mean and what is hidden.
@@ -967,7 +974,9 @@ def _dot_source(
     # Moves.
     outcome_kind = {o.id: o.kind for o in jm.outcomes}
     for edge in edges:
-        out.append("  " + _edge_line(jm, edge, overlay, top, edge_labels, outcome_kind) + ";")
+        look = overlay.edges.get((edge.source, edge.target))
+        labelled = edge_labels or (only_important and look is not None and look.important)
+        out.append("  " + _edge_line(jm, edge, overlay, top, labelled, outcome_kind) + ";")
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -997,7 +1006,7 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
                 fillcolor=f'"{colour}"',
                 fontsize=11,
                 height=0.3,
-                width=1.6,
+                width=1.9,
                 fixedsize="true",
             )
             + ";"
@@ -1025,7 +1034,7 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
                 penwidth=2.0,
                 fontsize=11,
                 height=0.3,
-                width=1.6,
+                width=1.9,
                 fixedsize="true",
             )
             + ";"
@@ -1251,8 +1260,8 @@ def _convert_svg(svg: str, fmt: str, timeout: float) -> bytes:
     raise RenderError(
         f"{fmt.upper()} of the canvas needs an SVG converter: install rsvg-convert "
         "(apt-get install librsvg2-bin, brew install librsvg) or cairosvg (pip install "
-        "cairosvg; it needs the system cairo library: apt-get install libcairo2, brew "
-        "install cairo); or write .svg"
+        "'journeygraph[canvas-png]'; it needs the system cairo library: apt-get install "
+        "libcairo2, brew install cairo); or write .svg"
     )
 
 

@@ -490,3 +490,18 @@ def test_cli_compare_writes_the_diff(tmp_path: Path) -> None:
     assert canvas.read_text("utf-8") == render_canvas_comparison(diff.current, diff.future)
     bad = run("compare", cur, fut, "-o", str(tmp_path / "x.gif"))
     assert bad.returncode == 1 and "suffix" in bad.stderr
+
+
+def test_big_diffs_label_only_the_important_changes() -> None:
+    diff = _pair("decision_journey")  # 94 moves: more than the 90 labelled by default
+    union = R._union_map(diff)
+    assert len(union.moves) > R._LABEL_EDGE_LIMIT
+    kinds = union.move_kinds()
+    important = {(m.source, m.target) for m in (*diff.moves_added, *diff.moves_removed)}
+    important |= {(m.source, m.target) for m in diff.moves_reweighted if abs(m.delta) >= 0.01}
+    labelled = {
+        key
+        for key, attrs in _edges(str(jg.render(diff, format="dot"))).items()
+        if _attr(attrs, "label") is not None
+    }
+    assert labelled == {k for k in important if kinds[k] != "within"}
