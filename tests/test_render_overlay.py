@@ -29,7 +29,7 @@ from journeygraph.canvas import render_canvas, render_canvas_comparison
 
 from ._reference import dense
 from .conftest import EXAMPLES, ROOT
-from .test_render import _edges, _hostile_map, _svg_texts, needs_wasm, no_system_dot
+from .test_render import _edges, _hostile_map, _svg_texts, needs_wasm
 
 R = importlib.import_module("journeygraph.render")
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
@@ -37,7 +37,11 @@ PAIRS = sorted(p.name[: -len("_current.yaml")] for p in EXAMPLES.glob("*_current
 SVG = "{http://www.w3.org/2000/svg}"
 ADDED, REMOVED = "#1a9850", "#c51b7d"
 
-__all__ = ["no_system_dot"]  # a fixture, imported so tests here can use it
+
+@pytest.fixture
+def no_system_dot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Force the WebAssembly Graphviz even where the system one is installed."""
+    monkeypatch.setattr(R.shutil, "which", lambda name: None)
 
 
 def _nodes(dot: str) -> dict[str, str]:
