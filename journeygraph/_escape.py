@@ -9,7 +9,12 @@ HTML-like label, a URL, an ``href``, or an attribute or element name.
 Steps, in order:
 
 1. :func:`one_line` turns control characters (newlines, tabs, NUL, ...) into spaces and
-   collapses runs of white space, so a name cannot break out of a line or a statement.
+   collapses runs of white space, so a name cannot break out of a line or a statement;
+   characters XML 1.0 cannot carry at all (lone surrogates, U+FFFE, U+FFFF) become
+   U+FFFD. With ``keep_lines=True`` (SVG text and tooltips written directly, as the
+   canvas does) the text keeps its line breaks and spacing, and only the characters
+   XML cannot carry (C0 controls other than tab, newline and return; lone surrogates;
+   U+FFFE, U+FFFF) become U+FFFD (:func:`xml_chars`).
 2. :func:`shorten` truncates to ``limit`` characters with an ellipsis (``…``); callers
    put the full text in a tooltip (itself escaped, shortened to :data:`TOOLTIP_LIMIT`).
 3. The text is escaped for its target:
@@ -48,6 +53,7 @@ __all__ = [
     "one_line",
     "shorten",
     "wrap_words",
+    "xml_chars",
 ]
 
 ELLIPSIS = "…"
@@ -59,6 +65,10 @@ Target = Literal["dot", "xml"]
 # C0 and C1 control characters, DEL, and the Unicode line/paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
+# Characters XML 1.0 forbids: C0 controls but tab/newline/return, lone surrogates,
+# U+FFFE and U+FFFF. They would make the document unparsable (or unencodable).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_UNICODE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _XML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
 _DOT = str.maketrans({"\\": "\\\\", '"': '\\"', "&": "&amp;"})
 
@@ -69,7 +79,18 @@ def one_line(text: str) -> str:
     >>> one_line("two\\nlines\\t and\\x00 a NUL ")
     'two lines and a NUL'
     """
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    return _SPACES.sub(" ", _CONTROL.sub(" ", _NOT_UNICODE.sub("\ufffd", text))).strip()
+
+
+def xml_chars(text: str) -> str:
+    """``text`` with every character XML 1.0 cannot carry replaced by U+FFFD.
+
+    Keeps line breaks, tabs and spacing; does not escape (see :func:`escape_text`).
+
+    >>> xml_chars("bell\\x07 tab\\t \\ud800 \\uffff") == "bell\\ufffd tab\\t \\ufffd \\ufffd"
+    True
+    """
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def shorten(text: str, limit: int | None) -> str:
@@ -121,7 +142,9 @@ def wrap_words(text: str, width: int, max_lines: int) -> list[str]:
     return lines
 
 
-def escape_text(text: str, *, target: Target, limit: int | None = None) -> str:
+def escape_text(
+    text: str, *, target: Target, limit: int | None = None, keep_lines: bool = False
+) -> str:
     """Make user text safe to put inside a quoted DOT string or SVG/XML text.
 
     Parameters
@@ -134,12 +157,25 @@ def escape_text(text: str, *, target: Target, limit: int | None = None) -> str:
     limit
         Truncate to this many characters (after turning it into one line), ending in
         ``…``. ``None`` keeps the whole text.
+    keep_lines
+        Only with ``target="xml"``: keep line breaks and spacing (for SVG written
+        directly, e.g. a multi-line ``<title>`` tooltip) and replace just the
+        characters XML cannot carry with U+FFFD.
 
     Returns
     -------
     str
-        One line of escaped text.
+        Escaped text: one line unless ``keep_lines``.
+
+    Examples
+    --------
+    >>> escape_text("a <b>\\nc\\x00", target="xml", keep_lines=True) == "a &lt;b&gt;\\nc\\ufffd"
+    True
     """
+    if keep_lines:
+        if target != "xml":
+            raise ValueError("keep_lines=True is for target='xml' only")
+        return _escape_line(shorten(xml_chars(text), limit), target)
     return _escape_line(shorten(one_line(text), limit), target)
 
 

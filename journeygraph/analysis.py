@@ -176,6 +176,14 @@ class Analysis:
             f"churn={self.churn_probability:.4f}, competitor={self.competitor_probability:.4f})"
         )
 
+    def _repr_svg_(self) -> str:
+        """The map with this analysis drawn on it, so notebooks show it (jg.render)."""
+        from journeygraph.render import render
+
+        svg = render(self, format="svg")
+        assert isinstance(svg, str)
+        return svg
+
     # -- per-touchpoint absorption ---------------------------------------------------
 
     def absorption(self, touchpoint_id: str) -> dict[str, float]:

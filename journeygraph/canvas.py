@@ -7,7 +7,7 @@ questions), feels (an emotion curve through the touchpoints' sentiment), where i
 customers switch to a competitor.
 
 The canvas is written directly as SVG: no Graphviz, no script, no links, no HTML. Every
-user string passes through :func:`_text` (XML escaping) and is laid out as plain
+user string passes through :func:`journeygraph._escape.escape_text` (XML escaping) and is laid out as plain
 ``<text>``; long text is wrapped by an estimate of its width and truncated with an
 ellipsis, and the full text goes into a ``<title>`` tooltip. Output is deterministic.
 See ``docs/canvas.md``.
@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
-from xml.sax.saxutils import escape
 
+from journeygraph._escape import escape_text, xml_chars
 from journeygraph._files import atomic_write
 from journeygraph.errors import RenderError
 from journeygraph.model import JourneyMap, Persona, Stage, Touchpoint
@@ -86,23 +85,15 @@ class CanvasAnalysis(Protocol):
 
 # -- escaping and text measurement -----------------------------------------------------
 
-# Characters XML 1.0 forbids (C0 controls but tab/newline/return, lone surrogates,
-# U+FFFE/U+FFFF) become U+FFFD so the document always parses and always encodes.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
 
 def _text(s: str) -> str:
-    """Escape user text for XML character data and for double-quoted attributes.
+    """User text as SVG character data or a double-quoted attribute value.
 
-    The one place user strings are escaped: ``&``, ``<``, ``>``, ``"`` and ``'`` become
-    entities, and characters XML cannot carry become U+FFFD.
+    Delegates to the project's one escaping helper,
+    :func:`journeygraph._escape.escape_text` (``keep_lines=True``: line breaks stay, for
+    multi-line tooltips; characters XML cannot carry become U+FFFD).
     """
-    return escape(_NOT_XML.sub("\ufffd", s), {'"': "&quot;", "'": "&apos;"})
-
-
-def _clean(s: str) -> str:
-    """User text as it will be shown: XML-invalid characters replaced, not yet escaped."""
-    return _NOT_XML.sub("\ufffd", s)
+    return escape_text(s, target="xml", keep_lines=True)
 
 
 _BOLD_FACTOR = 1.1
@@ -197,7 +188,7 @@ def _wrap(text: str, width: float, size: float, max_lines: int, bold: bool = Fal
     max_em = max(_FILL * width / size / (_BOLD_FACTOR if bold else 1.0), 1.0)
     lines: list[str] = []
     current = ""
-    for word in _clean(text).split():
+    for word in xml_chars(text).split():
         candidate = f"{current} {word}" if current else word
         if not _wider_than(candidate, max_em):
             current = candidate

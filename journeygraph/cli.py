@@ -107,8 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo",
         parents=[common],
-        help="validate and summarise the example maps",
-        description="Load every example map, validate it and summarise it.",
+        help="validate, analyse, draw and compare the example maps",
+        description="Load every example map, analyse it, draw its diagram and canvas with "
+        "the analysis, and compare each current/future pair (diff diagram and canvas).",
     )
     p.add_argument(
         "--examples",
@@ -119,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         metavar="DIR",
         default="demo-output",
-        help="folder to write each example's diagram to (default: demo-output/)",
+        help="folder to write the diagrams and canvases to (default: demo-output/)",
     )
     p.set_defaults(run=_demo)
 
@@ -143,10 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "render",
         parents=[common],
-        help="draw a journey map as SVG, PNG, PDF or Graphviz DOT",
+        help="draw a journey map (diagram or canvas) as SVG, PNG, PDF or Graphviz DOT",
         description=(
-            "Draw a journey map: one column per stage, edge width by move probability, "
-            "skips purple, backtracks dashed, exits in the outcome's colour."
+            "Draw a journey map: one column per stage, edge width by move probability "
+            "(expected flow with --analysis), skips purple, backtracks dashed, exits in "
+            "the outcome's colour. --view canvas draws the workshop canvas instead."
         ),
     )
     p.add_argument("file", metavar="FILE", help="map file (YAML or JSON; - reads stdin)")
@@ -162,14 +164,25 @@ def _parser() -> argparse.ArgumentParser:
         "--min-flow",
         type=float,
         metavar="X",
-        help="hide moves with probability below X (default: hide only the weakest "
-        "moves of maps with more than 120)",
+        help="hide moves with probability (flow, with --analysis) below X (default: "
+        "hide only the weakest moves of maps with more than 120)",
+    )
+    p.add_argument(
+        "--analysis",
+        action="store_true",
+        help="analyse the map and draw the flows, leaks and headline figures on it",
     )
     p.add_argument(
         "--color-by",
-        choices=["sentiment", "none"],
-        default="sentiment",
-        help="node fill (default: sentiment)",
+        choices=["sentiment", "leaks", "none"],
+        default=None,
+        help="node fill (default: leaks with --analysis, else sentiment; leaks needs --analysis)",
+    )
+    p.add_argument(
+        "--view",
+        choices=["graph", "canvas"],
+        default="graph",
+        help="graph: the Graphviz diagram (default); canvas: the workshop canvas",
     )
     labels = p.add_mutually_exclusive_group()
     labels.add_argument(
@@ -204,6 +217,19 @@ def _parser() -> argparse.ArgumentParser:
         help="match id OLD of the current map with id NEW of the future map (repeatable)",
     )
     p.add_argument("--json", action="store_true", help="print the whole comparison as JSON")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="also draw the diff diagram here (.svg .png .pdf .dot; .svg/.png/.pdf "
+        "with --view canvas)",
+    )
+    p.add_argument(
+        "--view",
+        choices=["graph", "canvas"],
+        default="graph",
+        help="with -o: the union diagram (default) or the current-vs-future canvas",
+    )
     p.set_defaults(run=_compare)
 
     p = sub.add_parser(
@@ -287,6 +313,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise JourneyGraphError(f"{out}: cannot create the output folder ({exc})") from None
     print(f"journeygraph {jg.__version__} demo: {len(files)} example maps in {folder}\n")
     suffix = ".svg"
+    maps: dict[str, jg.JourneyMap] = {}
     for path in files:
         jm = jg.load(path)
         kinds = Counter[str](jm.move_kinds().values())
@@ -306,18 +333,45 @@ def _demo(args: argparse.Namespace) -> int:
             top = res.switching[0]
             print(f"  top switching point: {top.touchpoint} -> {top.competitor} ({top.share:.0%})")
 
-        if suffix == ".svg":
-            try:
-                jg.render(jm, out / f"{path.stem}.svg")
-            except jg.RenderError as exc:  # no Graphviz here: DOT still shows the map
-                print(f"journeygraph: warning: {exc}; writing DOT instead", file=sys.stderr)
-                suffix = ".dot"
-        if suffix == ".dot":
-            jg.render(jm, out / f"{path.stem}.dot")
-        print(f"  diagram: {out / (path.stem + suffix)}")
+        suffix = _demo_diagram(res, out / path.stem, suffix)
+        jg.render(jm, out / f"{path.stem}.canvas.svg", view="canvas", analysis=res)
+        print(f"  diagram with the analysis: {out / (path.stem + suffix)}")
+        print(f"  canvas with the analysis:  {out / (path.stem + '.canvas.svg')}")
+        maps[path.stem] = jm
         print()
-    print(f"Diagrams of all {len(files)} maps are in {out.resolve()}/")
+    pairs = [
+        stem[: -len("_current")]
+        for stem in maps
+        if stem.endswith("_current") and stem[: -len("_current")] + "_future" in maps
+    ]
+    for journey in pairs:
+        diff = jg.compare(maps[journey + "_current"], maps[journey + "_future"])
+        print(f"{journey}: current -> future")
+        for line in diff.summary().splitlines()[1:]:
+            print(f"  {line}")
+        suffix = _demo_diagram(diff, out / f"{journey}.diff", suffix)
+        jg.render(diff, out / f"{journey}.diff.canvas.svg", view="canvas")
+        print(f"  diff diagram:      {out / (journey + '.diff' + suffix)}")
+        print(f"  diff canvas:       {out / (journey + '.diff.canvas.svg')}")
+        print()
+    print(
+        f"Diagrams and canvases of all {len(files)} maps and {len(pairs)} current/future "
+        f"comparisons are in {out.resolve()}/"
+    )
     return 0
+
+
+def _demo_diagram(obj: jg.Analysis | jg.MapDiff, stem: Path, suffix: str) -> str:
+    """Draw a demo diagram as SVG, or as DOT once no Graphviz is found; returns the suffix."""
+    if suffix == ".svg":
+        try:
+            jg.render(obj, stem.with_name(stem.name + ".svg"))
+        except jg.RenderError as exc:  # no Graphviz here: DOT still shows the map
+            print(f"journeygraph: warning: {exc}; writing DOT instead", file=sys.stderr)
+            suffix = ".dot"
+    if suffix == ".dot":
+        jg.render(obj, stem.with_name(stem.name + ".dot"))
+    return suffix
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -329,16 +383,23 @@ def _compare(args: argparse.Namespace) -> int:
             return 2
         renames[old] = new
     diff = jg.compare(jg.load(args.current), jg.load(args.future), renames=renames)
+    if args.output:
+        jg.render(diff, args.output, view=args.view)
     if args.json:
         print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(diff.summary())
+        if args.output:
+            print(f"wrote {args.output}")
     return 0
 
 
 def _render(args: argparse.Namespace) -> int:
     jm = jg.load(args.file)
     fmt = args.format
+    if args.color_by == "leaks" and not args.analysis:
+        print("journeygraph render: error: --color-by leaks needs --analysis", file=sys.stderr)
+        return 2
     if args.output is None and fmt in ("png", "pdf"):
         print(
             f"journeygraph render: error: {fmt.upper()} is binary; write it to a file with -o",
@@ -349,6 +410,8 @@ def _render(args: argparse.Namespace) -> int:
         jm,
         args.output,
         format=fmt,
+        view=args.view,
+        analysis=jg.analyze(jm) if args.analysis else None,
         color_by=args.color_by,
         min_flow=args.min_flow,
         edge_labels=args.edge_labels,

