@@ -238,6 +238,15 @@ def _too_many(n: int, spec: Spec, where: str) -> None:
 
 
 def _unknown_outcomes(values: list[str], spec: Spec, where: str) -> None:
+    from journeygraph.model import OUTCOME_KINDS
+
+    if values and set(values) <= set(OUTCOME_KINDS):
+        raise EventLogError(
+            f"{where}: outcome column {spec.outcome!r} holds outcome kinds ("
+            f"{', '.join(repr(v) for v in values)}), as jg.simulate writes them; in such "
+            f"a log the outcome ids are in the touchpoint column {spec.touchpoint!r}, so "
+            "leave out outcome= and pass outcomes={id: kind} (or outcomes=the map)"
+        )
     if values:
         shown = ", ".join(repr(v) for v in values[:5])
         raise EventLogError(

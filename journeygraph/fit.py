@@ -135,7 +135,7 @@ def fit(
     customer: str,
     time: str,
     touchpoint: str,
-    outcomes: Mapping[str, str] | None = None,
+    outcomes: Mapping[str, str] | JourneyMap | None = None,
     outcome: str | None = None,
     stages: Any = None,
     segment: str | None = None,
@@ -163,7 +163,11 @@ def fit(
         Column names. Times are timestamps, dates, ISO 8601 text or plain numbers.
     outcomes
         Event values that end a journey, and their kind: ``{"purchase": "conversion",
-        "bought_rival_x": "competitor"}``. Each becomes an outcome of the map.
+        "bought_rival_x": "competitor"}``. Each becomes an outcome of the map. A
+        :class:`JourneyMap` stands for its own outcomes (``{o.id: o.kind}``), handy for
+        logs written by :func:`journeygraph.simulate`, whose touchpoint column holds
+        the outcome id on a journey's last event (its ``outcome`` column holds the
+        *kind*, so do not pass it as ``outcome=``).
     outcome
         Column holding outcome values; without it they are looked up in the touchpoint
         column.
@@ -666,9 +670,11 @@ def _count_column(arrow: Any, column: str, where: str) -> np.ndarray:
 # -- maps from counts -----------------------------------------------------------------
 
 
-def _outcome_kinds(outcomes: Mapping[str, str] | None) -> dict[str, str]:
+def _outcome_kinds(outcomes: Mapping[str, str] | JourneyMap | None) -> dict[str, str]:
     if outcomes is None:
         return {}
+    if isinstance(outcomes, JourneyMap):
+        return {o.id: o.kind for o in outcomes.outcomes}
     if not isinstance(outcomes, Mapping):
         raise EventLogError(
             "outcomes= must map event values to kinds, e.g. {'purchase': 'conversion'}"
