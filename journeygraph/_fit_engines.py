@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from journeygraph._optional import require
+from journeygraph._progress import Progress
 from journeygraph.errors import EventLogError
 
 __all__ = [
@@ -238,6 +238,15 @@ def _too_many(n: int, spec: Spec, where: str) -> None:
 
 
 def _unknown_outcomes(values: list[str], spec: Spec, where: str) -> None:
+    from journeygraph.model import OUTCOME_KINDS
+
+    if values and set(values) <= set(OUTCOME_KINDS):
+        raise EventLogError(
+            f"{where}: outcome column {spec.outcome!r} holds outcome kinds ("
+            f"{', '.join(repr(v) for v in values)}), as jg.simulate writes them; in such "
+            f"a log the outcome ids are in the touchpoint column {spec.touchpoint!r}, so "
+            "leave out outcome= and pass outcomes={id: kind} (or outcomes=the map)"
+        )
     if values:
         shown = ", ".join(repr(v) for v in values[:5])
         raise EventLogError(
@@ -343,14 +352,75 @@ def _encode(arr: Any) -> tuple[np.ndarray, list[Any]]:
     return codes, enc.dictionary.to_pylist()
 
 
-def count_arrow(table: Any, spec: Spec, where: str) -> Counts:
+def _encode_ids(arr: Any) -> tuple[np.ndarray, int, Any]:
+    """Customer codes (-1 for null), how many codes, and a function naming a code.
+
+    Integer ids in a compact range are their own codes (offset by the smallest), which
+    saves hashing millions of values; anything else is dictionary-encoded.
+    """
+    pa = require("pyarrow", extra="files", feature="fit")
+    if pa.types.is_integer(arr.type) and len(arr) and arr.null_count < len(arr):
+        pc = require("pyarrow.compute", extra="files", feature="fit")
+        bounds = pc.min_max(arr)
+        lo, hi = int(bounds["min"].as_py()), int(bounds["max"].as_py())
+        if hi - lo < max(4 * len(arr), 1024):
+            values = np.asarray(arr.fill_null(lo).to_numpy(zero_copy_only=False), dtype=np.int64)
+            codes = values - lo
+            if arr.null_count:
+                codes[np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = -1
+            return codes, hi - lo + 1, lambda code: str(lo + code)
+    codes, values_list = _encode(arr)
+    return codes, len(values_list), lambda code: str(values_list[code])
+
+
+def _sort_order(
+    who: np.ndarray, t: np.ndarray, code: np.ndarray, n_codes: int, numeric: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The permutation sorting events by (customer, time, code), and its sort key.
+
+    One ``argsort`` of one int64 key (customer, time, code packed) instead of a
+    three-key ``lexsort``: times are used relative to the earliest, or replaced by their
+    dense rank when that range does not fit. Falls back to ``lexsort`` (and no key) only
+    when even ranks overflow.
+    """
+    n = len(code)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    n_who = int(who.max()) + 1
+    k = max(n_codes, 1)
+    t_key: np.ndarray | None = None
+    if not numeric:
+        t_rel = t - t.min()
+        # Logs stamped in whole seconds or milliseconds: divide the common step out.
+        step = int(np.gcd.reduce(t_rel)) or 1
+        if step > 1:
+            t_rel //= step
+        span = int(t_rel.max()) + 1
+        if span * k * n_who < 2**62:
+            t_key = t_rel
+    if t_key is None:
+        _, t_key = np.unique(t, return_inverse=True)
+        t_key = t_key.astype(np.int64, copy=False).reshape(-1)
+        span = int(t_key.max()) + 1
+        if span * k * n_who >= 2**62:
+            return np.lexsort((code, t, who)), None
+    key = who * span
+    key += t_key
+    key *= k
+    key += code
+    return np.argsort(key), key
+
+
+def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None) -> Counts:
     """The numpy engine: vectorised counting on integer-encoded columns of an arrow table."""
+    bar = bar or Progress("", [], progress=False)
+    bar.phase("encode")
     check_columns(table.column_names, spec, where)
     n_rows = table.num_rows
     col = {role: table.column(name).combine_chunks() for role, name in spec.columns}
     outs = set(spec.outcome_values)
 
-    cust, cust_values = _encode(col["customer"])
+    cust, n_cust, cust_name = _encode_ids(col["customer"])
     times, numeric = _time_numbers(col["time"], spec.time, where)
     time_null = np.asarray(col["time"].is_null().to_numpy(zero_copy_only=False), dtype=bool)
     tp_codes, tp_values = _encode(_as_text(col["touchpoint"]))
@@ -388,12 +458,8 @@ def count_arrow(table: Any, spec: Spec, where: str) -> Counts:
     else:
         touch = sorted(v for v, o in zip(tp_values, tp_is_out, strict=True) if not o)
         outcome_names = sorted(v for v, o in zip(tp_values, tp_is_out, strict=True) if o)
-    present_tp = np.zeros(len(tp_values), dtype=bool)
     tp_mask = ok_cts & has_tp
-    if "outcome" not in col:
-        present_tp[np.unique(tp_codes[tp_mask])] = True
-    else:
-        present_tp[np.unique(tp_codes[tp_mask])] = True
+    present_tp = np.bincount(tp_codes[tp_mask], minlength=len(tp_values)) > 0
     n_touch = sum(
         1 for v, p, o in zip(tp_values, present_tp, tp_is_out, strict=True) if p and not o
     )
@@ -405,13 +471,19 @@ def count_arrow(table: Any, spec: Spec, where: str) -> Counts:
     tp_map = np.array([code_of[v] for v in tp_values] + [-1], dtype=np.int64)
     oc_map = np.array([code_of[v] for v in oc_values] + [-1], dtype=np.int64)
 
-    rows_tp = np.flatnonzero(tp_mask)
-    rows_oc = np.flatnonzero(ok_cts & has_oc)
-    code = np.concatenate([tp_map[tp_codes[rows_tp]], oc_map[oc_codes[rows_oc]]])
-    src = np.concatenate([rows_tp, rows_oc])
-    t = times[src]
-    n_cust = max(len(cust_values), 1)
-    who = seg[src] * n_cust + cust[src]
+    n_cust = max(n_cust, 1)
+    if tp_mask.all() and not has_oc.any():  # the common clean log: no copies needed
+        code = tp_map[tp_codes]
+        src = np.arange(n_rows)
+        t = times
+        who = seg * n_cust + cust if "segment" in col else cust
+    else:
+        rows_tp = np.flatnonzero(tp_mask)
+        rows_oc = np.flatnonzero(ok_cts & has_oc)
+        code = np.concatenate([tp_map[tp_codes[rows_tp]], oc_map[oc_codes[rows_oc]]])
+        src = np.concatenate([rows_tp, rows_oc])
+        t = times[src]
+        who = seg[src] * n_cust + cust[src]
 
     until = parse_instant(spec.observed_until, numeric)
     if until is None and len(t):
@@ -419,18 +491,16 @@ def count_arrow(table: Any, spec: Spec, where: str) -> Counts:
     gap = parse_duration(spec.gap, "gap", numeric)
     window = parse_duration(spec.window, "window", numeric)
 
-    # Two sort keys instead of three: time and event code packed in one int64 when the
-    # time range allows it (always for microsecond logs spanning < ~290 years / 1000 codes).
-    span = float(t.max() - t.min()) if len(t) else 0.0
-    if len(t) and not numeric and (span + 1) * (len(names) + 1) < 2**62:
-        packed = (t - t.min()) * (len(names) + 1) + code
-        order = np.lexsort((packed, who))
-    else:
-        order = np.lexsort((code, t, who))
+    bar.phase("sort")
+    order, sort_key = _sort_order(who, t, code, len(names), numeric)
     who, t, code, src = who[order], t[order], code[order], src[order]
     n = len(code)
     same = np.zeros(n, dtype=bool)
-    if n:
+    if n and sort_key is not None:
+        sort_key = sort_key[order]
+        same[1:] = sort_key[1:] == sort_key[:-1]
+        del sort_key
+    elif n:
         same[1:] = (who[1:] == who[:-1]) & (t[1:] == t[:-1]) & (code[1:] == code[:-1])
     dropped["duplicate"] = int(same.sum())
     keep = ~same
@@ -446,11 +516,12 @@ def count_arrow(table: Any, spec: Spec, where: str) -> Counts:
         if over.any():
             firsts = np.flatnonzero(new)[over]
             biggest = np.argsort(-sizes[over], kind="stable")[:20]
-            capped = [str(cust_values[cust[src[i]]]) for i in firsts[biggest]]
+            capped = [cust_name(int(cust[src[i]])) for i in firsts[biggest]]
             drop = over[ids]
             dropped["capped"] = int(drop.sum())
             who, t, code, src = who[~drop], t[~drop], code[~drop], src[~drop]
 
+    bar.phase("count")
     n = len(code)
     is_out = code >= n_touchpoints
     new_cust = np.r_[True, who[1:] != who[:-1]] if n else np.zeros(0, dtype=bool)
@@ -487,8 +558,15 @@ def count_arrow(table: Any, spec: Spec, where: str) -> Counts:
     ]
     key = np.zeros(n, dtype=np.int64)
     for values, size in fields:
-        key = key * size + values
-    uniq, counts = np.unique(key, return_counts=True)
+        key *= size
+        key += values
+    space = int(np.prod([size for _, size in fields], dtype=object))
+    if space <= max(4 * n, 1 << 20):  # small key space: counting beats sorting
+        tally = np.bincount(key, minlength=1)
+        uniq = np.flatnonzero(tally)
+        counts = tally[uniq]
+    else:
+        uniq, counts = np.unique(key, return_counts=True)
     decoded = []
     for _values, size in reversed(fields):
         decoded.append(uniq % size)
@@ -530,7 +608,13 @@ def quote_ident(name: str) -> str:
 
 
 def count_duckdb(
-    source: Any, spec: Spec, where: str, *, kind: str, files: Sequence[str] = ()
+    source: Any,
+    spec: Spec,
+    where: str,
+    *,
+    kind: str,
+    files: Sequence[str] = (),
+    bar: Progress | None = None,
 ) -> Counts:
     """The DuckDB engine: windowing and GROUP BY in SQL; only the count table returns.
 
@@ -540,7 +624,8 @@ def count_duckdb(
     duckdb = require("duckdb", extra="files", feature="fitting event-log files")
     con = duckdb.connect(":memory:")
     try:
-        return _count_duckdb(con, duckdb, source, spec, where, kind, list(files))
+        bar = bar or Progress("", [], progress=False)
+        return _count_duckdb(con, duckdb, source, spec, where, kind, list(files), bar)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EventLogError(f"{where}: cannot read the event log: {first}") from None
@@ -555,11 +640,19 @@ def _run(con: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
 
 
 def _count_duckdb(
-    con: Any, duckdb: Any, source: Any, spec: Spec, where: str, kind: str, files: list[str]
+    con: Any,
+    duckdb: Any,
+    source: Any,
+    spec: Spec,
+    where: str,
+    kind: str,
+    files: list[str],
+    bar: Progress,
 ) -> Counts:
     _run(con, "SET TimeZone = 'UTC'")
-    progress = spec.progress if spec.progress is not None else sys.stderr.isatty()
-    _run(con, f"SET enable_progress_bar = {'true' if progress else 'false'}")
+    # DuckDB's own bar prints to stdout (where a CLI's --json goes); ours uses stderr.
+    _run(con, "SET enable_progress_bar = false")
+    bar.phase("statistics")
     if kind == "parquet":
         rel = con.read_parquet(files, union_by_name=True)
     elif kind == "csv":
@@ -575,6 +668,10 @@ def _count_duckdb(
     time_type = types[spec.time]
     numeric, time_sql = _duckdb_time(con, spec, where, time_type)
     outs = list(spec.outcome_values)
+    # Outcome values are parameters ($o0, $o1, ...): never SQL text, and an IN list of
+    # constants is much cheaper per row than list_contains.
+    out_params: dict[str, Any] = {f"o{i}": v for i, v in enumerate(outs)}
+    in_outs = f"IN ({', '.join(f'$o{i}' for i in range(len(outs)))})" if outs else "IS NULL"
     seg_sql = f"CAST({q(spec.segment)} AS VARCHAR)" if spec.segment else "''"
     oc_sql = f"CAST({q(spec.outcome)} AS VARCHAR)" if spec.outcome else "CAST(NULL AS VARCHAR)"
     src = (
@@ -583,21 +680,8 @@ def _count_duckdb(
         "FROM raw_events"
     )
     ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
+    checks = _cardinality_checks(con, src, spec, where, in_outs, out_params)
     if spec.outcome:
-        unknown = _run(
-            con,
-            f"SELECT DISTINCT oc FROM ({src}) WHERE oc IS NOT NULL AND NOT "
-            "list_contains(CAST($outs AS VARCHAR[]), oc) ORDER BY oc LIMIT 6",
-            {"outs": outs},
-        ).fetchall()
-        _unknown_outcomes([r[0] for r in unknown], spec, where)
-        clash = _run(
-            con,
-            f"SELECT DISTINCT tp FROM ({src}) WHERE list_contains(CAST($outs AS VARCHAR[]), tp) "
-            "ORDER BY tp LIMIT 6",
-            {"outs": outs},
-        ).fetchall()
-        _collision([r[0] for r in clash], spec, where)
         tp_item = "tp IS NOT NULL"
         oc_item = "oc IS NOT NULL"
         items = (
@@ -605,30 +689,56 @@ def _count_duckdb(
             f"UNION ALL SELECT s, c, t, oc AS item, 1 AS o FROM src WHERE {ok} AND {oc_item}"
         )
     else:
-        is_out = "list_contains(CAST($outs AS VARCHAR[]), tp)"
-        tp_item = f"tp IS NOT NULL AND NOT {is_out}"
-        oc_item = f"tp IS NOT NULL AND {is_out}"
+        is_out = f"coalesce(tp {in_outs}, false)"
         items = (
             f"SELECT s, c, t, tp AS item, CASE WHEN {is_out} THEN 1 ELSE 0 END AS o "
             f"FROM src WHERE {ok} AND tp IS NOT NULL"
         )
 
-    stats = _run(
-        con,
-        f"WITH src AS ({src}) SELECT count(*), "
-        "count(*) FILTER (WHERE c IS NULL), "
-        "count(*) FILTER (WHERE c IS NOT NULL AND t IS NULL), "
-        "count(*) FILTER (WHERE c IS NOT NULL AND t IS NOT NULL AND s IS NULL), "
-        f"count(*) FILTER (WHERE {ok} AND tp IS NULL AND NOT coalesce({oc_item}, false)), "
-        f"count(DISTINCT tp) FILTER (WHERE {ok} AND {tp_item}), "
-        f"max(t) FILTER (WHERE {ok} AND ({tp_item} OR coalesce({oc_item}, false))), "
-        f"count(*) FILTER (WHERE {ok} AND {tp_item}) "
-        f"+ count(*) FILTER (WHERE {ok} AND coalesce({oc_item}, false)) "
-        "FROM src",
-        {"outs": outs},
-    ).fetchone()
-    n_rows, null_c, null_t, null_s, null_tp, n_touch, max_t, n_items = stats
-    _too_many(int(n_touch), spec, where)
+    # One scan for every statistic: GROUP BY the touchpoint/outcome values and null flags
+    # (a few rows per distinct value), then add up in Python.
+    group_sql = (
+        f"WITH src AS ({src}) SELECT tp, oc, c IS NULL, t IS NULL, s IS NULL, count(*), "
+        "min(t), max(t) FROM src GROUP BY ALL"
+    )
+    limit = 8 * (spec.max_touchpoints + len(outs) + 2) * (len(outs) + 2 if spec.outcome else 1)
+    groups = _run(con, f"{group_sql} LIMIT $lim", {"lim": limit + 1}).fetchall()
+    if len(groups) > limit:
+        checks()  # too many distinct values: raises the error that names them
+        groups = _run(con, group_sql).fetchall()
+    outs_set = set(outs)
+    n_rows = null_c = null_t = null_s = null_tp = n_items = 0
+    min_t: Any = None
+    max_t: Any = None
+    touch_set: set[str] = set()
+    unknown: set[str] = set()
+    clash: set[str] = set()
+    for tp, oc, no_c, no_t, no_s, n, lo, hi in groups:
+        n_rows += n
+        if spec.outcome:
+            if oc is not None and oc not in outs_set:
+                unknown.add(oc)
+            if tp in outs_set:
+                clash.add(tp)
+        if no_c or no_t or no_s:
+            null_c += n if no_c else 0
+            null_t += n if not no_c and no_t else 0
+            null_s += n if not no_c and not no_t and no_s else 0
+            continue
+        oc_event = (oc is not None) if spec.outcome else (tp in outs_set)
+        tp_event = tp is not None and (spec.outcome is not None or tp not in outs_set)
+        if tp is None and not oc_event:
+            null_tp += n
+        if tp_event:
+            touch_set.add(tp)
+        n_items += n * (int(tp_event) + int(oc_event))
+        if tp_event or oc_event:
+            min_t = lo if min_t is None else min(min_t, lo)
+            max_t = hi if max_t is None else max(max_t, hi)
+    _unknown_outcomes(sorted(unknown), spec, where)
+    _collision(sorted(clash), spec, where)
+    _too_many(len(touch_set), spec, where)
+    touch = sorted(touch_set)
     dropped = {
         "null_customer": int(null_c),
         "null_time": int(null_t),
@@ -640,6 +750,21 @@ def _count_duckdb(
         until = float(max_t)
     gap = parse_duration(spec.gap, "gap", numeric)
     window = parse_duration(spec.window, "window", numeric)
+    if not n_items:
+        dropped["duplicate"] = 0
+        dropped["capped"] = 0
+        return Counts([], int(n_rows), dropped, [], "duckdb")
+
+    # Event codes: touchpoints in code-point order, then outcomes in code-point order, so
+    # ordering by (time, code) is the documented tie rule; an ENUM makes the cast cheap.
+    names = touch + sorted(outs)
+    n_touchpoints = len(touch)
+    _run(
+        con,
+        "CREATE TEMP TABLE jg_names AS SELECT unnest($v) AS v, generate_subscripts($v, 1) AS i",
+        {"v": names},
+    )
+    _run(con, "CREATE TYPE jg_item AS ENUM (SELECT v FROM jg_names ORDER BY i)")
 
     capped: list[str] = []
     capped_rows = 0
@@ -649,57 +774,47 @@ def _count_duckdb(
             f"WITH src AS ({src}), items AS ({items}), d AS (SELECT DISTINCT s, c, t, item, o "
             "FROM items) SELECT CAST(c AS VARCHAR), count(*) AS n FROM d GROUP BY s, c "
             "HAVING count(*) > $cap ORDER BY n DESC, 1",
-            {"outs": outs, "cap": spec.max_events},
+            {**out_params, "cap": spec.max_events},
         ).fetchall()
         capped = [r[0] for r in res[:20]]
         capped_rows = sum(int(r[1]) for r in res)
 
-    prev_sql = "CASE WHEN NOT st THEN pitem END" if spec.order == 2 else "CAST(NULL AS VARCHAR)"
-    cap_sql = "WHERE n_cust <= $cap" if spec.max_events is not None else ""
-    # Counting events per customer costs a second pass; only do it for a cap.
-    n_cust_sql = "count(*) OVER (PARTITION BY s, c)" if spec.max_events is not None else "0"
-    query = f"""
-        WITH src AS ({src}),
-        items AS ({items}),
-        d AS (SELECT DISTINCT s, c, t, item, o FROM items),
-        w AS (
-            SELECT s, t, item, o,
-                {n_cust_sql} AS n_cust,
-                lag(o) OVER win AS po, lag(t) OVER win AS pt, lag(item) OVER win AS pitem,
-                lead(item) OVER win AS nitem, lead(o) OVER win AS nxo, lead(t) OVER win AS nt
-            FROM d
-            WINDOW win AS (PARTITION BY s, c ORDER BY t, o, item)
-        ),
-        f AS (
-            SELECT s, t, item, o, pitem, nitem, nxo, nt,
-                (po IS NULL OR po = 1
-                    OR (CAST($gap AS DOUBLE) IS NOT NULL AND t - pt > CAST($gap AS DOUBLE)))
-                    AS st,
-                (nt IS NULL OR o = 1
-                    OR (CAST($gap AS DOUBLE) IS NOT NULL AND nt - t > CAST($gap AS DOUBLE)))
-                    AS en
-            FROM w {cap_sql}
-        )
-        SELECT s, {prev_sql} AS prev, item, o = 1 AS is_out, st,
-            CASE
-                WHEN o = 1 THEN {OUTCOME_ROW}
-                WHEN NOT en THEN CASE WHEN nxo = 1 THEN {TO_OUTCOME} ELSE {MOVE} END
-                WHEN nt IS NULL AND CAST($window AS DOUBLE) IS NOT NULL
-                    AND CAST($until AS DOUBLE) - t < CAST($window AS DOUBLE) THEN {CENSORED}
-                ELSE {CHURN}
-            END AS kind,
-            CASE WHEN o = 0 AND NOT en THEN nitem END AS nxt,
-            count(*) AS n
-        FROM f
-        GROUP BY ALL
-    """
-    params: dict[str, Any] = {"outs": outs, "gap": gap, "window": window, "until": until}
+    bar.phase("count")
+    # Time and code packed into one BIGINT sort key when the range allows it (always for
+    # timestamps in microseconds spanning less than ~290 years / 1000 codes).
+    k = len(names)
+    packed = not numeric and min_t is not None and (int(max_t) - int(min_t) + 1) * (k + 1) < 2**62
+    params: dict[str, Any] = {
+        **out_params,
+        "gap": gap,
+        "window": window,
+        "until": until,
+        "ntouch": n_touchpoints,
+    }
     if spec.max_events is not None:
         params["cap"] = spec.max_events
-    result = _run(con, query, params).fetchall()
+    if packed:
+        params.update(tmin=int(min_t), K=k)
+    # First without removing duplicates: exact when the log has none (a duplicate is a
+    # row equal to the one before it in the window order, so one window finds them). If
+    # it finds any, count again over the distinct events.
+    result = _run(con, _duckdb_count_sql(src, items, spec, packed, dedupe=False), params)
+    rows_raw = result.fetchall()
+    if any(r[7] for r in rows_raw):
+        rows_raw = _run(con, _duckdb_count_sql(src, items, spec, packed, dedupe=True), params)
+        rows_raw = rows_raw.fetchall()
     rows = [
-        (str(r[0]), r[1], str(r[2]), bool(r[3]), bool(r[4]), int(r[5]), r[6], int(r[7]))
-        for r in result
+        (
+            str(r[0]),
+            names[r[1]] if r[1] is not None else None,
+            names[r[2]],
+            r[2] >= n_touchpoints,
+            bool(r[3]),
+            int(r[4]),
+            names[r[5]] if r[5] is not None else None,
+            int(r[6]),
+        )
+        for r in rows_raw
     ]
     kept = sum(r[7] for r in rows)
     dropped["duplicate"] = int(n_items) - kept - capped_rows
@@ -707,11 +822,112 @@ def _count_duckdb(
     return Counts(rows, int(n_rows), dropped, capped, "duckdb")
 
 
+def _cardinality_checks(
+    con: Any, src: str, spec: Spec, where: str, in_outs: str, out_params: dict[str, Any]
+) -> Any:
+    """The checks for a log with very many distinct values, each its own small query."""
+
+    def run() -> None:
+        ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
+        if spec.outcome:
+            unknown = _run(
+                con,
+                f"SELECT DISTINCT oc FROM ({src}) WHERE oc IS NOT NULL AND NOT "
+                f"(oc {in_outs}) ORDER BY oc LIMIT 6",
+                out_params,
+            ).fetchall()
+            _unknown_outcomes([r[0] for r in unknown], spec, where)
+            clash = _run(
+                con,
+                f"SELECT DISTINCT tp FROM ({src}) WHERE tp {in_outs} ORDER BY tp LIMIT 6",
+                out_params,
+            ).fetchall()
+            _collision([r[0] for r in clash], spec, where)
+            tp_item = "tp IS NOT NULL"
+        else:
+            tp_item = f"tp IS NOT NULL AND NOT coalesce(tp {in_outs}, false)"
+        n_touch = _run(
+            con, f"SELECT count(DISTINCT tp) FROM ({src}) WHERE {ok} AND {tp_item}", out_params
+        ).fetchone()[0]
+        _too_many(int(n_touch), spec, where)
+
+    return run
+
+
+def _duckdb_count_sql(src: str, items: str, spec: Spec, packed: bool, *, dedupe: bool) -> str:
+    """The counting query: one window over each customer's events, then GROUP BY.
+
+    Columns: segment, previous code (order 2), code, starts journey, kind, next code,
+    count, and whether the group is of duplicate rows (only without ``dedupe``).
+    """
+    code = "enum_code(CAST(item AS jg_item))"
+    if packed:
+        key = f"SELECT s, c, (t - $tmin) * $K + {code} AS k FROM items"
+        cols = "s, c, k"
+        order = "k"
+        lagged = "lag(k) OVER win AS pk, lead(k) OVER win AS nk"
+        unpack = (
+            "k // $K + $tmin AS t, k % $K AS code, pk // $K + $tmin AS pt, pk % $K AS pc, "
+            "nk // $K + $tmin AS nt, nk % $K AS nc, coalesce(pk = k, false) AS dup"
+        )
+    else:
+        key = f"SELECT s, c, t, {code} AS code FROM items"
+        cols = "s, c, t, code"
+        order = "t, code"
+        lagged = (
+            "lag(t) OVER win AS pt, lag(code) OVER win AS pc, "
+            "lead(t) OVER win AS nt, lead(code) OVER win AS nc"
+        )
+        unpack = "t, code, pt, pc, nt, nc, coalesce(pt = t AND pc = code, false) AS dup"
+    distinct = "DISTINCT " if dedupe else ""
+    # Without segments s is a constant: partitioning by it too would cost a third more.
+    part = "s, c" if spec.segment is not None else "c"
+    # Counting events per customer costs a second pass; only do it for a cap.
+    n_cust_sql = f"count(*) OVER (PARTITION BY {part})" if spec.max_events is not None else "0"
+    cap_sql = "WHERE n_cust <= $cap" if spec.max_events is not None else ""
+    prev_sql = "CASE WHEN NOT st THEN pc END" if spec.order == 2 else "CAST(NULL AS BIGINT)"
+    return f"""
+        WITH src AS ({src}),
+        items AS ({items}),
+        e AS (SELECT {distinct}{cols} FROM ({key})),
+        w AS (
+            SELECT s, {order}, {n_cust_sql} AS n_cust, {lagged}
+            FROM e
+            WINDOW win AS (PARTITION BY {part} ORDER BY {order})
+        ),
+        u AS (SELECT s, n_cust, {unpack} FROM w {cap_sql}),
+        f AS (
+            SELECT s, t, code, pc, nc, nt, dup, code >= $ntouch AS o, nc >= $ntouch AS nxo,
+                (pc IS NULL OR pc >= $ntouch
+                    OR (CAST($gap AS DOUBLE) IS NOT NULL AND t - pt > CAST($gap AS DOUBLE)))
+                    AS st,
+                (nt IS NULL OR code >= $ntouch
+                    OR (CAST($gap AS DOUBLE) IS NOT NULL AND nt - t > CAST($gap AS DOUBLE)))
+                    AS en
+            FROM u
+        )
+        SELECT s, {prev_sql} AS prev, code, st,
+            CASE
+                WHEN o THEN {OUTCOME_ROW}
+                WHEN NOT en THEN CASE WHEN nxo THEN {TO_OUTCOME} ELSE {MOVE} END
+                WHEN nt IS NULL AND CAST($window AS DOUBLE) IS NOT NULL
+                    AND CAST($until AS DOUBLE) - t < CAST($window AS DOUBLE) THEN {CENSORED}
+                ELSE {CHURN}
+            END AS kind,
+            CASE WHEN NOT o AND NOT en THEN nc END AS nxt,
+            count(*) AS n, dup
+        FROM f
+        GROUP BY ALL
+    """
+
+
 def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool, str]:
     """(numeric?, SQL expression giving microseconds or numbers) for the time column."""
     col = quote_ident(spec.time)
     if time_type.startswith("TIMESTAMP_NS"):
         return False, f"epoch_ns({col}) // 1000"
+    if time_type in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+        return False, f"epoch_us({col})"  # naive timestamps are UTC: no cast needed
     if time_type.startswith("TIMESTAMP"):
         return False, f"epoch_us(CAST({col} AS TIMESTAMPTZ))"
     if time_type == "DATE":
@@ -768,9 +984,12 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
 # -- Spark engine ---------------------------------------------------------------------
 
 
-def count_spark(df: Any, spec: Spec, where: str) -> Counts:
+def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) -> Counts:
     """The Spark engine: window functions and groupBy; only the count table is collected."""
     require("pyspark", extra="spark", feature="fitting a Spark DataFrame")
+    bar = bar or Progress("", [], progress=False)
+    bar.poll = _spark_stage_poll(df)
+    bar.phase("statistics")
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
     from pyspark.sql.window import Window
@@ -874,6 +1093,7 @@ def count_spark(df: Any, spec: Spec, where: str) -> Counts:
     gap = parse_duration(spec.gap, "gap", numeric)
     window = parse_duration(spec.window, "window", numeric)
 
+    bar.phase("count")
     d = items.dropDuplicates(["s", "c", "t", "item", "o"])
     win = Window.partitionBy("s", "c").orderBy("t", "o", "item")
     whole = Window.partitionBy("s", "c")
@@ -946,6 +1166,26 @@ def count_spark(df: Any, spec: Spec, where: str) -> Counts:
     dropped["duplicate"] = int(n_items or 0) - kept - capped_rows
     dropped["capped"] = capped_rows
     return Counts(rows, int(n_rows or 0), dropped, capped, "spark")
+
+
+def _spark_stage_poll(df: Any) -> Any:
+    """Progress of the running Spark stages, from the SparkContext's status tracker."""
+    try:
+        tracker = df.sparkSession.sparkContext.statusTracker()
+    except Exception:  # no tracker: no stage-level detail
+        return None
+
+    def poll() -> tuple[float, str] | None:
+        infos = [tracker.getStageInfo(i) for i in tracker.getActiveStageIds()]
+        infos = [i for i in infos if i is not None and i.numTasks]
+        if not infos:
+            return None
+        total = sum(i.numTasks for i in infos)
+        done = sum(i.numCompletedTasks for i in infos)
+        stages = ", ".join(str(i.stageId) for i in infos)
+        return done / total, f"stage {stages}: {done}/{total} tasks"
+
+    return poll
 
 
 def _spark_time_strings(df: Any, name: str, spec: Spec, where: str) -> tuple[bool, Any]:

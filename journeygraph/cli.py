@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import warnings
 from collections import Counter
@@ -259,8 +260,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-events", type=int, metavar="N", help="leave out customers above N")
     p.add_argument("--name", help="map name")
     p.add_argument("--strict", action="store_true", help="dropped rows are an error")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="map file to write")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument(
+        "--segment",
+        metavar="COL",
+        help="one map per value of this column; -o is then a folder or a pattern with "
+        "{segment}, e.g. maps/{segment}.yaml",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="map file to write (with --segment: a folder or a {segment} pattern)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--json", action="store_true", help="print the fit report as JSON")
     p.set_defaults(run=_fit)
 
@@ -492,10 +505,23 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _fit(args: argparse.Namespace) -> int:
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise JourneyGraphError(f"{out}: the file exists; pass --force to overwrite it")
-    if out.suffix.lower() not in (".yaml", ".yml", ".json"):
-        raise JourneyGraphError(f"{out}: write the map as .yaml or .json")
+    if args.segment is None:
+        if out.exists() and not args.force:
+            raise JourneyGraphError(f"{out}: the file exists; pass --force to overwrite it")
+        if out.suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise JourneyGraphError(f"{out}: write the map as .yaml or .json")
+    elif "{segment}" in args.output:
+        if Path(args.output.replace("{segment}", "x")).suffix.lower() not in (
+            ".yaml",
+            ".yml",
+            ".json",
+        ):
+            raise JourneyGraphError(f"{args.output}: the pattern must end in .yaml or .json")
+    elif out.exists() and not out.is_dir():
+        raise JourneyGraphError(
+            f"{out}: with --segment, -o is a folder (one map per segment) or a pattern "
+            "with {segment}, e.g. maps/{segment}.yaml"
+        )
     outcomes: dict[str, str] = {}
     for part in (args.outcomes or "").split(","):
         if not part.strip():
@@ -521,7 +547,11 @@ def _fit(args: argparse.Namespace) -> int:
         name=args.name,
         max_events_per_customer=args.max_events,
         strict=args.strict,
+        segment=args.segment,
     )
+    if args.segment is not None:
+        assert isinstance(jm, dict)
+        return _write_segment_maps(jm, args.output, args.force, args.json)
     assert isinstance(jm, jg.JourneyMap)
     jg.save(jm, out)
     report = jg.FitReport.of(jm)
@@ -534,6 +564,40 @@ def _fit(args: argparse.Namespace) -> int:
             f"{report.events} events, {report.censored_journeys} censored"
             + (f"; dropped {dropped}" if dropped else "")
         )
+    return 0
+
+
+def _write_segment_maps(maps: dict[str, Any], output: str, force: bool, as_json: bool) -> int:
+    """Write one map per segment: every target is checked before any file is written."""
+    targets: dict[str, Path] = {}
+    seen: dict[Path, str] = {}
+    for seg in maps:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", seg).strip(".") or "_"
+        if "{segment}" in output:
+            path = Path(output.replace("{segment}", safe))
+        else:
+            path = Path(output) / f"{safe}.yaml"
+        if path in seen:
+            raise JourneyGraphError(
+                f"segments {seen[path]!r} and {seg!r} would both be written to {path}; "
+                "rename one of them in the log"
+            )
+        seen[path] = seg
+        targets[seg] = path
+    existing = [str(p) for p in targets.values() if p.exists()]
+    if existing and not force:
+        shown = ", ".join(existing[:5]) + (" ..." if len(existing) > 5 else "")
+        raise JourneyGraphError(f"{shown}: file(s) exist; pass --force to overwrite them")
+    for seg, path in targets.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        jg.save(maps[seg], path)
+    reports = {seg: jg.FitReport.of(jm).to_dict() for seg, jm in maps.items()}
+    if as_json:
+        print(json.dumps(reports, ensure_ascii=False, indent=2))
+    else:
+        for seg, path in targets.items():
+            r = reports[seg]
+            print(f"wrote {path}: segment {seg!r}, {r['journeys']} journeys, {r['events']} events")
     return 0
 
 

@@ -34,6 +34,7 @@ from journeygraph._fit_engines import (
     count_spark,
 )
 from journeygraph._optional import require
+from journeygraph._progress import Progress
 from journeygraph.errors import EventLogError, JourneyGraphError, MapError, did_you_mean
 from journeygraph.model import OUTCOME_KINDS, JourneyMap, Persona, Stage, Touchpoint
 
@@ -47,6 +48,9 @@ START = "(start)"
 STATE_SEP = " > "
 
 _PARQUET = (".parquet", ".pq", ".parq")
+# Progress-bar phases of each engine (Spark's are DuckDB's, plus per-stage detail).
+_NUMPY_PHASES = ["encode", "sort", "count", "maps"]
+_DUCKDB_PHASES = ["statistics", "count", "maps"]
 _CSV = (".csv", ".csv.gz", ".tsv")
 
 
@@ -131,7 +135,7 @@ def fit(
     customer: str,
     time: str,
     touchpoint: str,
-    outcomes: Mapping[str, str] | None = None,
+    outcomes: Mapping[str, str] | JourneyMap | None = None,
     outcome: str | None = None,
     stages: Any = None,
     segment: str | None = None,
@@ -159,7 +163,11 @@ def fit(
         Column names. Times are timestamps, dates, ISO 8601 text or plain numbers.
     outcomes
         Event values that end a journey, and their kind: ``{"purchase": "conversion",
-        "bought_rival_x": "competitor"}``. Each becomes an outcome of the map.
+        "bought_rival_x": "competitor"}``. Each becomes an outcome of the map. A
+        :class:`JourneyMap` stands for its own outcomes (``{o.id: o.kind}``), handy for
+        logs written by :func:`journeygraph.simulate`, whose touchpoint column holds
+        the outcome id on a journey's last event (its ``outcome`` column holds the
+        *kind*, so do not pass it as ``outcome=``).
     outcome
         Column holding outcome values; without it they are looked up in the touchpoint
         column.
@@ -199,7 +207,9 @@ def fit(
     strict
         Make every dropped row an error instead of a count in the report.
     progress
-        Show DuckDB's progress bar (default: only on an interactive terminal).
+        Show a progress bar on stderr (phase by phase; Spark stages with their tasks):
+        ``None`` (default) shows it only on an interactive terminal and only for fits
+        longer than a second, ``True`` always, ``False`` never.
 
     Returns
     -------
@@ -268,18 +278,20 @@ def fit(
         max_touchpoints=max_touchpoints,
         progress=progress,
     )
-    counts, where, default_name = _count(source, spec, engine)
-    return _maps_from_counts(
-        counts,
-        spec,
-        kinds,
-        where=where,
-        name=name or default_name,
-        stages=stages,
-        churn=churn,
-        unknown=unknown_touchpoints,
-        strict=strict,
-    )
+    with Progress("fit", [], progress=progress) as bar:
+        counts, where, default_name = _count(source, spec, engine, bar)
+        bar.phase("maps")
+        return _maps_from_counts(
+            counts,
+            spec,
+            kinds,
+            where=where,
+            name=name or default_name,
+            stages=stages,
+            churn=churn,
+            unknown=unknown_touchpoints,
+            strict=strict,
+        )
 
 
 def fit_paths(
@@ -452,7 +464,7 @@ def collapse_order(jm: JourneyMap) -> JourneyMap:
 # -- sources --------------------------------------------------------------------------
 
 
-def _count(source: Any, spec: Spec, engine: str) -> tuple[Counts, str, str]:
+def _count(source: Any, spec: Spec, engine: str, bar: Progress) -> tuple[Counts, str, str]:
     if engine not in ("auto", "numpy", "duckdb", "spark"):
         raise EventLogError(f"engine={engine!r}: use 'auto', 'numpy', 'duckdb' or 'spark'")
     if isinstance(source, str | os.PathLike):
@@ -460,9 +472,13 @@ def _count(source: Any, spec: Spec, engine: str) -> tuple[Counts, str, str]:
         where = str(source)
         stem = Path(files[0]).name.split(".")[0] if len(files) == 1 else Path(str(source)).name
         if engine in ("auto", "duckdb"):
-            return count_duckdb(None, spec, where, kind=kind, files=files), where, stem
+            bar.plan("fit (duckdb)", _DUCKDB_PHASES)
+            counts = count_duckdb(None, spec, where, kind=kind, files=files, bar=bar)
+            return counts, where, stem
         if engine == "numpy":
-            return count_arrow(_read_files(files, kind, where), spec, where), where, stem
+            bar.plan("fit (numpy)", ["read", *_NUMPY_PHASES])
+            bar.phase("read")
+            return count_arrow(_read_files(files, kind, where), spec, where, bar), where, stem
         raise EventLogError(
             "engine='spark' needs a Spark DataFrame: read the files with "
             "spark.read.parquet(...) and pass the DataFrame"
@@ -473,13 +489,17 @@ def _count(source: Any, spec: Spec, engine: str) -> tuple[Counts, str, str]:
                 f"engine={engine!r} cannot read a Spark DataFrame; use engine='spark' (the "
                 "counting runs on the cluster and only the count table is collected)"
             )
-        return count_spark(source, spec, "Spark DataFrame"), "Spark DataFrame", "fitted journey"
+        bar.plan("fit (spark)", _DUCKDB_PHASES)
+        counts = count_spark(source, spec, "Spark DataFrame", bar)
+        return counts, "Spark DataFrame", "fitted journey"
     if engine == "spark":
         raise EventLogError("engine='spark' needs a Spark DataFrame")
     table, where = _to_arrow(source, [c for _, c in spec.columns])
     if engine == "duckdb":
-        return count_duckdb(table, spec, where, kind="arrow"), where, "fitted journey"
-    return count_arrow(table, spec, where), where, "fitted journey"
+        bar.plan("fit (duckdb)", _DUCKDB_PHASES)
+        return count_duckdb(table, spec, where, kind="arrow", bar=bar), where, "fitted journey"
+    bar.plan("fit (numpy)", _NUMPY_PHASES)
+    return count_arrow(table, spec, where, bar), where, "fitted journey"
 
 
 def _is_spark(source: Any) -> bool:
@@ -650,9 +670,11 @@ def _count_column(arrow: Any, column: str, where: str) -> np.ndarray:
 # -- maps from counts -----------------------------------------------------------------
 
 
-def _outcome_kinds(outcomes: Mapping[str, str] | None) -> dict[str, str]:
+def _outcome_kinds(outcomes: Mapping[str, str] | JourneyMap | None) -> dict[str, str]:
     if outcomes is None:
         return {}
+    if isinstance(outcomes, JourneyMap):
+        return {o.id: o.kind for o in outcomes.outcomes}
     if not isinstance(outcomes, Mapping):
         raise EventLogError(
             "outcomes= must map event values to kinds, e.g. {'purchase': 'conversion'}"

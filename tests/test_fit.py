@@ -340,6 +340,81 @@ def test_all_engines_identical_on_a_messy_random_log(tmp_path: Path) -> None:
                 assert got[key] == jg.FitReport.of(ref).to_dict()[key], (key, engine)
 
 
+@pytest.mark.parametrize("duplicates", [False, True])
+@pytest.mark.parametrize("time_kind", ["timestamp", "seconds", "numbers", "text"])
+@pytest.mark.parametrize("segmented", [False, True])
+def test_engines_identical_on_each_counting_path(
+    duplicates: bool, time_kind: str, segmented: bool
+) -> None:
+    """The DuckDB engine's single-window path (no duplicates, packed or two-key sort) and
+    its DISTINCT fallback, and the numpy engine's packed / ranked sort keys, must agree
+    with each other and with a plain-Python count of the same log (seed 11)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    seconds = rng.integers(0, 5000, n) * 60  # ties within customers are common
+    times: Any
+    if time_kind == "timestamp":
+        times = pd.Timestamp("2024-01-01") + pd.to_timedelta(seconds + rng.random(n), "s")
+    elif time_kind == "seconds":
+        times = pd.Timestamp("2024-01-01") + pd.to_timedelta(seconds, "s")
+    elif time_kind == "numbers":
+        times = seconds / 7.0
+    else:
+        times = (pd.Timestamp("2024-01-01") + pd.to_timedelta(seconds, "s")).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+    df = pd.DataFrame(
+        {
+            "customer": rng.integers(0, 300, n),
+            "time": times,
+            "touchpoint": rng.choice(["ad", "site", "email", "purchase", "rival"], n),
+            "segment": rng.choice(["a", "b"], n),
+        }
+    )
+    if duplicates:
+        df = pd.concat([df, df.sample(150, random_state=4)])
+    else:
+        df = df.drop_duplicates(["customer", "time", "touchpoint"])
+    df = df.sample(frac=1.0, random_state=5)
+    kw: dict[str, Any] = dict(customer="customer", time="time", touchpoint="touchpoint")
+    kw.update(outcomes=OUTCOMES, segment="segment" if segmented else None)
+    ref = jg.fit(df, engine="numpy", **kw)
+    other = jg.fit(df, engine="duckdb", **kw)
+    refs = ref if isinstance(ref, dict) else {"": ref}
+    others = other if isinstance(other, dict) else {"": other}
+    assert refs.keys() == others.keys()
+    for key, jm in refs.items():
+        assert signature(others[key]) == signature(jm), key
+        got, want = jg.FitReport.of(others[key]), jg.FitReport.of(jm)
+        assert got.dropped == want.dropped and got.journeys == want.journeys
+        assert (want.dropped["duplicate"] > 0) == duplicates
+    # Independent count in plain Python (rules 3, 5, 6, 7 of docs/fitting.md).
+    rank = {"ad": 0, "email": 1, "site": 2, "purchase": 3, "rival": 4}
+    sort_time = pd.to_datetime(df["time"]) if time_kind == "text" else df["time"]
+    events = sorted(
+        set(
+            zip(
+                df["segment"] if segmented else [""] * len(df),
+                df["customer"],
+                sort_time,
+                df["touchpoint"],
+                strict=True,
+            )
+        ),
+        key=lambda e: (e[0], e[1], e[2], rank[e[3]]),
+    )
+    moves: dict[tuple[str, str, str], int] = {}
+    for (s, c, _t, a), (s2, c2, _t2, b) in itertools.pairwise(events + [("", None, 0, "ad")]):
+        if a in OUTCOMES:
+            continue
+        same = (s, c) == (s2, c2)
+        target = b if same else "churn"
+        moves[(s, a, target)] = moves.get((s, a, target), 0) + 1
+    for key, jm in refs.items():
+        want_moves = {(a, b): float(v) for (s, a, b), v in moves.items() if s == key}
+        assert weights(jm) == want_moves
+
+
 # -- second order ---------------------------------------------------------------------
 
 

@@ -149,3 +149,14 @@ def test_spark_text_times_and_bad_input(spark: Any) -> None:
         jg.fit(bad, customer="c", time="t", touchpoint="event")
     with pytest.raises(jg.EventLogError, match=r"engine='numpy' cannot read a Spark DataFrame"):
         jg.fit(bad, customer="c", time="t", touchpoint="e", engine="numpy")
+
+
+def test_spark_progress_bar_when_forced(spark: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """progress=True draws the phase bar on stderr; the result is unchanged."""
+    df = _frame(spark, HAND, "customer string, time long, event string")
+    jm = jg.fit(df, progress=True, **HAND_KW)
+    assert isinstance(jm, jg.JourneyMap) and weights(jm) == HAND_MOVES
+    err = capsys.readouterr().err
+    assert err.startswith("\rfit (spark) [") and "100%" in err and err.endswith("\n")
+    jg.fit(df, progress=False, **HAND_KW)
+    assert capsys.readouterr().err == ""
