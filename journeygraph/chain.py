@@ -196,6 +196,8 @@ RESIDUAL_TOLERANCE = 1e-11
 ESCAPE_TOLERANCE = 1e-12
 #: Blocks of N computed at once when its diagonal comes from column solves.
 _BATCH = 256
+#: Widest breadth-first level for which diag(N) uses the block-tridiagonal sweep.
+_LEVEL_WIDTH_LIMIT = 2500
 
 
 class ChainSolver:
@@ -420,7 +422,10 @@ def inverse_diagonal(
        dense level-sized blocks) gives its diagonal exactly in ``O(Σ w³)`` for level
        widths w. Stage-ordered maps have narrow levels.
     4. When the levels are too wide (unstructured random maps), column ``k`` of N is
-       solved for every k in the group (batched; O(t) solves).
+       solved for every k in the group: with the sparse LU in batches of 256 columns,
+       and for the iterative method by a block, polynomial-preconditioned BiCGSTAB
+       (:func:`_diagonal_block_krylov`, each N_kk to 1e-12 relative). That is
+       O(t) solves of O(nnz) each, O(t · nnz) in all, in O(nnz + 16 t) memory.
     """
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
@@ -450,7 +455,7 @@ def _group_diagonal(block: sparse.csr_matrix, method: str) -> np.ndarray:
         return np.diag(np.linalg.inv(block.toarray())).copy()
     levels = _bfs_levels(block)
     widths = np.bincount(levels)
-    if widths.max() <= 2500 and float((widths.astype(float) ** 3).sum()) <= 1e11:
+    if widths.max() <= _LEVEL_WIDTH_LIMIT and float((widths.astype(float) ** 3).sum()) <= 1e11:
         return _block_tridiagonal_diagonal(block, levels)
     return _diagonal_by_columns(block, method)
 
@@ -509,16 +514,11 @@ def _block_tridiagonal_diagonal(block: sparse.csr_matrix, levels: np.ndarray) ->
 
 def _diagonal_by_columns(block: sparse.csr_matrix, method: str) -> np.ndarray:
     n = block.shape[0]
-    diag = np.empty(n)
     if method == "iterative":
-        d = block.diagonal()
-        for k in range(n):
-            e = np.zeros(n)
-            e[k] = 1.0
-            diag[k] = _iterative(block, d, e, ())[k]
-        return diag
+        return _diagonal_block_krylov(block)
     from scipy.sparse.linalg import splu
 
+    diag = np.empty(n)
     lu = splu(block.tocsc())
     for start in range(0, n, _BATCH):
         stop = min(n, start + _BATCH)
@@ -527,3 +527,122 @@ def _diagonal_by_columns(block: sparse.csr_matrix, method: str) -> np.ndarray:
         X = lu.solve(E)
         diag[start:stop] = X[np.arange(start, stop), np.arange(stop - start)]
     return diag
+
+
+#: Columns of N solved together by :func:`_diagonal_block_krylov`, and the degree of
+#: its polynomial preconditioner. Measured on the 20,000-touchpoint random map (ms per
+#: column): degree 0 (Jacobi only) 10–12; degree 3: 4.3 at 16 columns, 4.7 at 32, 6.1
+#: at 64; degree 5 and 8: 4.7–5.2. One column at a time with scipy's BiCGSTAB: ~47.
+_KRYLOV_BATCH = 16
+_NEUMANN_DEGREE = 3
+#: Relative accuracy guaranteed for each N_kk by the block Krylov solver's stopping rule.
+_DIAGONAL_ACCURACY = 1e-12
+
+
+def _diagonal_block_krylov(A: sparse.csr_matrix) -> np.ndarray:
+    """diag(A⁻¹) for ``A = I - Q`` by preconditioned BiCGSTAB on blocks of unit vectors.
+
+    Every column runs its own BiCGSTAB (its own scalars), vectorised over a block of
+    :data:`_KRYLOV_BATCH` columns, so the per-iteration Python overhead that made
+    one-column solves slow is shared. Rows are first scaled by ``1 / A_kk`` (Jacobi):
+    ``D⁻¹A = I - Q'`` with ``Q' >= 0`` substochastic and zero on the diagonal. The right
+    preconditioner is the truncated Neumann series ``M⁻¹ = I + Q' + … + Q'^d``: then
+    ``D⁻¹A M⁻¹ = I - Q'^(d+1)``, whose spectrum lies in a disk around 1 of radius
+    ``ρ(Q')^(d+1)`` (never singular), so a few iterations suffice (7 instead of 24 on
+    the random map, where the bulk of Q's spectrum has radius ~0.48 and ρ = 0.87).
+
+    Stopping rule, exact rather than heuristic: with ``s = N 1`` (expected steps, N ≥ 0)
+    and residual ``r = e_k - A x``, ``|x_k - N_kk| = |(N r)_k| <= s_k ‖r‖∞``, and
+    ``N_kk >= 1``; a column stops when ``s_k ‖r‖∞ <= 1e-12``, so every N_kk is accurate
+    to 1e-12 relative. The bound is checked again on the explicitly computed residual;
+    a column that breaks down, stalls or fails the check is solved on its own by the
+    one-column solver (BiCGSTAB, GMRES, then sparse LU).
+    """
+    from scipy import sparse
+
+    n = A.shape[0]
+    d = A.diagonal()
+    offdiag = (sparse.diags(-1.0 / d) @ A).tocsr()
+    offdiag.setdiag(0.0)
+    offdiag.eliminate_zeros()  # Q' = I - D⁻¹A
+    steps = _iterative(A, d, np.ones(n), ())
+    limit = _DIAGONAL_ACCURACY / np.maximum(steps, 1.0)  # allowed ‖r‖∞ per column k
+    r0 = np.random.default_rng(0).standard_normal(n)  # shadow residual (e_k would break)
+    diag = np.full(n, np.nan)
+    for start in range(0, n, _KRYLOV_BATCH):
+        cols = np.arange(start, min(n, start + _KRYLOV_BATCH))
+        X = _block_bicgstab(offdiag, cols, 1.0 / d[cols], limit[cols], r0)
+        ok = np.isfinite(X).all(axis=0)
+        E = np.zeros((n, cols.size))
+        E[cols, np.arange(cols.size)] = 1.0
+        residual = np.abs(E - A @ np.where(ok, X, 0.0)).max(axis=0)
+        ok &= residual <= limit[cols]
+        diag[cols[ok]] = X[cols[ok], np.flatnonzero(ok)]
+    for k in np.flatnonzero(np.isnan(diag)):
+        e = np.zeros(n)
+        e[k] = 1.0
+        diag[k] = _iterative(A, d, e, ())[k]
+    return diag
+
+
+def _block_bicgstab(
+    Qs: sparse.csr_matrix, cols: np.ndarray, rhs: np.ndarray, limit: np.ndarray, r0: np.ndarray
+) -> np.ndarray:
+    """Solve ``(I - Qs) x_j = rhs_j e_{cols_j}`` for each j; NaN columns did not converge.
+
+    Right-preconditioned BiCGSTAB (van der Vorst 1992) with ``M⁻¹ = Σ_{i<=d} Qs^i``,
+    so ``R`` is the true residual of each column (up to rounding).
+    """
+    n, m = Qs.shape[0], cols.size
+
+    def precondition(V: np.ndarray) -> np.ndarray:
+        Y = V.copy()
+        for _ in range(_NEUMANN_DEGREE):
+            Y = Qs @ Y
+            Y += V
+        return Y
+
+    def operator(V: np.ndarray) -> np.ndarray:
+        result: np.ndarray = V - Qs @ V
+        return result
+
+    result = np.full((n, m), np.nan)
+    active = np.arange(m)
+    X = np.zeros((n, m))
+    R = np.zeros((n, m))
+    R[cols, active] = rhs
+    P = np.zeros((n, m))
+    V = np.zeros((n, m))
+    rho = alpha = omega = np.ones(m)
+    for _ in range(10 * int(np.sqrt(n)) + 200):
+        rho_new = r0 @ R
+        beta = (rho_new / rho) * (alpha / omega)
+        rho = rho_new
+        P -= omega * V
+        P *= beta
+        P += R
+        P_hat = precondition(P)
+        V = operator(P_hat)
+        alpha = rho / (r0 @ V)
+        R -= alpha * V  # now S
+        S_hat = precondition(R)
+        T = operator(S_hat)
+        tt = np.einsum("ij,ij->j", T, T)
+        omega = np.einsum("ij,ij->j", T, R) / np.where(tt > 0, tt, 1.0)
+        X += alpha * P_hat
+        X += omega * S_hat
+        R -= omega * T
+        # R is the residual of the row-scaled system; A's own residual is no larger
+        # (A_kk <= 1), and the caller checks A's residual explicitly.
+        size = np.abs(R).max(axis=0)
+        done = size <= 0.5 * limit[active]
+        broken = ~(np.isfinite(size) & np.isfinite(alpha) & np.isfinite(omega)) | (omega == 0)
+        if done.any() or broken.any():
+            result[:, active[done]] = X[:, done]
+            keep = ~(done | broken)
+            if not keep.any():
+                break
+            active = active[keep]
+            X, R, P, V = (np.ascontiguousarray(Z[:, keep]) for Z in (X, R, P, V))
+            rho, alpha, omega = rho[keep], alpha[keep], omega[keep]
+    return result

@@ -172,10 +172,7 @@ def _parse_bytes(raw: bytes, source: str, fmt: str | None) -> JourneyMap:
         )
     if fmt is None:
         fmt = "json" if text.lstrip().startswith("{") else "yaml"
-    if fmt == "json":
-        data, lines = _parse_json(text, source)
-    else:
-        data, lines = _parse_yaml(text, source)
+    data = _parse_json(text, source) if fmt == "json" else _parse_yaml(text, source)
     if not isinstance(data, dict):
         found = "a list" if isinstance(data, list) else f"the value {data!r}"[:80]
         raise MapError(
@@ -186,20 +183,44 @@ def _parse_bytes(raw: bytes, source: str, fmt: str | None) -> JourneyMap:
     try:
         return JourneyMap.model_validate(data)
     except MapError as exc:
-        raise exc.with_source(source, lines) from None
+        del data
+        # Line numbers are looked up only now, for the problems found: a valid map
+        # never pays for a line map (with the YAML node tree, most of the memory and
+        # time of loading a big file).
+        raise exc.with_source(source, _problem_lines(text, exc)) from None
 
 
-# YAML: compose to nodes (which keep line marks and do not expand aliases), then build
-# plain Python values ourselves, checking duplicates, depth and expansion size.
+# YAML: read the parser's events (never the node tree, which for a 20,000-touchpoint
+# map held ~500 MiB) and build plain Python values ourselves, checking duplicate keys,
+# depth and expansion size. libyaml parses when PyYAML has it; any YAML syntax error
+# is then reported by re-parsing with the pure-Python parser, so messages do not
+# depend on whether libyaml is installed.
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_NO_DOCUMENT = object()
+_MERGE = object()
+_BUILDING = object()
 
 
-def _parse_yaml(text: str, source: str) -> tuple[Any, dict[_Loc, int]]:
+def _parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text into plain values; every problem is a MapError naming the line."""
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        data = _YamlBuilder(text, source, fast=True).document()
+    except yaml.YAMLError:
+        # libyaml refused the text: the pure-Python parser gives the message.
+        data = _yaml_or_error(text, source, fast=False)
+    if data is _NO_DOCUMENT:
+        raise MapError(
+            "the file is empty; a map needs name, stages, touchpoints, ...", source=source
+        )
+    return data
+
+
+def _yaml_or_error(text: str, source: str, *, fast: bool) -> Any:
+    try:
+        return _YamlBuilder(text, source, fast=fast).document()
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         raise MapError(
@@ -212,120 +233,223 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[_Loc, int]]:
         raise MapError(f"{source}{where}: not valid YAML: {what}") from None
     except yaml.YAMLError as exc:
         raise MapError(f"{source}: not valid YAML: {exc}") from None
-    if node is None:
-        raise MapError(
-            "the file is empty; a map needs name, stages, touchpoints, ...", source=source
-        )
-    builder = _YamlBuilder(loader, source)
-    return builder.build(node, (), 0), builder.lines
+
+
+def _problem_lines(text: str, exc: MapError) -> dict[_Loc, int]:
+    """Lines of the places (and their parents) that ``exc``'s problems point at.
+
+    JSON is read as YAML here (JSON is nearly a subset); if that fails, the lines found
+    before the failure are kept and the rest of the problems go without a line.
+    """
+    wanted = {p.loc[:n] for p in exc.problems if p.line is None for n in range(len(p.loc) + 1)}
+    builder = _YamlBuilder(text, "", fast=True, wanted=wanted)
+    try:
+        builder.document()
+    except (yaml.YAMLError, MapError, RecursionError):
+        pass
+    return builder.lines
 
 
 class _YamlBuilder:
-    def __init__(self, loader: yaml.SafeLoader, source: str) -> None:
-        self.loader = loader
+    """Plain values from a YAML event stream; ``wanted`` locations get their lines."""
+
+    def __init__(
+        self, text: str, source: str, *, fast: bool, wanted: set[_Loc] | None = None
+    ) -> None:
+        loader_class = getattr(yaml, "CSafeLoader", None) if fast else None
+        self.loader: Any = (loader_class or yaml.SafeLoader)(text)
         self.source = source
+        self.wanted = wanted
         self.lines: dict[_Loc, int] = {}
         self.count = 0
-        self.built: dict[int, tuple[Any, int]] = {}
+        # anchor -> (its value, how many values it expands to)
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        # One object per distinct text: ids repeat in every move that names them.
+        self.texts: dict[str, str] = {}
+        # Plain (unquoted) scalars already resolved as text: resolving is a regex match.
+        self.plain_texts: dict[str, str] = {}
 
-    def _fail(self, node: yaml.Node, message: str) -> MapError:
-        return MapError(f"{self.source}:{node.start_mark.line + 1}: {message}")
+    def _fail(self, line: int, message: str) -> MapError:
+        return MapError(f"{self.source}:{line}: {message}")
 
-    def build(self, node: yaml.Node, loc: _Loc, depth: int) -> Any:
-        # An alias points at a node built before: count what it expands to, but share
-        # the value instead of building it again, so an alias bomb is refused cheaply.
-        if id(node) in self.built:
-            value, size = self.built[id(node)]
-            self._count(node, size)
+    def document(self) -> Any:
+        """The single document of the stream, or ``_NO_DOCUMENT`` for an empty one."""
+        loader = self.loader
+        try:
+            loader.get_event()  # stream start
+            if loader.check_event(yaml.StreamEndEvent):
+                return _NO_DOCUMENT
+            loader.get_event()  # document start
+            value = self.build((), 0)
+            loader.get_event()  # document end
+            if not loader.check_event(yaml.StreamEndEvent):
+                event = loader.get_event()
+                raise yaml.composer.ComposerError(
+                    "expected a single document in the stream",
+                    None,
+                    "but found another document",
+                    event.start_mark,
+                )
             return value
-        before = self.count
-        value = self._build(node, loc, depth)
-        self.built[id(node)] = (value, self.count - before)
-        return value
+        finally:
+            loader.dispose()
 
-    def _count(self, node: yaml.Node, n: int) -> None:
+    def _count(self, line: int, n: int) -> None:
         self.count += n
         if self.count > _MAX_VALUES:
             raise self._fail(
-                node,
+                line,
                 f"the document expands to more than {_MAX_VALUES:,} values (an alias bomb?); "
                 "refusing to read it",
             )
 
-    def _build(self, node: yaml.Node, loc: _Loc, depth: int) -> Any:
-        self._count(node, 1)
+    def build(self, loc: _Loc, depth: int, *, key: bool = False) -> Any:
+        """The next value of the stream, ``loc`` being where it sits in the document."""
+        event = self.loader.get_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            # Share the value built for the anchor, but count what it expands to, so an
+            # alias bomb is refused cheaply.
+            if event.anchor not in self.anchors:
+                raise self._fail(line, f"not valid YAML: found undefined alias {event.anchor!r}")
+            value, size = self.anchors[event.anchor]
+            if value is _BUILDING:
+                raise self._fail(
+                    line,
+                    f"alias *{event.anchor} is used inside the value it names (a loop); "
+                    "refusing to read it",
+                )
+            self._count(line, size)
+            return value
+        before = self.count
+        self._count(line, 1)
         if depth > _MAX_DEPTH:
-            raise self._fail(node, f"nesting deeper than {_MAX_DEPTH} levels; refusing to read it")
-        self.lines.setdefault(loc, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
-            result: dict[Any, Any] = {}
-            first_line: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                key = self.build(key_node, loc + ("<key>",), depth + 1)
-                if not isinstance(key, str | int | float | bool) or key is None:
-                    raise self._fail(key_node, f"keys must be text, found {key!r}")
-                line = key_node.start_mark.line + 1
-                if key in result:
-                    raise self._fail(
-                        key_node,
-                        f"duplicate key {key!r} (first at line {first_line[key]}); YAML would "
-                        "silently keep only the last one: remove or rename one of them",
-                    )
-                first_line[key] = line
-                self.lines[loc + (str(key),)] = line
-                result[key] = self.build(value_node, loc + (str(key),), depth + 1)
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, loc + (i,), depth + 1) for i, item in enumerate(node.value)]
+            raise self._fail(line, f"nesting deeper than {_MAX_DEPTH} levels; refusing to read it")
+        if self.wanted is not None and loc in self.wanted:
+            self.lines.setdefault(loc, line)
+        anchor = event.anchor
+        if anchor is not None:
+            if anchor in self.anchors:
+                raise self._fail(
+                    line, f"not valid YAML: found duplicate anchor {anchor!r}; rename one of them"
+                )
+            self.anchors[anchor] = (_BUILDING, 0)
+        if isinstance(event, yaml.ScalarEvent):
+            value = self._scalar(event, line, key=key)
+        elif isinstance(event, yaml.SequenceStartEvent):
+            value = []
+            while not self.loader.check_event(yaml.SequenceEndEvent):
+                value.append(self.build((*loc, len(value)), depth + 1))
+            self.loader.get_event()
+        else:
+            value = self._mapping(loc, depth)
+        if anchor is not None:
+            self.anchors[anchor] = (value, self.count - before)
+        return value
+
+    def _scalar(self, event: Any, line: int, *, key: bool) -> Any:
+        tag, text = event.tag, event.value
+        if tag is None:
+            if not event.implicit[0]:  # quoted: always text
+                return self.texts.setdefault(text, text)
+            known = self.plain_texts.get(text)
+            if known is not None:  # a plain scalar read as text before
+                return known
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
+        if tag == _STR_TAG:
+            text = self.texts.setdefault(text, text)
+            if event.tag is None:
+                self.plain_texts[text] = text
+            return text
+        if key and tag == _MERGE_TAG:
+            return _MERGE
+        if key and tag == _VALUE_TAG:
+            return "="
+        node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, style=event.style)
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            raise self._fail(node, f"cannot read the value {node.value!r}: {exc}") from None
+            raise self._fail(line, f"cannot read the value {text!r}: {exc}") from None
+        finally:
+            self.loader.constructed_objects.pop(node, None)
 
-
-def _parse_json(text: str, source: str) -> tuple[Any, dict[_Loc, int]]:
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in items:
+    def _mapping(self, loc: _Loc, depth: int) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        merged: list[tuple[Any, Any, int]] = []
+        loader = self.loader
+        while not loader.check_event(yaml.MappingEndEvent):
+            line = loader.peek_event().start_mark.line + 1
+            key = self.build((*loc, "<key>"), depth + 1, key=True)
+            if key is _MERGE:
+                merged.extend(self._merge(loc, depth, line))
+                continue
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise self._fail(line, f"keys must be text, found {key!r}")
             if key in result:
-                raise MapError(
-                    f"{source}: duplicate key {key!r} in one JSON object; JSON readers "
-                    "silently keep only the last one: remove or rename one of them"
+                raise self._duplicate(key, line, first_line[key])
+            first_line[key] = line
+            here = (*loc, str(key))
+            if self.wanted is not None and here in self.wanted:
+                self.lines[here] = line
+            result[key] = self.build(here, depth + 1)
+        loader.get_event()
+        if not merged:
+            return result
+        # "<<: *base" entries come first and may not repeat a key (YAML's merge would
+        # silently let one of them win); they are located at their "<<" line.
+        combined: dict[Any, Any] = {}
+        combined_line: dict[Any, int] = {}
+        for key, value, line in [*merged, *((k, v, first_line[k]) for k, v in result.items())]:
+            if key in combined:
+                raise self._duplicate(key, line, combined_line[key])
+            combined[key] = value
+            combined_line[key] = line
+            here = (*loc, str(key))
+            if self.wanted is not None and here in self.wanted:
+                self.lines[here] = line
+        return combined
+
+    def _merge(self, loc: _Loc, depth: int, line: int) -> list[tuple[Any, Any, int]]:
+        """The entries a ``<<`` key merges in: from one mapping or a list of them."""
+        value = self.build((*loc, "<<"), depth + 1)
+        parts = value if isinstance(value, list) else [value]
+        entries: list[tuple[Any, Any, int]] = []
+        for part in reversed(parts):  # as PyYAML: later mappings of the list first
+            if not isinstance(part, dict):
+                found = f"{part!r}"[:80]
+                raise self._fail(
+                    line, f"'<<' merges a mapping or a list of mappings, but found {found}"
                 )
-            result[key] = value
+            entries.extend((k, v, line) for k, v in part.items())
+        return entries
+
+    def _duplicate(self, key: Any, line: int, first: int) -> MapError:
+        return self._fail(
+            line,
+            f"duplicate key {key!r} (first at line {first}); YAML would silently keep "
+            "only the last one: remove or rename one of them",
+        )
+
+
+def _parse_json(text: str, source: str) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(items)
+        if len(result) < len(items):
+            seen: set[str] = set()
+            for key, _ in items:
+                if key in seen:
+                    raise MapError(
+                        f"{source}: duplicate key {key!r} in one JSON object; JSON readers "
+                        "silently keep only the last one: remove or rename one of them"
+                    )
+                seen.add(key)
         return result
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs)
+        return json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         raise MapError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise MapError(f"{source}: nesting too deep; refusing to read it") from None
-    # Line numbers: JSON is (nearly) YAML, so the YAML composer usually finds them.
-    lines: dict[_Loc, int] = {}
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
-        if node is not None:
-            _json_lines(node, (), lines, 0)
-    except (yaml.YAMLError, RecursionError):
-        pass
-    return data, lines
-
-
-def _json_lines(node: yaml.Node, loc: _Loc, lines: dict[_Loc, int], depth: int) -> None:
-    if depth > _MAX_DEPTH:
-        return
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (str(key_node.value),)
-            lines[loc + key] = key_node.start_mark.line + 1
-            _json_lines(value_node, loc + key, lines, depth + 1)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _json_lines(item, (*loc, i), lines, depth + 1)

@@ -3,8 +3,10 @@
 Not a test (pytest only imports it for doctests; nothing runs on import). Prints a
 table of wall times (median of repeats for small maps) and peak RSS, against what an
 analyst would otherwise do: numpy's dense ``inv(I - Q)`` where it fits in memory.
-``--full`` also measures every removal effect of the 20,000-touchpoint random map
-(about two minutes); otherwise that figure is extrapolated from 500 columns.
+Every removal effect of the 20,000-touchpoint random map takes ~1.5 minutes;
+``--quick`` skips it. The one-column-at-a-time baseline for it (the method used before
+the block solver) is extrapolated from 500 column solves. Peak memory is ``VmHWM``
+(see ``bench_load.peak_rss_mib``; ``ru_maxrss`` would include the parent's peak).
 """
 
 from __future__ import annotations
@@ -23,33 +25,33 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _case(kind: str, n: int, part: str) -> dict[str, Any]:
     """Run one measurement in this process (called in a fresh subprocess)."""
-    import resource
     import warnings
 
     import numpy as np
 
     import journeygraph as jg
+    from tests.benchmarks.bench_load import peak_rss_mib
     from tests.random_maps import random_map
 
     warnings.simplefilter("ignore", jg.JourneyGraphWarning)
     t0 = time.perf_counter()
     jm = random_map(n, seed=1, stage_ordered=kind == "stage")
     build = time.perf_counter() - t0
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base_rss = peak_rss_mib()
     out: dict[str, Any] = {"build_map_s": build}
     if part == "core":
         t0 = time.perf_counter()
         res = jg.analyze(jm)
         out["core_s"] = time.perf_counter() - t0
         out["solver"] = res.solver_method
-        out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["peak_rss_mib"] = peak_rss_mib()
         out["rss_before_mib"] = base_rss
     elif part == "removal":
         res = jg.analyze(jm)
         t0 = time.perf_counter()
         _ = res.removal_effects, res.sensitivity
         out["removal_s"] = time.perf_counter() - t0
-        out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["peak_rss_mib"] = peak_rss_mib()
     elif part == "removal-sample":
         from journeygraph.chain import _iterative
 
@@ -160,17 +162,17 @@ def main(argv: list[str] | None = None) -> None:
             f"{core['core_s']:.2f} s ({core['solver']}), peak RSS {core['peak_rss_mib']:.0f} MiB "
             f"(of which {core['rss_before_mib']:.0f} MiB before analysing)"
         )
-        if kind == "stage" or "--full" in argv:
+        if kind == "stage" or "--quick" not in argv:
             rem = _sub(kind, 20000, "removal")
             print(
                 f"20000 {kind}: removal effects + sensitivity {rem['removal_s']:.2f} s, "
                 f"peak RSS {rem['peak_rss_mib']:.0f} MiB"
             )
-        else:
+        if kind == "random":
             rem = _sub(kind, 20000, "removal-sample")
             print(
-                f"20000 {kind}: removal effects ~{rem['removal_s_extrapolated']:.0f} s "
-                "(extrapolated from 500 column solves; --full measures it)"
+                f"20000 {kind}: removal effects one column at a time (before) "
+                f"~{rem['removal_s_extrapolated']:.0f} s (extrapolated from 500 column solves)"
             )
     print("numpy inv(I-Q) at 20000: not attempted (3.2 GB per matrix, O(t^3))")
 
