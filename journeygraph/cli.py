@@ -247,8 +247,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", metavar="COL", help="column holding outcome values")
     p.add_argument(
         "--outcomes",
-        metavar="VALUE=KIND,...",
-        help="event values that end a journey, e.g. purchase=conversion,rival=competitor",
+        metavar="VALUE=KIND,...|MAP",
+        help="event values that end a journey, e.g. purchase=conversion,rival=competitor; "
+        "or a map file (.yaml/.json) whose outcome ids and kinds to use",
     )
     p.add_argument("--stages", metavar="FILE", help="map file whose stages to use")
     p.add_argument("--gap", metavar="DURATION", help="split journeys at gaps, e.g. 30min")
@@ -522,8 +523,12 @@ def _fit(args: argparse.Namespace) -> int:
             f"{out}: with --segment, -o is a folder (one map per segment) or a pattern "
             "with {segment}, e.g. maps/{segment}.yaml"
         )
-    outcomes: dict[str, str] = {}
-    for part in (args.outcomes or "").split(","):
+    outcomes: dict[str, str] | jg.JourneyMap = {}
+    spec = args.outcomes or ""
+    if Path(spec).suffix.lower() in (".yaml", ".yml", ".json") and "=" not in spec:
+        outcomes = jg.load(spec)
+        spec = ""
+    for part in spec.split(","):
         if not part.strip():
             continue
         value, sep, kind = part.rpartition("=")
@@ -531,6 +536,7 @@ def _fit(args: argparse.Namespace) -> int:
             raise JourneyGraphError(
                 f"--outcomes: {part!r} is not VALUE=KIND, e.g. purchase=conversion"
             )
+        assert isinstance(outcomes, dict)
         outcomes[value.strip()] = kind.strip()
     jm = jg.fit(
         args.log,
