@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,17 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture
 def tiny() -> jg.JourneyMap:
     return jg.load(DATA / "good" / "tiny.yaml")
+
+
+def run_cli(
+    *args: str, stdin: bytes | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m journeygraph ARGS`` the way a user does, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "journeygraph", *args],
+        input=stdin.decode() if stdin else None,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,18 +10,9 @@ import pytest
 from journeygraph.cli import main
 
 from .conftest import DATA, EXAMPLES
+from .conftest import run_cli as run
 
 TINY = str(DATA / "good" / "tiny.yaml")
-
-
-def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "journeygraph", *args],
-        input=stdin.decode() if stdin else None,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_analyze_report(capsys: pytest.CaptureFixture[str]) -> None:

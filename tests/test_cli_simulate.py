@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +17,9 @@ import pytest
 from journeygraph.cli import main
 
 from .conftest import DATA
+from .conftest import run_cli as run
 
 TINY = str(DATA / "good" / "tiny.yaml")
-
-
-def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "journeygraph", *args],
-        input=stdin.decode() if stdin else None,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_simulate_writes_parquet_and_reports_json(tmp_path: Path) -> None:

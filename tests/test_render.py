@@ -29,7 +29,8 @@ from journeygraph._escape import ELLIPSIS, escape_text, one_line, shorten, wrap_
 from journeygraph.chain import to_chain
 
 from .benchmarks.bench_render import fitted_like_map
-from .conftest import DATA, EXAMPLES, ROOT
+from .conftest import DATA, EXAMPLES
+from .conftest import run_cli as run
 
 # The module, not the function jg.render that shadows it as an attribute.
 R = importlib.import_module("journeygraph.render")
@@ -456,12 +457,6 @@ def test_hostile_names_render_as_text_in_well_formed_svg(no_system_dot: None) ->
 
 
 # -- command line -------------------------------------------------------------------
-
-
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "journeygraph", *args], capture_output=True, text=True, cwd=cwd
-    )
 
 
 def test_cli_render_dot_to_stdout_and_usage_errors() -> None:

@@ -14,7 +14,6 @@ import importlib
 import itertools
 import math
 import re
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -28,7 +27,8 @@ from journeygraph._escape import escape_text, xml_chars
 from journeygraph.canvas import render_canvas, render_canvas_comparison
 
 from ._reference import dense
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLES
+from .conftest import run_cli as run
 from .test_render import _edges, _hostile_map, _svg_texts, needs_wasm
 
 R = importlib.import_module("journeygraph.render")
@@ -459,12 +459,6 @@ def test_diff_svg_is_well_formed_and_hostile_names_are_text(no_system_dot: None)
 
 
 # -- command line -------------------------------------------------------------------------
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "journeygraph", *args], capture_output=True, text=True, cwd=ROOT
-    )
 
 
 def test_cli_render_analysis_and_canvas(tmp_path: Path) -> None:
