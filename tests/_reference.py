@@ -6,6 +6,8 @@ from ``jm.moves`` with plain numpy so the library is checked against a separate 
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,7 @@ import numpy as np
 
 import journeygraph as jg
 
-__all__ = ["Dense", "dense", "sample_journeys"]
+__all__ = ["Dense", "dense", "markov_attribution", "sample_journeys"]
 
 
 @dataclass
@@ -87,3 +89,38 @@ def sample_journeys(d: Dense, n: int, seed: int, max_steps: int = 100_000) -> di
         state[alive] = nxt
         alive = alive[nxt < t]
     return {"outcome": state - t, "steps": steps, "time": time, "visits": visits / n}
+
+
+def markov_attribution(
+    paths: Iterable[tuple[str, float, float]], sep: str = ">"
+) -> tuple[float, dict[str, float]]:
+    """(P(conversion), removal effects) of an attribution path table, by dense numpy.
+
+    Exact first-order Markov attribution straight from ``(path, conversions, nulls)``
+    rows, independent of journeygraph: transition counts are tallied here, the chain is
+    (start, channels..., conversion, null), and removing channel k sends every move
+    into k to null (Anderl et al. 2016).
+    """
+    counts: dict[tuple[str, str], float] = {}
+    channels: set[str] = set()
+    for text, conv, null in paths:
+        steps = ["<start>", *[s.strip() for s in text.split(sep)]]
+        channels.update(steps[1:])
+        for a, b in itertools.pairwise(steps):
+            counts[(a, b)] = counts.get((a, b), 0.0) + conv + null
+        counts[(steps[-1], "<conv>")] = counts.get((steps[-1], "<conv>"), 0.0) + conv
+        counts[(steps[-1], "<null>")] = counts.get((steps[-1], "<null>"), 0.0) + null
+    states = ["<start>", *sorted(channels), "<conv>", "<null>"]
+    idx = {s: i for i, s in enumerate(states)}
+
+    def conversion(removed: str | None) -> float:
+        P = np.zeros((len(states), len(states)))
+        for (a, b), c in counts.items():
+            P[idx[a], idx["<null>"] if b == removed else idx[b]] += c
+        P[idx["<conv>"], idx["<conv>"]] = P[idx["<null>"], idx["<null>"]] = 1.0
+        P /= P.sum(axis=1, keepdims=True)
+        t = len(states) - 2
+        return float(np.linalg.solve(np.eye(t) - P[:t, :t], P[:t, t:])[0, 0])
+
+    base = conversion(None)
+    return base, {k: 1.0 - conversion(k) / base for k in sorted(channels)}

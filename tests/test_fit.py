@@ -24,6 +24,7 @@ import journeygraph as jg
 from journeygraph.chain import to_chain
 from journeygraph.cli import main
 
+from ._reference import markov_attribution
 from .conftest import DATA
 
 BAD_LOGS = DATA / "bad_logs"
@@ -454,41 +455,6 @@ def test_second_order_recovers_memory_and_collapses_to_first_order() -> None:
 # -- attribution path tables ----------------------------------------------------------
 
 
-def _removal_effects_from_paths(
-    paths: list[tuple[str, float, float]], sep: str = " > "
-) -> dict[str, float]:
-    """Exact first-order Markov attribution computed straight from the paths.
-
-    Independent of journeygraph: transition counts are tallied here, the chain is
-    (start, channels..., conversion, null), and removing channel k sends every move
-    into k to null (Anderl et al. 2016).
-    """
-    counts: dict[tuple[str, str], float] = {}
-    channels: set[str] = set()
-    for text, conv, null in paths:
-        steps = ["<start>", *text.split(sep)]
-        channels.update(steps[1:])
-        for a, b in itertools.pairwise(steps):
-            counts[(a, b)] = counts.get((a, b), 0.0) + conv + null
-        counts[(steps[-1], "<conv>")] = counts.get((steps[-1], "<conv>"), 0.0) + conv
-        counts[(steps[-1], "<null>")] = counts.get((steps[-1], "<null>"), 0.0) + null
-    states = ["<start>", *sorted(channels), "<conv>", "<null>"]
-    idx = {s: i for i, s in enumerate(states)}
-
-    def conversion(removed: str | None) -> float:
-        P = np.zeros((len(states), len(states)))
-        for (a, b), c in counts.items():
-            P[idx[a], idx["<null>"] if b == removed else idx[b]] += c
-        P[idx["<conv>"], idx["<conv>"]] = P[idx["<null>"], idx["<null>"]] = 1.0
-        P /= P.sum(axis=1, keepdims=True)
-        t = len(states) - 2
-        absorbed = np.linalg.solve(np.eye(t) - P[:t, :t], P[:t, t:])
-        return float(absorbed[0, 0])
-
-    base = conversion(None)
-    return {k: 1.0 - conversion(k) / base for k in sorted(channels)}
-
-
 def _removal_effects_from_map(jm: jg.JourneyMap) -> dict[str, float]:
     """Removal effects from the fitted map's chain (dense numpy, DESIGN.md formula)."""
     chain = to_chain(jm)
@@ -537,7 +503,7 @@ def test_fit_paths_removal_effects_equal_markov_attribution_of_the_paths() -> No
     table = pd.DataFrame(rows, columns=["path", "total_conversions", "total_null"])
     jm = jg.fit_paths(table)
     from_map = _removal_effects_from_map(jm)
-    exact = _removal_effects_from_paths(rows)
+    _, exact = markov_attribution(rows, sep=" > ")
     assert from_map.keys() == exact.keys()
     assert_allclose([from_map[k] for k in exact], list(exact.values()), rtol=1e-9)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import itertools
 import math
 from typing import Any
 
@@ -27,6 +26,8 @@ import pandas as pd
 import pytest
 
 import journeygraph as jg
+
+from ._reference import markov_attribution
 
 
 def random_paths(seed: int, n_paths: int, channels: list[str], repeats: bool) -> pd.DataFrame:
@@ -44,29 +45,7 @@ def random_paths(seed: int, n_paths: int, channels: list[str], repeats: bool) ->
 
 def dense_removal_effects(table: pd.DataFrame) -> tuple[float, dict[str, float]]:
     """(P(conversion), removal effects) by dense linear algebra on the path table."""
-    counts: dict[tuple[str, str], float] = {}
-    channels: set[str] = set()
-    for text, conv, null in table.itertuples(index=False):
-        steps = ["<start>", *[s.strip() for s in text.split(">")]]
-        channels.update(steps[1:])
-        for a, b in itertools.pairwise(steps):
-            counts[(a, b)] = counts.get((a, b), 0.0) + conv + null
-        counts[(steps[-1], "<conv>")] = counts.get((steps[-1], "<conv>"), 0.0) + conv
-        counts[(steps[-1], "<null>")] = counts.get((steps[-1], "<null>"), 0.0) + null
-    states = ["<start>", *sorted(channels), "<conv>", "<null>"]
-    idx = {s: i for i, s in enumerate(states)}
-
-    def conversion(removed: str | None) -> float:
-        P = np.zeros((len(states), len(states)))
-        for (a, b), c in counts.items():
-            P[idx[a], idx["<null>"] if b == removed else idx[b]] += c
-        P[idx["<conv>"], idx["<conv>"]] = P[idx["<null>"], idx["<null>"]] = 1.0
-        P /= P.sum(axis=1, keepdims=True)
-        t = len(states) - 2
-        return float(np.linalg.solve(np.eye(t) - P[:t, :t], P[:t, t:])[0, 0])
-
-    base = conversion(None)
-    return base, {k: 1.0 - conversion(k) / base for k in sorted(channels)}
+    return markov_attribution(table.itertuples(index=False))
 
 
 @pytest.mark.parametrize("repeats", [False, True])
