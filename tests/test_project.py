@@ -23,3 +23,23 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "set -euo pipefail" in ci
     test_command = _readme_commands()[1]
     assert test_command in ci.splitlines()
+
+
+def _yaml_maps_in_docs() -> list[tuple[str, str]]:
+    found = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", text, re.S)):
+            if "touchpoints:" in block and "moves:" in block:
+                found.append((f"{page.name}#{i}", block))
+    return found
+
+
+def test_every_map_shown_in_the_docs_loads() -> None:
+    import journeygraph as jg
+
+    maps = _yaml_maps_in_docs()
+    assert maps, "docs/getting-started.md shows a complete map"
+    for name, block in maps:
+        jm = jg.loads(block, source=name)
+        assert jm.touchpoints and jm.moves
