@@ -241,7 +241,7 @@ def credible_intervals(
     touchpoint, as :func:`journeygraph.fit` writes them) for the intervals to mean
     anything: the width of an interval is set by how many customers were seen.
     Relative frequencies or shares give meaningless intervals; weights that look like
-    them (a non-integer, or all below 1) raise a :class:`JourneyGraphWarning`.
+    them (any non-integer weight, which includes shares below 1) raise a :class:`JourneyGraphWarning`.
 
     Parameters
     ----------
@@ -349,13 +349,11 @@ def _warn_unless_counts(jm: JourneyMap, entry_uncertain: bool) -> None:
     weights = [(f"move {m.source!r} -> {m.target!r}", m.weight) for m in jm.moves if m.weight > 0]
     if entry_uncertain:
         weights += [(f"entry {k!r}", w) for k, w in jm.entry.items() if w > 0]
+    # Shares and relative frequencies (all below 1) are non-integers too.
     fractional = next(((what, w) for what, w in weights if not float(w).is_integer()), None)
-    if fractional is not None:
-        why = f"{fractional[0]} has weight {fractional[1]:g}, not a whole number"
-    elif weights and all(w < 1 for _, w in weights):
-        why = "every weight is below 1"
-    else:
+    if fractional is None:
         return
+    why = f"{fractional[0]} has weight {fractional[1]:g}, not a whole number"
     warnings.warn(
         f"map {jm.name!r}: {why}; credible intervals treat weights as counts of observed "
         "customers, so for shares or relative frequencies they are not meaningful "
