@@ -37,6 +37,7 @@ from journeygraph.model import (
 from journeygraph.paths import Path, path_probability, top_paths
 from journeygraph.render import render
 from journeygraph.simulate import EventLog, simulate
+from journeygraph.uncertainty import CredibleInterval, CredibleIntervals, credible_intervals
 from journeygraph.whatif import (
     AddMove,
     AddTouchpoint,
@@ -54,6 +55,8 @@ __all__ = [
     "AddMove",
     "AddTouchpoint",
     "Analysis",
+    "CredibleInterval",
+    "CredibleIntervals",
     "CutMove",
     "Duration",
     "Edit",
@@ -89,6 +92,7 @@ __all__ = [
     "analyze",
     "collapse_order",
     "compare",
+    "credible_intervals",
     "fit",
     "fit_paths",
     "load",

@@ -94,6 +94,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--entry", metavar="ID", help="start every journey at this touchpoint")
     p.add_argument("--json", action="store_true", help="print every figure as JSON")
     p.add_argument("--top", type=int, default=5, metavar="K", help="rows per table (default 5)")
+    p.add_argument(
+        "--intervals",
+        action="store_true",
+        help="add Bayesian credible intervals (weights must be counts; docs/analysis.md)",
+    )
+    p.add_argument(
+        "--draws", type=int, metavar="N", help="posterior draws for --intervals (default 1000)"
+    )
+    p.add_argument(
+        "--level", type=float, metavar="L", help="interval probability for --intervals (0.9)"
+    )
+    p.add_argument("--seed", type=int, metavar="S", help="random seed for --intervals")
     p.set_defaults(run=_analyze)
 
     p = sub.add_parser(
@@ -458,21 +470,60 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interval_usage(args: argparse.Namespace) -> str | None:
+    """The usage error in the --intervals options of ``analyze``, if any."""
+    given = [f"--{n}" for n in ("draws", "level", "seed") if getattr(args, n) is not None]
+    if given and not args.intervals:
+        return f"{', '.join(given)} only apply with --intervals"
+    if args.draws is not None and args.draws < 2:
+        return "--draws must be at least 2"
+    if args.level is not None and not 0 < args.level < 1:
+        return "--level must be between 0 and 1 (e.g. 0.9)"
+    if args.intervals and args.entry is not None:
+        return "--intervals uses the map's own entry counts; leave out --entry"
+    return None
+
+
 def _analyze(args: argparse.Namespace) -> int:
     if args.top < 1:
         print("journeygraph analyze: error: --top must be at least 1", file=sys.stderr)
         return 2
+    usage = _interval_usage(args)
+    if usage:
+        print(f"journeygraph analyze: error: {usage}", file=sys.stderr)
+        return 2
     jm = jg.load(args.file)
     res = jg.analyze(jm, entry=args.entry)
+    ci = None
+    if args.intervals:
+        ci = jg.credible_intervals(
+            jm,
+            draws=1000 if args.draws is None else args.draws,
+            level=0.9 if args.level is None else args.level,
+            seed=args.seed,
+        )
     if args.json:
-        print(json.dumps(res.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
+        report = res.to_dict()
+        if ci is not None:
+            report["intervals"] = ci.to_dict()
+        print(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False))
         return 0
+
+    def interval(item: Any, pct: bool = False) -> str:
+        if ci is None or item is None:
+            return ""
+        if pct:
+            return f"[{item.lower:6.2%}, {item.upper:6.2%}]  "
+        return f"[{item.lower:.4f}, {item.upper:.4f}]  "
+
     k = args.top
     print(f"{jm.name}  ({len(jm.touchpoints)} touchpoints, solver: {res.solver_method})")
-    print("\nOutcomes (probability per entering customer)")
+    level = f", {ci.level:.0%} credible interval" if ci is not None else ""
+    print(f"\nOutcomes (probability per entering customer{level})")
     kinds = {o.id: o.kind for o in jm.outcomes}
     for o, p in res.outcome_probabilities.items():
-        print(f"  {p:8.2%}  {o} ({kinds[o]})")
+        o_ci = ci.outcome_probabilities[o] if ci else None
+        print(f"  {p:8.2%}  {interval(o_ci, pct=True)}{o} ({kinds[o]})")
     print(
         f"  conversion {res.conversion_probability:.2%}, churn {res.churn_probability:.2%}, "
         f"competitor {res.competitor_probability:.2%}"
@@ -481,12 +532,17 @@ def _analyze(args: argparse.Namespace) -> int:
     if res.expected_time is not None:
         by_kind = ", ".join(f"{kind} {h:.1f} h" for kind, h in res.expected_time.by_kind.items())
         print(f"  time per journey: {res.expected_time.mean:.1f} h ({by_kind})")
-    print("\nTop leaks (churn flow, share of churn, exit rate)")
+    flow_ci = ", flow interval" if ci is not None else ""
+    print(f"\nTop leaks (churn flow{flow_ci}, share of churn, exit rate)")
     for x in res.leaks[:k]:
-        print(f"  {x.flow:8.4f}  {x.share:6.1%}  {x.exit_rate:6.1%}  {x.touchpoint}")
-    print("\nCompetitor switching (flow, share of competitor losses)")
+        x_ci = ci.leaks.get(x.touchpoint) if ci else None
+        print(
+            f"  {x.flow:8.4f}  {interval(x_ci)}{x.share:6.1%}  {x.exit_rate:6.1%}  {x.touchpoint}"
+        )
+    print(f"\nCompetitor switching (flow{flow_ci}, share of competitor losses)")
     for s in res.switching[:k]:
-        print(f"  {s.flow:8.4f}  {s.share:6.1%}  {s.touchpoint} -> {s.competitor}")
+        s_ci = ci.switching.get((s.touchpoint, s.competitor)) if ci else None
+        print(f"  {s.flow:8.4f}  {interval(s_ci)}{s.share:6.1%}  {s.touchpoint} -> {s.competitor}")
     if not res.switching:
         print("  none")
     print("\nRemoval effects (relative drop in conversion without the touchpoint)")

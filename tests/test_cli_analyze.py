@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import journeygraph as jg
 from journeygraph.cli import main
 
 from .conftest import DATA, EXAMPLES
@@ -52,3 +53,38 @@ def test_demo_prints_headline_analysis(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert out.count("top leaks:") == len(list(EXAMPLES.glob("*.yaml")))
     assert "conversion" in out and "top switching point:" in out
+
+
+def test_analyze_intervals(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["analyze", TINY, "--intervals", "--draws", "300", "--seed", "4", "--level", "0.8"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    ci = jg.credible_intervals(jg.load(TINY), draws=300, seed=4, level=0.8)
+    buy = ci.outcome_probabilities["buy"]
+    # the point estimate (35/88, conftest.py), then the API's interval, then the id
+    assert f"39.77%  [{buy.lower:6.2%}, {buy.upper:6.2%}]  buy (conversion)" in out
+    ad = ci.leaks["ad"]
+    assert f"[{ad.lower:.4f}, {ad.upper:.4f}]" in out and "80% credible interval" in out
+    rival = ci.switching[("shop", "rival")]
+    assert f"[{rival.lower:.4f}, {rival.upper:.4f}]  100.0%  shop -> rival" in out
+
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["intervals"] == json.loads(json.dumps(ci.to_dict()))
+    assert data["conversion_probability"] == pytest.approx(35 / 88, rel=1e-12)
+    assert main(["analyze", TINY, "--json"]) == 0
+    assert "intervals" not in json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--draws", "100"], "only apply with --intervals"),
+        (["--intervals", "--draws", "1"], "--draws must be at least 2"),
+        (["--intervals", "--level", "1.5"], "--level must be between 0 and 1"),
+        (["--intervals", "--entry", "ad"], "leave out --entry"),
+    ],
+)
+def test_analyze_intervals_usage(extra: list[str], message: str) -> None:
+    bad = run("analyze", TINY, *extra)
+    assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr

@@ -1,0 +1,653 @@
+"""Credible intervals for the figures of an analysis, from the counts behind a map.
+
+When a map's weights are counts of observed customers (as :func:`journeygraph.fit`
+produces), each touchpoint's outgoing moves are a multinomial sample and, with a
+Dirichlet prior, its row of move probabilities has the posterior
+``Dirichlet(counts + prior)`` (DESIGN.md, "The mathematics", last bullet). Sampling
+every row (and the entry) and solving each sampled chain gives the posterior of every
+figure; :func:`credible_intervals` reports its mean and equal-tailed interval.
+See docs/analysis.md, "Uncertainty".
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from journeygraph.chain import (
+    RESIDUAL_TOLERANCE,
+    AbsorbingChain,
+    SolverMethod,
+    entry_vector,
+    factorize,
+)
+from journeygraph.errors import (
+    JourneyGraphWarning,
+    MapError,
+    NotAbsorbingError,
+    Problem,
+    did_you_mean,
+)
+from journeygraph.model import JourneyMap
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from scipy import sparse
+
+__all__ = [
+    "BATCHED_LIMIT",
+    "CredibleInterval",
+    "CredibleIntervals",
+    "IntervalMethod",
+    "credible_intervals",
+]
+
+#: Largest map (touchpoints) whose draws are solved together as a stack of dense
+#: systems (``np.linalg.solve`` on a ``(draws, t, t)`` array) when ``method="auto"``;
+#: larger maps solve one draw at a time with :func:`journeygraph.chain.factorize`.
+BATCHED_LIMIT = 300
+
+IntervalMethod = Literal["auto", "batched", "dense", "sparse", "iterative"]
+
+#: Matrix entries (draws x t x t, or draws x moves) held at once while sampling.
+_CHUNK_ENTRIES = 4_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class CredibleInterval:
+    """The posterior of one figure: its mean and the equal-tailed interval.
+
+    ``lower`` and ``upper`` are the ``(1 - level) / 2`` and ``(1 + level) / 2``
+    quantiles of the sampled figure.
+    """
+
+    mean: float
+    lower: float
+    upper: float
+
+    def to_dict(self) -> dict[str, float]:
+        """``{"mean": …, "lower": …, "upper": …}``."""
+        return {"mean": self.mean, "lower": self.lower, "upper": self.upper}
+
+
+@dataclass(frozen=True, slots=True)
+class CredibleIntervals:
+    """Posterior means and credible intervals of an analysis' figures.
+
+    Returned by :func:`credible_intervals`. Every figure is the one of
+    :class:`journeygraph.Analysis` with the same name, computed on each sampled chain.
+
+    Attributes
+    ----------
+    draws, level, prior, entry_uncertain
+        The arguments the intervals were computed with.
+    outcome_probabilities
+        By outcome id.
+    conversion_probability, churn_probability, competitor_probability
+        Totals per outcome kind.
+    expected_steps
+        Expected moves per journey, from the entry.
+    leaks, leak_shares
+        By touchpoint (every touchpoint with a move into a churn outcome): churn flow
+        per entrant, and its share of all churn.
+    switching, switching_shares
+        By ``(touchpoint, competitor)`` for every move into a competitor: flow per
+        entrant, and its share of all competitor losses.
+    removal_effects
+        By touchpoint, when asked for (``removal_effects=True``); else ``None``.
+    """
+
+    draws: int
+    level: float
+    prior: float
+    entry_uncertain: bool
+    outcome_probabilities: dict[str, CredibleInterval]
+    conversion_probability: CredibleInterval
+    churn_probability: CredibleInterval
+    competitor_probability: CredibleInterval
+    expected_steps: CredibleInterval
+    leaks: dict[str, CredibleInterval]
+    leak_shares: dict[str, CredibleInterval]
+    switching: dict[tuple[str, str], CredibleInterval]
+    switching_shares: dict[tuple[str, str], CredibleInterval]
+    removal_effects: dict[str, CredibleInterval] | None
+
+    def __repr__(self) -> str:
+        c = self.conversion_probability
+        return (
+            f"CredibleIntervals(conversion={c.mean:.4f} [{c.lower:.4f}, {c.upper:.4f}], "
+            f"level={self.level:g}, draws={self.draws})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every interval as JSON-ready data (plain floats, keyed by ids).
+
+        Examples
+        --------
+        >>> import json
+        >>> d = jg.credible_intervals(jm, draws=200, seed=0).to_dict()
+        >>> sorted(d["conversion_probability"]), json.loads(json.dumps(d)) == d
+        (['lower', 'mean', 'upper'], True)
+        """
+        return {
+            "draws": self.draws,
+            "level": self.level,
+            "prior": self.prior,
+            "entry_uncertain": self.entry_uncertain,
+            "outcome_probabilities": {
+                o: ci.to_dict() for o, ci in self.outcome_probabilities.items()
+            },
+            "conversion_probability": self.conversion_probability.to_dict(),
+            "churn_probability": self.churn_probability.to_dict(),
+            "competitor_probability": self.competitor_probability.to_dict(),
+            "expected_steps": self.expected_steps.to_dict(),
+            "leaks": [
+                {"touchpoint": tp, **ci.to_dict(), "share": self.leak_shares[tp].to_dict()}
+                for tp, ci in self.leaks.items()
+            ],
+            "switching": [
+                {
+                    "touchpoint": tp,
+                    "competitor": comp,
+                    **ci.to_dict(),
+                    "share": self.switching_shares[(tp, comp)].to_dict(),
+                }
+                for (tp, comp), ci in self.switching.items()
+            ],
+            "removal_effects": (
+                None
+                if self.removal_effects is None
+                else {tp: ci.to_dict() for tp, ci in self.removal_effects.items()}
+            ),
+        }
+
+    def to_frame(self, name: str) -> pd.DataFrame:
+        """One table as a pandas DataFrame (needs pandas).
+
+        ``name`` is ``summary`` (kind totals and expected steps), ``outcomes``,
+        ``leaks``, ``switching`` or ``removal_effects``; columns ``mean``, ``lower``,
+        ``upper`` next to the ids.
+        """
+        from journeygraph._optional import require
+
+        tables = ("summary", "outcomes", "leaks", "switching", "removal_effects")
+        if name not in tables:
+            raise ValueError(
+                f"unknown table {name!r}{did_you_mean(name, tables)}; choose one of "
+                + ", ".join(tables)
+            )
+        pandas = require("pandas", extra="pandas", feature="CredibleIntervals.to_frame")
+        rows: list[dict[str, Any]]
+        if name == "summary":
+            figures = {
+                "conversion_probability": self.conversion_probability,
+                "churn_probability": self.churn_probability,
+                "competitor_probability": self.competitor_probability,
+                "expected_steps": self.expected_steps,
+            }
+            rows = [{"figure": k, **ci.to_dict()} for k, ci in figures.items()]
+        elif name == "outcomes":
+            rows = [{"outcome": o, **ci.to_dict()} for o, ci in self.outcome_probabilities.items()]
+        elif name == "leaks":
+            rows = [
+                {
+                    "touchpoint": tp,
+                    **ci.to_dict(),
+                    **{f"share_{k}": v for k, v in self.leak_shares[tp].to_dict().items()},
+                }
+                for tp, ci in self.leaks.items()
+            ]
+        elif name == "switching":
+            rows = [
+                {
+                    "touchpoint": tp,
+                    "competitor": comp,
+                    **ci.to_dict(),
+                    **{
+                        f"share_{k}": v
+                        for k, v in self.switching_shares[(tp, comp)].to_dict().items()
+                    },
+                }
+                for (tp, comp), ci in self.switching.items()
+            ]
+        else:
+            if self.removal_effects is None:
+                raise ValueError(
+                    "removal effects were not sampled; call "
+                    "credible_intervals(..., removal_effects=True)"
+                )
+            rows = [{"touchpoint": tp, **ci.to_dict()} for tp, ci in self.removal_effects.items()]
+        return pandas.DataFrame(rows)
+
+
+def credible_intervals(
+    jm: JourneyMap,
+    *,
+    draws: int = 1000,
+    level: float = 0.9,
+    prior: float = 0.5,
+    seed: int | np.random.Generator | None = None,
+    entry_uncertain: bool = True,
+    removal_effects: bool = False,
+    method: IntervalMethod = "auto",
+) -> CredibleIntervals:
+    """Posterior means and credible intervals of a map's figures, from its counts.
+
+    The weights must be **counts** (observed customers per move and per entry
+    touchpoint, as :func:`journeygraph.fit` writes them) for the intervals to mean
+    anything: the width of an interval is set by how many customers were seen.
+    Relative frequencies or shares give meaningless intervals; weights that look like
+    them (any non-integer weight, which includes shares below 1) raise a :class:`JourneyGraphWarning`.
+
+    Parameters
+    ----------
+    jm
+        The journey map, its weights counts.
+    draws
+        Posterior samples (at least 2; the default 1000 gives interval ends to about
+        ±0.01 in quantile).
+    level
+        Probability inside each interval, in (0, 1); default 0.9.
+    prior
+        Dirichlet concentration added to every move (and entry) weight, > 0. The
+        default 0.5 is Jeffreys' prior for a two-way split.
+    seed
+        Seed or ``numpy.random.Generator``; the same seed gives the same intervals.
+    entry_uncertain
+        Sample the entry distribution from ``Dirichlet(entry weights + prior)`` too
+        (default); ``False`` keeps it fixed at the map's normalised entry.
+    removal_effects
+        Also sample removal effects (needs the diagonal of N for every draw: slower).
+    method
+        ``"auto"`` stacks the draws into batched dense solves up to
+        :data:`BATCHED_LIMIT` touchpoints and otherwise solves draw by draw with the
+        chain solver; ``"batched"`` forces the former; ``"dense"``, ``"sparse"`` or
+        ``"iterative"`` the latter with that solver (see
+        :func:`journeygraph.chain.factorize`). All give the same draws for a seed.
+
+    Returns
+    -------
+    CredibleIntervals
+
+    Raises
+    ------
+    ValueError
+        ``draws``, ``level``, ``prior`` or ``method`` is out of range.
+    MapError
+        A sampled row has no probability left (weights and prior too small to sample).
+    NotAbsorbingError
+        A sampled chain is numerically singular (a group of touchpoints is almost never
+        left).
+
+    Notes
+    -----
+    Each touchpoint's row of move probabilities is drawn from
+    ``Dirichlet(w + prior)`` over the map's moves out of it, independently of the other
+    rows; moves written with weight 0 get the prior alone, so they can carry a little
+    probability in a draw. The entry is drawn the same way over the touchpoints listed
+    in ``entry``. Each draw is solved exactly as :func:`journeygraph.analyze` does
+    (visits ``v = π₀ᵀN``, flows ``v_i P_ij``, removal ``1 - P_without/P``), and each
+    interval is the pair of empirical ``(1 ∓ level)/2`` quantiles. With a single
+    touchpoint splitting ``a`` conversions from ``b`` churns, the conversion
+    probability is exactly ``Beta(a + prior, b + prior)``.
+
+    Examples
+    --------
+    >>> ci = jg.credible_intervals(jm, draws=2000, seed=1)
+    >>> c = ci.conversion_probability
+    >>> c.lower < jg.analyze(jm).conversion_probability < c.upper
+    True
+    """
+    _check_arguments(draws, level, prior, method)
+    _warn_unless_counts(jm, entry_uncertain)
+    pattern = _Pattern(jm)
+    rng = np.random.default_rng(seed)
+    batched = method == "batched" or (method == "auto" and pattern.t <= BATCHED_LIMIT)
+    solver: SolverMethod = "auto" if method in ("auto", "batched") else method  # type: ignore[assignment]
+    chunk = max(1, min(draws, _CHUNK_ENTRIES // max(pattern.t * pattern.t, pattern.m, 1)))
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, draws, chunk):
+        n = min(chunk, draws - start)
+        probs, entry = pattern.sample(rng, n, prior, entry_uncertain)
+        if batched:
+            visits, hit_conv = _solve_batched(pattern, probs, entry, removal_effects)
+        else:
+            visits, hit_conv = _solve_looped(pattern, probs, entry, removal_effects, solver)
+        parts.append(pattern.figures(probs, visits, hit_conv))
+    samples = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    for name, values in samples.items():
+        if not np.isfinite(values).all():
+            raise NotAbsorbingError(
+                [
+                    Problem(
+                        ("moves",), f"a posterior draw gave a non-finite {name.replace('_', ' ')}"
+                    )
+                ]
+            )
+    return pattern.summarise(samples, draws, level, prior, entry_uncertain, removal_effects)
+
+
+def _check_arguments(draws: int, level: float, prior: float, method: str) -> None:
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 2:
+        raise ValueError(f"draws must be an integer >= 2, got {draws!r}")
+    if not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
+    if not isinstance(prior, (int, float)) or not (math.isfinite(prior) and prior > 0):
+        raise ValueError(f"prior must be a finite number > 0 (e.g. 0.5 or 1), got {prior!r}")
+    methods = ("auto", "batched", "dense", "sparse", "iterative")
+    if method not in methods:
+        raise ValueError(
+            f"unknown method {method!r}{did_you_mean(method, methods)}; use " + ", ".join(methods)
+        )
+
+
+def _warn_unless_counts(jm: JourneyMap, entry_uncertain: bool) -> None:
+    weights = [(f"move {m.source!r} -> {m.target!r}", m.weight) for m in jm.moves if m.weight > 0]
+    if entry_uncertain:
+        weights += [(f"entry {k!r}", w) for k, w in jm.entry.items() if w > 0]
+    # Shares and relative frequencies (all below 1) are non-integers too.
+    fractional = next(((what, w) for what, w in weights if not float(w).is_integer()), None)
+    if fractional is None:
+        return
+    why = f"{fractional[0]} has weight {fractional[1]:g}, not a whole number"
+    warnings.warn(
+        f"map {jm.name!r}: {why}; credible intervals treat weights as counts of observed "
+        "customers, so for shares or relative frequencies they are not meaningful "
+        "(fit the map from the event log to get counts)",
+        JourneyGraphWarning,
+        stacklevel=3,
+    )
+
+
+class _Pattern:
+    """The map's moves in a fixed order, and everything the draws need about them.
+
+    Moves are sorted by (source, into an outcome, target), so the touchpoint-to-
+    touchpoint moves are in CSR order and each row's moves are contiguous.
+    """
+
+    def __init__(self, jm: JourneyMap) -> None:
+        from scipy import sparse
+
+        self.touchpoints = tuple(t.id for t in jm.touchpoints)
+        self.outcomes = tuple(o.id for o in jm.outcomes)
+        self.index = {t: i for i, t in enumerate(self.touchpoints)}
+        self.outcome_index = {o: i for i, o in enumerate(self.outcomes)}
+        self.kinds = {o.id: o.kind for o in jm.outcomes}
+        self.t, self.a = len(self.touchpoints), len(self.outcomes)
+        keyed = sorted(
+            (
+                self.index[m.source],
+                m.target in self.outcome_index,
+                self.outcome_index[m.target]
+                if m.target in self.outcome_index
+                else self.index[m.target],
+                float(m.weight),
+            )
+            for m in jm.moves
+        )
+        self.m = len(keyed)
+        self.source = np.array([k[0] for k in keyed], dtype=np.int64)
+        self.to_outcome = np.array([k[1] for k in keyed], dtype=bool)
+        self.target = np.array([k[2] for k in keyed], dtype=np.int64)
+        self.weight = np.array([k[3] for k in keyed])
+        self.row_start = np.searchsorted(self.source, np.arange(self.t))
+        self.q = np.flatnonzero(~self.to_outcome)
+        self.r = np.flatnonzero(self.to_outcome)
+        self.q_indptr = np.searchsorted(self.source[self.q], np.arange(self.t + 1))
+        self.r_indptr = np.searchsorted(self.source[self.r], np.arange(self.t + 1))
+        kind_of_move = np.array(
+            [self.kinds[self.outcomes[c]] for c in self.target[self.r]], dtype=object
+        )
+        # flows of outcome moves -> outcome probabilities
+        self.to_outcome_sum = sparse.csr_matrix(
+            (np.ones(self.r.size), (np.arange(self.r.size), self.target[self.r])),
+            shape=(self.r.size, self.a),
+        )
+        churn = np.flatnonzero(kind_of_move == "churn")
+        self.leak_touchpoints = tuple(
+            dict.fromkeys(self.touchpoints[self.source[self.r[j]]] for j in churn)
+        )
+        leak_pos = {tp: i for i, tp in enumerate(self.leak_touchpoints)}
+        self.leak_sum = sparse.csr_matrix(
+            (
+                np.ones(churn.size),
+                (churn, [leak_pos[self.touchpoints[self.source[self.r[j]]]] for j in churn]),
+            ),
+            shape=(self.r.size, len(self.leak_touchpoints)),
+        )
+        self.rival_moves = np.flatnonzero(kind_of_move == "competitor")
+        self.switch_pairs = tuple(
+            (self.touchpoints[self.source[self.r[j]]], self.outcomes[self.target[self.r[j]]])
+            for j in self.rival_moves
+        )
+        conv = np.flatnonzero(kind_of_move == "conversion")
+        self.conversion_sum = sparse.csr_matrix(
+            (np.ones(conv.size), (conv, self.source[self.r[conv]])), shape=(self.r.size, self.t)
+        )
+        self.kind_cols = {
+            kind: [self.outcome_index[o.id] for o in jm.outcomes_of_kind(kind)]
+            for kind in ("conversion", "churn", "competitor")
+        }
+        entry_ids = [k for k in jm.entry if k in self.index]
+        self.entry_pos = np.array([self.index[k] for k in entry_ids], dtype=np.int64)
+        self.entry_weight = np.array([float(jm.entry[k]) for k in entry_ids])
+        self.entry_fixed = entry_vector(jm, None, self.index)
+
+    # -- sampling ----------------------------------------------------------------------
+
+    def sample(
+        self, rng: np.random.Generator, n: int, prior: float, entry_uncertain: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` draws of every move probability ``(n, m)`` and of the entry ``(n, t)``."""
+        gam = rng.standard_gamma(self.weight + prior, size=(n, self.m))
+        totals = np.add.reduceat(gam, self.row_start, axis=1)
+        empty = np.flatnonzero((totals <= 0).any(axis=0))
+        if empty.size:
+            tp = self.touchpoints[int(empty[0])]
+            raise MapError(
+                [
+                    Problem(
+                        ("moves",),
+                        f"a posterior draw gave touchpoint {tp!r} no probability on any move "
+                        f"(its weights plus the prior {prior:g} are too small to sample); "
+                        "use counts as weights or a larger prior",
+                    )
+                ]
+            )
+        probs: np.ndarray = gam / totals[:, self.source]
+        if entry_uncertain:
+            eg = rng.standard_gamma(self.entry_weight + prior, size=(n, self.entry_pos.size))
+            esum = eg.sum(axis=1, keepdims=True)
+            if (esum <= 0).any():
+                raise MapError(
+                    [
+                        Problem(
+                            ("entry",),
+                            f"a posterior draw gave the entry no probability (its weights plus "
+                            f"the prior {prior:g} are too small to sample); use counts or a "
+                            "larger prior",
+                        )
+                    ]
+                )
+            entry = np.zeros((n, self.t))
+            entry[:, self.entry_pos] = eg / esum
+        else:
+            entry = np.broadcast_to(self.entry_fixed, (n, self.t)).copy()
+        return probs, entry
+
+    def chain(self, probs: np.ndarray, entry: np.ndarray) -> AbsorbingChain:
+        """One draw as an :class:`AbsorbingChain` (for :func:`factorize`)."""
+        from scipy import sparse
+
+        Q = sparse.csr_matrix(
+            (probs[self.q], self.target[self.q], self.q_indptr), shape=(self.t, self.t)
+        )
+        R = sparse.csr_matrix(
+            (probs[self.r], self.target[self.r], self.r_indptr), shape=(self.t, self.a)
+        )
+        return AbsorbingChain(
+            touchpoints=self.touchpoints,
+            outcomes=self.outcomes,
+            Q=Q,
+            R=R,
+            entry=entry,
+            step_hours=None,
+            index=self.index,
+            outcome_index=self.outcome_index,
+        )
+
+    # -- figures -----------------------------------------------------------------------
+
+    def figures(
+        self, probs: np.ndarray, visits: np.ndarray, hit_conv: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        """Every figure of each draw from its visits (as :func:`journeygraph.analyze`)."""
+        flows = visits[:, self.source[self.r]] * probs[:, self.r]  # v_i R_ik per move
+        outcome_p = _times(flows, self.to_outcome_sum)
+        kind_p = {k: outcome_p[:, cols].sum(axis=1) for k, cols in self.kind_cols.items()}
+        leak = _times(flows, self.leak_sum)
+        switch = flows[:, self.rival_moves]
+        figures = {
+            "outcome_probabilities": outcome_p,
+            "conversion_probability": kind_p["conversion"],
+            "churn_probability": kind_p["churn"],
+            "competitor_probability": kind_p["competitor"],
+            "expected_steps": visits.sum(axis=1),
+            "leaks": leak,
+            "leak_shares": _share(leak, kind_p["churn"]),
+            "switching": switch,
+            "switching_shares": _share(switch, kind_p["competitor"]),
+        }
+        if hit_conv is not None:
+            # P - P_without_k = (v_k / N_kk) b_k; effect = that / P (0 when P = 0)
+            figures["removal_effects"] = np.clip(_share(hit_conv, kind_p["conversion"]), 0, 1)
+        return figures
+
+    def summarise(
+        self,
+        samples: dict[str, np.ndarray],
+        draws: int,
+        level: float,
+        prior: float,
+        entry_uncertain: bool,
+        removal: bool,
+    ) -> CredibleIntervals:
+        q = ((1 - level) / 2, (1 + level) / 2)
+
+        def intervals(values: np.ndarray) -> list[CredibleInterval]:
+            if values.ndim == 1:
+                values = values[:, None]
+            mean = values.mean(axis=0)
+            lo, hi = np.quantile(values, q, axis=0)
+            return [
+                CredibleInterval(float(m), float(a), float(b))
+                for m, a, b in zip(mean, lo, hi, strict=True)
+            ]
+
+        def keyed(keys: tuple[Any, ...], name: str) -> dict[Any, CredibleInterval]:
+            return dict(zip(keys, intervals(samples[name]), strict=True))
+
+        return CredibleIntervals(
+            draws=int(draws),
+            level=float(level),
+            prior=float(prior),
+            entry_uncertain=bool(entry_uncertain),
+            outcome_probabilities=keyed(self.outcomes, "outcome_probabilities"),
+            conversion_probability=intervals(samples["conversion_probability"])[0],
+            churn_probability=intervals(samples["churn_probability"])[0],
+            competitor_probability=intervals(samples["competitor_probability"])[0],
+            expected_steps=intervals(samples["expected_steps"])[0],
+            leaks=keyed(self.leak_touchpoints, "leaks"),
+            leak_shares=keyed(self.leak_touchpoints, "leak_shares"),
+            switching=keyed(self.switch_pairs, "switching"),
+            switching_shares=keyed(self.switch_pairs, "switching_shares"),
+            removal_effects=keyed(self.touchpoints, "removal_effects") if removal else None,
+        )
+
+
+def _times(dense: np.ndarray, indicator: sparse.csr_matrix) -> np.ndarray:
+    """``dense @ indicator`` for a (draws x k) array and a sparse (k x j) 0/1 matrix."""
+    result: np.ndarray = np.asarray((indicator.T @ dense.T).T)
+    return result
+
+
+def _share(part: np.ndarray, total: np.ndarray) -> np.ndarray:
+    if part.ndim == 2:
+        total = total[:, None]
+    safe = np.where(total > 0, total, 1.0)
+    result: np.ndarray = np.where(total > 0, part / safe, 0.0)
+    return result
+
+
+# -- solving the draws -----------------------------------------------------------------
+
+
+def _solve_batched(
+    pattern: _Pattern, probs: np.ndarray, entry: np.ndarray, removal: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Visits ``v = π₀ᵀN`` of every draw at once by stacked dense solves.
+
+    With ``removal``, ``N`` itself is formed per draw (``np.linalg.inv``), for its
+    diagonal: returns ``(v_k / N_kk) b_k`` with ``b = N r_conversion``.
+    """
+    n, t = entry.shape
+    A = np.zeros((n, t, t))
+    A[:, np.arange(t), np.arange(t)] = 1.0
+    A[:, pattern.source[pattern.q], pattern.target[pattern.q]] -= probs[:, pattern.q]
+    try:
+        if removal:
+            N = np.linalg.inv(A)
+            visits = np.einsum("bi,bij->bj", entry, N)
+            r_conv = _times(probs[:, pattern.r], pattern.conversion_sum)
+            conv_from = np.einsum("bij,bj->bi", N, r_conv)
+            hit_conv: np.ndarray | None = visits / np.diagonal(N, axis1=1, axis2=2) * conv_from
+        else:
+            visits = np.linalg.solve(np.swapaxes(A, 1, 2), entry[:, :, None])[:, :, 0]
+            hit_conv = None
+    except np.linalg.LinAlgError:
+        raise _singular_draw() from None
+    # Residual check, as ChainSolver does for every solve.
+    residual = np.abs(np.einsum("bji,bj->bi", A, visits) - entry)
+    scale = np.abs(entry) + np.einsum("bji,bj->bi", np.abs(A), np.abs(visits))
+    if not (np.isfinite(visits).all() and (residual <= RESIDUAL_TOLERANCE * scale + 1e-300).all()):
+        raise _singular_draw()
+    return visits, hit_conv
+
+
+def _solve_looped(
+    pattern: _Pattern,
+    probs: np.ndarray,
+    entry: np.ndarray,
+    removal: bool,
+    method: SolverMethod,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Visits of each draw with the chain solver (:func:`journeygraph.chain.factorize`)."""
+    n = entry.shape[0]
+    visits = np.empty_like(entry)
+    hit_conv = np.empty_like(entry) if removal else None
+    for d in range(n):
+        chain = pattern.chain(probs[d], entry[d])
+        solver = factorize(chain, method)
+        visits[d] = solver.solve_transposed(entry[d])
+        if hit_conv is not None:
+            r_conv = _times(probs[d : d + 1, pattern.r], pattern.conversion_sum)[0]
+            hit_conv[d] = visits[d] / solver.diagonal() * solver.solve(r_conv)
+    return visits, hit_conv
+
+
+def _singular_draw() -> NotAbsorbingError:
+    return NotAbsorbingError(
+        [
+            Problem(
+                ("moves",),
+                "a posterior draw made the chain numerically singular (a group of "
+                "touchpoints is almost never left); give those touchpoints larger counts "
+                "on their way out, or use a larger prior",
+            )
+        ]
+    )
