@@ -1230,26 +1230,9 @@ def _convert_svg(svg: str, fmt: str, timeout: float) -> bytes:
     exe = shutil.which("rsvg-convert")
     if exe is not None:
         _log.debug("converting SVG to %s with %s", fmt, exe)
-        try:
-            done = subprocess.run(
-                [exe, "--format", fmt],
-                input=svg.encode("utf-8"),
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise RenderError(
-                f"rsvg-convert did not finish within {timeout:g} s; raise timeout="
-            ) from None
-        except OSError as exc:
-            raise RenderError(f"cannot run rsvg-convert ({exe}): {exc}") from None
-        if done.returncode != 0:
-            message = done.stderr.decode("utf-8", errors="replace").strip()
-            raise RenderError(
-                f"rsvg-convert failed (exit {done.returncode}): {message or 'no message'}"
-            )
-        return done.stdout
+        return _run_tool(
+            [exe, "--format", fmt], svg, timeout, name="rsvg-convert", slow_hint="raise timeout="
+        )
     try:
         cairosvg: Any = importlib.import_module("cairosvg")
     except (ImportError, OSError):  # OSError: installed, but the cairo library is missing
@@ -1272,26 +1255,29 @@ def _convert_svg(svg: str, fmt: str, timeout: float) -> bytes:
 
 
 def _run_system_dot(exe: str, source: str, fmt: str, timeout: float) -> bytes:
+    return _run_tool(
+        [exe, f"-T{fmt}"],
+        source,
+        timeout,
+        name="Graphviz dot",
+        slow_hint="hide more moves (min_flow= or a smaller max_edges=) or raise timeout=",
+    )
+
+
+def _run_tool(argv: list[str], text: str, timeout: float, *, name: str, slow_hint: str) -> bytes:
+    """Run an external renderer as an argument list (never a shell) with a timeout;
+    any failure is one RenderError with the tool's own message."""
     try:
         done = subprocess.run(
-            [exe, f"-T{fmt}"],
-            input=source.encode("utf-8"),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            argv, input=text.encode("utf-8"), capture_output=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
-        raise RenderError(
-            f"Graphviz dot did not finish within {timeout:g} s; hide more moves "
-            "(min_flow= or a smaller max_edges=) or raise timeout="
-        ) from None
+        raise RenderError(f"{name} did not finish within {timeout:g} s; {slow_hint}") from None
     except OSError as exc:
-        raise RenderError(f"cannot run Graphviz dot ({exe}): {exc}") from None
+        raise RenderError(f"cannot run {name} ({argv[0]}): {exc}") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", errors="replace").strip()
-        raise RenderError(
-            f"Graphviz dot failed (exit {done.returncode}): {message or 'no message'}"
-        )
+        raise RenderError(f"{name} failed (exit {done.returncode}): {message or 'no message'}")
     return done.stdout
 
 
