@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from journeygraph.errors import JourneyGraphError
+
 __all__ = ["atomic_write"]
 
 
@@ -18,7 +20,16 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except FileNotFoundError:
+        raise JourneyGraphError(
+            f"{target}: cannot write it: the folder {folder} does not exist; create it first"
+        ) from None
+    except OSError as exc:
+        raise JourneyGraphError(
+            f"{target}: cannot write in {folder}: {exc.strerror or exc}"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)

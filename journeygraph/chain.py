@@ -93,6 +93,10 @@ def entry_vector(
                     )
                 ]
             )
+        if isinstance(w, bool) or not isinstance(w, int | float | np.integer | np.floating):
+            raise MapError(
+                [Problem(("entry",), f"entry weight of {ident!r} is {w!r}; use a number >= 0")]
+            )
         w = float(w)
         if not np.isfinite(w) or w < 0:
             raise MapError(

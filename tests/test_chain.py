@@ -84,3 +84,9 @@ def test_moves_without_duration_take_no_time() -> None:
         ],
     )
     assert_allclose(to_chain(jm).step_hours, [12.0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("weight", ["x", True, None])
+def test_entry_override_weights_must_be_numbers(tiny: jg.JourneyMap, weight: object) -> None:
+    with pytest.raises(jg.MapError, match="entry weight of 'ad'"):
+        to_chain(tiny, entry={"ad": weight})  # type: ignore[dict-item]

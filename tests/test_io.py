@@ -143,3 +143,13 @@ def test_saved_files_get_ordinary_permissions(tiny: jg.JourneyMap, tmp_path: Pat
         assert path.stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(mask)
+
+
+def test_writing_into_a_missing_folder_is_one_clear_error(
+    tiny: jg.JourneyMap, tmp_path: Path
+) -> None:
+    target = tmp_path / "no" / "such" / "m.yaml"
+    with pytest.raises(jg.JourneyGraphError, match=r"folder .* does not exist; create it"):
+        jg.save(tiny, target)
+    with pytest.raises(jg.JourneyGraphError, match="does not exist"):
+        jg.render(tiny, tmp_path / "no" / "m.dot")
