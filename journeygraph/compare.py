@@ -465,15 +465,11 @@ def _entry_for(
 
 
 def _move_table(jm: JourneyMap, new_id: Any) -> dict[tuple[str, str], tuple[float, float]]:
-    totals: dict[str, float] = {}
-    for m in jm.moves:
-        totals[m.source] = totals.get(m.source, 0.0) + m.weight
-    table = {}
-    for m in jm.moves:
-        # Divide after scaling by the total so huge weights cannot overflow.
-        p = m.weight / totals[m.source] if totals[m.source] > 0 else 0.0
-        table[(new_id(m.source), new_id(m.target))] = (p, m.weight)
-    return table
+    probabilities = jm.move_probabilities()
+    return {
+        (new_id(m.source), new_id(m.target)): (probabilities[(m.source, m.target)], m.weight)
+        for m in jm.moves
+    }
 
 
 def _metrics(

@@ -366,6 +366,30 @@ class JourneyMap(_Model):
         """The moves out of a touchpoint, in file order."""
         return tuple(m for m in self.moves if m.source == touchpoint_id)
 
+    def move_probabilities(self) -> dict[tuple[str, str], float]:
+        """Each move's probability: its weight over the total weight out of its touchpoint.
+
+        Weights are scaled by the touchpoint's largest weight first, as in
+        :func:`journeygraph.chain.to_chain`, so extreme weights neither overflow nor
+        vanish. Keys are ``(from, to)`` in file order.
+
+        Examples
+        --------
+        >>> jm.move_probabilities()[("ad", "shop")]
+        0.75
+        """
+        largest: dict[str, float] = {}
+        for m in self.moves:
+            largest[m.source] = max(largest.get(m.source, 0.0), m.weight)
+        scaled = {
+            (m.source, m.target): m.weight / largest[m.source] if largest[m.source] > 0 else 0.0
+            for m in self.moves
+        }
+        sums: dict[str, float] = {}
+        for (src, _), w in scaled.items():
+            sums[src] = sums.get(src, 0.0) + w
+        return {k: w / sums[k[0]] if sums[k[0]] > 0 else 0.0 for k, w in scaled.items()}
+
     def move_kind(self, move: Move) -> MoveKind:
         """Classify a move by stage order.
 

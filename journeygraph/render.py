@@ -371,7 +371,7 @@ def _map_overlay(jm: JourneyMap, color_by: str) -> _Overlay:
         fills = {t.id: _PLAIN_FILL for t in jm.touchpoints}
         legend = []
     return _Overlay(
-        measure=move_probabilities(jm),
+        measure=jm.move_probabilities(),
         measure_name="move probability",
         label=_percent,
         fills=fills,
@@ -403,7 +403,7 @@ def _check_analysis(jm: JourneyMap, res: Analysis) -> None:
 def _analysis_overlay(jm: JourneyMap, res: Analysis, color_by: str) -> _Overlay:
     """Widths and labels from expected flows, fills from leaks, the headline figures."""
     _check_analysis(jm, res)
-    measure = {key: res.move_flows.get(key, 0.0) for key in move_probabilities(jm)}
+    measure = {key: res.move_flows.get(key, 0.0) for key in jm.move_probabilities()}
     share = {leak.touchpoint: leak.share for leak in res.leaks}
     flow = {leak.touchpoint: leak.flow for leak in res.leaks}
     if color_by == "leaks":
@@ -529,16 +529,16 @@ def _union_map(diff: MapDiff) -> JourneyMap:
 def _diff_overlay(diff: MapDiff, union: JourneyMap, color_by: str) -> _Overlay:
     """Added items green, removed magenta and dashed, changes written on moves and nodes."""
     ren = diff.renames
-    future_p = move_probabilities(diff.future)
+    future_p = diff.future.move_probabilities()
     current_p = {
-        (ren.get(s, s), ren.get(t, t)): p for (s, t), p in move_probabilities(diff.current).items()
+        (ren.get(s, s), ren.get(t, t)): p for (s, t), p in diff.current.move_probabilities().items()
     }
     added = {(m.source, m.target): m for m in diff.moves_added}
     removed = {(m.source, m.target): m for m in diff.moves_removed}
     reweighted = {(m.source, m.target): m for m in diff.moves_reweighted}
     measure: dict[tuple[str, str], float] = {}
     edges: dict[tuple[str, str], _EdgeLook] = {}
-    for key in move_probabilities(union):
+    for key in union.move_probabilities():
         if key in removed:
             before = removed[key].before or 0.0
             measure[key] = before
@@ -655,28 +655,6 @@ def _leak_change(before: float | None, after: float | None) -> str:
     if before is not None and before > 0:
         return f"leak was {before:.1%}"
     return ""
-
-
-def move_probabilities(jm: JourneyMap) -> dict[tuple[str, str], float]:
-    """Each move's probability: its weight over the total weight out of its touchpoint.
-
-    Weights are scaled by the touchpoint's largest weight first, as in
-    :func:`journeygraph.chain.to_chain`, so extreme weights neither overflow nor vanish.
-    Repeated moves between the same pair are added up. Keys follow file order.
-    """
-    totals: dict[tuple[str, str], float] = {}
-    for m in jm.moves:
-        totals[(m.source, m.target)] = totals.get((m.source, m.target), 0.0) + m.weight
-    largest: dict[str, float] = {}
-    for (src, _), w in totals.items():
-        largest[src] = max(largest.get(src, 0.0), w)
-    scaled = {
-        key: (w / largest[key[0]] if largest[key[0]] > 0 else 0.0) for key, w in totals.items()
-    }
-    sums: dict[str, float] = {}
-    for (src, _), s in scaled.items():
-        sums[src] = sums.get(src, 0.0) + s
-    return {key: (s / sums[key[0]] if sums[key[0]] > 0 else 0.0) for key, s in scaled.items()}
 
 
 def _sentiment_color(value: float | None) -> str:

@@ -89,7 +89,7 @@ def test_move_probabilities_match_the_chain(path: Path) -> None:
     chain = to_chain(jm)  # independent: sparse matrices, built and normalised elsewhere
     P = np.hstack([chain.Q.toarray(), chain.R.toarray()])
     states = {s: i for i, s in enumerate(chain.touchpoints + chain.outcomes)}
-    probs = R.move_probabilities(jm)
+    probs = jm.move_probabilities()
     assert len(probs) == P.astype(bool).sum()
     for (src, dst), p in probs.items():
         assert_allclose(p, P[chain.index[src], states[dst]], rtol=1e-12)
@@ -111,7 +111,7 @@ def test_move_probabilities_survive_extreme_weights() -> None:
     )
     # 1e-300 : 3e-300 is 1 : 3 exactly; a naive sum would still work here, but scaled
     # normalisation must not produce 0/0.
-    assert_allclose(list(R.move_probabilities(jm).values()), [0.25, 0.75], rtol=1e-12)
+    assert_allclose(list(jm.move_probabilities().values()), [0.25, 0.75], rtol=1e-12)
 
 
 # -- DOT structure ------------------------------------------------------------------
@@ -175,7 +175,7 @@ def test_dot_has_one_cluster_per_stage_in_order_with_its_touchpoints() -> None:
 def test_width_follows_probability_and_labels_show_percentages(tiny: jg.JourneyMap) -> None:
     dot = str(jg.render(tiny, format="dot", edge_labels=True))
     edges = _edges(dot)
-    probs = R.move_probabilities(tiny)
+    probs = tiny.move_probabilities()
     widths = {k: float(re.search(r"penwidth=([\d.]+)", edges[k]).group(1)) for k in probs}  # type: ignore[union-attr]
     by_p = sorted(probs, key=probs.__getitem__)
     assert [widths[k] for k in by_p] == sorted(widths[k] for k in by_p)
@@ -195,7 +195,7 @@ def test_color_by_sentiment_uses_a_diverging_scale() -> None:
 
 
 def test_min_flow_hides_small_moves_and_says_how_many(tiny: jg.JourneyMap) -> None:
-    probs = R.move_probabilities(tiny)
+    probs = tiny.move_probabilities()
     expected_hidden = sum(p < 0.25 for p in probs.values())  # direct count
     assert expected_hidden > 0
     dot = str(jg.render(tiny, format="dot", min_flow=0.25))
@@ -211,7 +211,7 @@ def test_big_maps_hide_minor_moves_by_default_but_keep_a_way_out() -> None:
     drawn = [k for k in _edges(dot) if k[0] != R._ENTRY]
     assert R.DEFAULT_MAX_EDGES <= len(drawn) <= R.DEFAULT_MAX_EDGES + len(jm.touchpoints)
     assert {t.id for t in jm.touchpoints} <= {src for src, _ in drawn}
-    probs = R.move_probabilities(jm)
+    probs = jm.move_probabilities()
     strongest = sorted(probs.values(), reverse=True)[R.DEFAULT_MAX_EDGES - 1]
     assert all(probs[k] >= strongest for k in drawn if probs[k] < strongest) is True
     assert f"{len(probs) - len(drawn)} minor moves" in dot.replace("\\l", " ")
