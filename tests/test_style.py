@@ -25,7 +25,10 @@ def _has_module(name: str) -> bool:
 
 @pytest.mark.parametrize(
     "args",
-    [["check", "journeygraph", "tests"], ["format", "--check", "journeygraph", "tests"]],
+    [
+        ["check", "journeygraph", "tests", "examples", "docs/hooks"],
+        ["format", "--check", "journeygraph", "tests", "examples", "docs/hooks"],
+    ],
     ids=["ruff-check", "ruff-format"],
 )
 def test_ruff(args: list[str]) -> None:
