@@ -476,7 +476,12 @@ class _YamlBuilder:
 
     def _scalar(self, event: Any, line: int, loc: _Loc, *, key: bool) -> Any:
         tag, text = event.tag, event.value
-        if event.implicit[0] and loc and loc[0] != "metadata" and _wants_number(loc):
+        last = loc[-1] if loc else None
+        if (
+            event.implicit[0]
+            and (last in _NUMBER_KEYS or (len(loc) == 2 and loc[0] == "entry" and last != "<key>"))
+            and loc[0] != "metadata"
+        ):
             # weights, entry weights, sentiment, duration means: YAML 1.1 number forms
             return self._number(event, line, loc)
         if tag is None:
@@ -550,6 +555,8 @@ class _YamlBuilder:
         1.2), base 60 (``1:30``: 90), thousands separators (``1,000``).
         """
         text = event.value
+        if text.isdigit() and text.isascii() and (text[0] != "0" or text == "0"):
+            return int(text)  # the common case: a plain count
         field = str(loc[-1]) if loc[-1] != "<key>" else str(loc[0])
         where = _where(loc)
         if _SEXAGESIMAL.match(text):

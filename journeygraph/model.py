@@ -88,6 +88,8 @@ def _check_id(value: str) -> str:
         raise ValueError(
             "an id must not be empty or begin or end with white space; remove the spaces"
         )
+    if value.isprintable():  # C speed; refuses every character below, and a few more
+        return value
     bad = _CONTROL.search(value)
     if bad:
         raise ValueError(
