@@ -502,7 +502,13 @@ class _YamlBuilder:
         if key and tag == _VALUE_TAG:
             return "="
         value = self._construct(tag, text, event, line)
-        if event.tag is None and loc and loc[0] != "metadata" and _wants_text(loc):
+        if (
+            value is not None  # an empty value: the default of an optional field
+            and event.tag is None
+            and loc
+            and loc[0] != "metadata"
+            and _wants_text(loc)
+        ):
             raise self._not_text(loc, line, text, value)
         return value
 

@@ -108,6 +108,11 @@ def test_metadata_keeps_yaml_values_as_they_are() -> None:
     assert jm.metadata == {"code": 8, "when": 90, "flag": True}  # YAML 1.1, as PyYAML
 
 
+def test_empty_values_still_mean_the_default() -> None:
+    text = TINY_TEXT.replace("{id: ad, name: Ad,", "{id: ad, name: ~, notes: null,")
+    assert jg.loads(text).touchpoint("ad").name is None
+
+
 def test_explicit_tags_with_good_values_still_work() -> None:
     jm = jg.loads(TINY_TEXT.replace("channel: social", "channel: !!str 2024"))
     assert jm.touchpoint("ad").channel == "2024"
