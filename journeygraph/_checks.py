@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import operator
 from typing import Any
 
@@ -10,6 +11,9 @@ __all__ = ["whole_number"]
 
 def whole_number(value: Any, name: str, *, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum``; booleans and fractions are refused."""
+    if not isinstance(value, numbers.Real) and not hasattr(value, "__index__"):
+        kind = "None" if value is None else type(value).__name__
+        raise TypeError(f"{name} must be a whole number (int), not {kind}")
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}")
     try:

@@ -23,10 +23,20 @@ Steps, in order:
        ``&``, ``<``, ``>``, ``"`` and ``'`` become entities; safe in an element's text
        and in a double- or single-quoted attribute value.
    ``"dot"``
-       for the inside of a double-quoted DOT string: ``\\`` and ``"`` are
-       backslash-escaped (so ``\\N``, ``\\l`` or a closing quote in a name stay
-       literal), and ``&`` becomes ``&amp;`` because Graphviz decodes entities in
-       labels (a name ``&amp;`` then shows as ``&amp;``, not ``&``).
+       for the inside of a double-quoted DOT string: ``"`` is backslash-escaped, and
+       every ``\\`` is written ``\\\\`` followed by U+2060 WORD JOINER (invisible, no
+       width). Graphviz expands ``\\N``, ``\\G``, ``\\E``, ``\\T``, ``\\H``, ``\\L``
+       (and ``\\n``, ``\\l``, ``\\r`` as line breaks) in labels *and* tooltips, and in
+       tooltips even after a doubled backslash, so a name ``Zq\\L`` would show another
+       label; with the joiner no backslash is ever followed by a letter, in any attribute
+       (labels, tooltips, ids). ``&`` becomes ``&amp;`` because Graphviz decodes
+       entities in labels (a name ``&amp;`` then shows as ``&amp;``, not ``&``).
+
+Bidirectional-text controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) are
+removed from user text (:func:`strip_bidi`): an unclosed U+202E in a name would
+otherwise reverse the numbers written after it in the same tooltip line. Right-to-left
+letters keep their natural direction without them. Ids may not contain them at all
+(the model refuses them, and so does :func:`escape_id`).
 
 Examples
 --------
@@ -52,6 +62,7 @@ __all__ = [
     "escape_text",
     "one_line",
     "shorten",
+    "strip_bidi",
     "wrap_words",
     "xml_chars",
 ]
@@ -70,7 +81,11 @@ _SPACES = re.compile(r"\s+")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NOT_UNICODE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _XML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
-_DOT = str.maketrans({"\\": "\\\\", '"': '\\"', "&": "&amp;"})
+#: Follows every backslash in DOT output, so Graphviz never sees ``\\`` + a letter.
+_JOINER = "\u2060"
+_DOT = str.maketrans({"\\": "\\\\" + _JOINER, '"': '\\"', "&": "&amp;"})
+#: Explicit bidirectional controls: marks, embeddings, overrides and isolates.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(text: str) -> str:
@@ -80,6 +95,15 @@ def one_line(text: str) -> str:
     'two lines and a NUL'
     """
     return _SPACES.sub(" ", _CONTROL.sub(" ", _NOT_UNICODE.sub("\ufffd", text))).strip()
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without explicit bidirectional controls (marks, overrides, isolates).
+
+    >>> strip_bidi("order\u202e 12%") == "order 12%"
+    True
+    """
+    return _BIDI.sub("", text)
 
 
 def xml_chars(text: str) -> str:
@@ -175,22 +199,27 @@ def escape_text(
     if keep_lines:
         if target != "xml":
             raise ValueError("keep_lines=True is for target='xml' only")
-        return _escape_line(shorten(xml_chars(text), limit), target)
-    return _escape_line(shorten(one_line(text), limit), target)
+        return _escape_line(shorten(xml_chars(strip_bidi(text)), limit), target)
+    return _escape_line(shorten(one_line(strip_bidi(text)), limit), target)
 
 
 def escape_id(ident: str, *, target: Target) -> str:
     """Escape an identifier exactly: no trimming, collapsing or truncation.
 
     Ids must stay distinct (``"a  b"`` and ``"a b"`` are two touchpoints), so they are
-    escaped as they are; they must not contain control characters (the model refuses
-    them, and so does this function).
+    escaped as they are (a backslash gets the same invisible joiner as in
+    :func:`escape_text`, so distinct ids stay distinct); they must not contain control
+    characters or bidirectional controls (the model refuses them, and so does this
+    function).
 
     >>> escape_id(" entry & exit", target="dot")
     ' entry &amp; exit'
     """
-    if _CONTROL.search(ident):
-        raise ValueError(f"an id must not contain control characters: {ident!r}")
+    if _CONTROL.search(ident) or _BIDI.search(ident):
+        shown = ident if len(ident) <= 80 else ident[:79] + ELLIPSIS
+        raise ValueError(
+            f"an id must not contain control or bidirectional-control characters: {shown!r}"
+        )
     return _escape_line(ident, target)
 
 

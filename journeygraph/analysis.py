@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from journeygraph import _args
 from journeygraph.chain import (
     AbsorbingChain,
     ChainSolver,
@@ -199,6 +200,7 @@ class Analysis:
         return {o: float(p) for o, p in zip(self._chain.outcomes, self._B[i], strict=True)}
 
     def _index(self, touchpoint_id: str) -> int:
+        _args.text(touchpoint_id, "touchpoint_id")
         try:
             return self._chain.index[touchpoint_id]
         except KeyError:
@@ -477,6 +479,10 @@ def analyze(
     >>> res.leaks[0]
     Leak(touchpoint='ad', flow=0.25, share=1.0, exit_rate=0.25)
     """
+    jm = _args.journey_map(jm, "jm")
+    entry = _args.entry(entry)
+    fix_fraction = _args.real_number(fix_fraction, "fix_fraction")
+    method = _args.choice(method, "method", ("auto", "dense", "sparse", "iterative"))  # type: ignore[assignment]
     if not 0 < fix_fraction <= 1:
         raise ValueError(f"fix_fraction must be in (0, 1], got {fix_fraction!r}")
     chain = to_chain(jm, entry)

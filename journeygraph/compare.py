@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from journeygraph import _args
 from journeygraph.analysis import Analysis, analyze
-from journeygraph.errors import MapError, Problem, did_you_mean
+from journeygraph.errors import MapError, Problem, did_you_mean, quoted
 from journeygraph.model import JourneyMap
 
 if TYPE_CHECKING:
@@ -342,7 +343,10 @@ def compare(
     >>> diff.structure_unchanged, diff.metrics["conversion"].delta
     (True, 0.0)
     """
-    renames = dict(renames or {})
+    current = _args.journey_map(current, "current")
+    future = _args.journey_map(future, "future")
+    renames = _args.text_mapping(renames, "renames")
+    entry = _args.entry(entry)
     _check_renames(current, future, renames)
 
     def new_id(ident: str) -> str:
@@ -444,8 +448,56 @@ def _check_renames(current: JourneyMap, future: JourneyMap, renames: Mapping[str
             )
     if len(set(renames.values())) != len(renames):
         problems.append(Problem(("renames",), "renames: two ids are renamed to the same id"))
+    problems.extend(_rename_clashes(current, future, renames, known_cur))
     if problems:
         raise MapError(problems)
+
+
+def _section_of(jm: JourneyMap, ident: str) -> str:
+    if any(s.id == ident for s in jm.stages):
+        return "stage"
+    if any(o.id == ident for o in jm.outcomes):
+        return "outcome"
+    return "touchpoint"
+
+
+def _rename_clashes(
+    current: JourneyMap, future: JourneyMap, renames: Mapping[str, str], known_cur: set[str]
+) -> list[Problem]:
+    """A rename onto an id the current map keeps, or onto a different kind of thing.
+
+    ``{"ad": "shop"}`` when the current map has its own ``shop`` (not renamed away)
+    would match two current things to one future thing; a touchpoint renamed to a
+    future outcome or stage would compare unlike things.
+    """
+    problems = []
+    for old, new in renames.items():
+        if new != old and new in known_cur and new not in renames:
+            problems.append(
+                Problem(
+                    ("renames", old),
+                    f"renames: {quoted(old)} -> {quoted(new)} clashes with the current map's "
+                    f"own {_section_of(current, new)} {quoted(new)}, which is not renamed; "
+                    "two current ids would be matched to one future id: rename "
+                    f"{quoted(new)} too, or drop this rename",
+                )
+            )
+        if old in known_cur and new in {
+            *(s.id for s in future.stages),
+            *(t.id for t in future.touchpoints),
+            *(o.id for o in future.outcomes),
+        }:
+            was, becomes = _section_of(current, old), _section_of(future, new)
+            if was != becomes:
+                problems.append(
+                    Problem(
+                        ("renames", old),
+                        f"renames: {quoted(old)} -> {quoted(new)} renames the current map's "
+                        f"{was} {quoted(old)} to the future map's {becomes} {quoted(new)}; "
+                        f"a rename matches a {was} only with a {was}: fix the rename",
+                    )
+                )
+    return problems
 
 
 def _entry_for(

@@ -20,7 +20,12 @@ __all__ = [
     "Problem",
     "RenderError",
     "did_you_mean",
+    "kind_of",
+    "quoted",
 ]
+
+#: Longest user string quoted in a message; longer ones are shortened with an ellipsis.
+QUOTE_LIMIT = 80
 
 
 class JourneyGraphError(Exception):
@@ -122,6 +127,46 @@ class MissingDependencyError(JourneyGraphError, ImportError):
 
 
 def did_you_mean(name: object, known: Iterable[str]) -> str:
-    """``" (did you mean 'checkout'?)"`` for the closest known name, or ``""``."""
-    hint = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
+    """``" (did you mean 'checkout'?)"`` for the closest known name, or ``""``.
+
+    Names longer than 500 characters get no suggestion (comparing them is slow and
+    nothing that long is a typo of an id).
+    """
+    text = str(name)
+    if len(text) > 500:
+        return ""
+    hint = difflib.get_close_matches(text, [k for k in known if len(k) <= 500], n=1, cutoff=0.6)
+    return f" (did you mean {quoted(hint[0])}?)" if hint else ""
+
+
+def kind_of(value: object) -> str:
+    """A short name of ``value``'s type for a message: ``list``, ``None``, ``pandas.DataFrame``.
+
+    >>> kind_of(None), kind_of([1])
+    ('None', 'list')
+    """
+    if value is None:
+        return "None"
+    cls = type(value)
+    module = cls.__module__
+    if module == "builtins":
+        return cls.__name__
+    return f"{module.split('.')[0]}.{cls.__qualname__}"
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)``, shortened to about ``limit`` characters for a message.
+
+    A 100,000-character id must not make a 1,000,000-character message: a long value
+    keeps its start, an ellipsis and its length.
+
+    >>> quoted("checkout")
+    "'checkout'"
+    >>> quoted("x" * 100_000, limit=30)
+    "'xxxxxxxxxxxxx…' (100,000 characters)"
+    """
+    shown = repr(value)
+    if len(shown) <= limit:
+        return shown
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return shown[: max(limit - 16, 8)] + ("…'" if isinstance(value, str) else "…") + size

@@ -8,16 +8,19 @@ refuses duplicate keys and alias bombs, and every problem becomes one
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from journeygraph import _args
 from journeygraph._files import atomic_write
-from journeygraph.errors import MapError
+from journeygraph.errors import MapError, quoted
 from journeygraph.model import JourneyMap
 
 __all__ = ["MAX_FILE_BYTES", "load", "loads", "save", "schema"]
@@ -57,6 +60,8 @@ def load(path: str | os.PathLike[str]) -> JourneyMap:
     >>> jm.stages[0].id
     'aware'
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, not {_args.kind_of(path)}")
     if str(path) == "-":
         raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
         return _parse_bytes(raw, "<stdin>", None)
@@ -77,9 +82,38 @@ def load(path: str | os.PathLike[str]) -> JourneyMap:
 
 
 def loads(text: str | bytes, *, format: str = "yaml", source: str = "<string>") -> JourneyMap:
-    """Parse a journey map from a YAML or JSON string (``format="yaml"`` or ``"json"``)."""
+    """Parse a journey map from a YAML or JSON string (``format="yaml"`` or ``"json"``).
+
+    Raises
+    ------
+    TypeError
+        ``text`` is not a str or bytes, or ``format``/``source`` not a str.
+    MapError
+        ``format`` is neither ``"yaml"`` nor ``"json"``, or the text is not a valid map.
+
+    Examples
+    --------
+    >>> jg.loads("name: x", format="toml")
+    Traceback (most recent call last):
+    ...
+    journeygraph.errors.MapError: <string>: unknown format 'toml'; use format="yaml" or format="json"
+    """
+    if not isinstance(text, str | bytes):
+        raise TypeError(f"text must be a str or bytes, not {_args.kind_of(text)}")
+    _args.text(format, "format")
+    _args.text(source, "source")
+    if format not in ("yaml", "json"):
+        raise MapError(
+            f'unknown format {_short(format)}; use format="yaml" or format="json"',
+            source=source,
+        )
     raw = text.encode("utf-8") if isinstance(text, str) else text
     return _parse_bytes(raw, source, format)
+
+
+def _short(value: str, limit: int = 60) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def save(jm: JourneyMap, path: str | os.PathLike[str]) -> Path:
@@ -95,6 +129,10 @@ def save(jm: JourneyMap, path: str | os.PathLike[str]) -> Path:
     >>> jg.load(jg.save(jm, out)) == jm
     True
     """
+    if not isinstance(jm, JourneyMap):
+        raise TypeError(f"jm must be a JourneyMap, not {_args.kind_of(jm)}")
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, not {_args.kind_of(path)}")
     p = Path(path)
     data = jm.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     data = _integral_floats_as_ints(data)
@@ -235,6 +273,88 @@ def _yaml_or_error(text: str, source: str, *, fast: bool) -> Any:
         raise MapError(f"{source}: not valid YAML: {exc}") from None
 
 
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "!")
+_NUMBER_KEYS = frozenset({"weight", "sentiment", "mean"})
+_TEXT_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "description",
+        "stage",
+        "channel",
+        "owner",
+        "notes",
+        "from",
+        "to",
+        "source",
+        "target",
+        "kind",
+        "unit",
+        "pains",
+        "goals",
+        "questions",
+    }
+)
+_TEXT_LISTS = frozenset({"pains", "goals", "questions"})
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]*[0-9][0-9_]*$")
+_THOUSANDS = re.compile(r"^[-+]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?$")
+_PREFIXED_INT = re.compile(
+    r"^[-+]?0(?:x_?[0-9a-fA-F](?:_?[0-9a-fA-F])*|o_?[0-7](?:_?[0-7])*|b_?[01](?:_?[01])*)$"
+)
+_DECIMAL = re.compile(
+    r"^[-+]?(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)"
+    r"(?:[eE][-+]?[0-9]+)?$"
+)
+
+
+def _wants_number(loc: _Loc) -> bool:
+    """Whether the value at ``loc`` is a number: a weight, entry weight, sentiment, mean."""
+    last = loc[-1]
+    if last in _NUMBER_KEYS:
+        return True
+    return len(loc) == 2 and loc[0] == "entry" and last != "<key>"
+
+
+def _wants_text(loc: _Loc) -> bool:
+    """Whether the value at ``loc`` is text: an id, a name, a note, an entry key."""
+    last = loc[-1]
+    if last == "<key>":
+        return len(loc) == 2 and loc[0] == "entry"
+    if isinstance(last, int):
+        return len(loc) >= 2 and loc[-2] in _TEXT_LISTS
+    return last in _TEXT_KEYS
+
+
+def _where(loc: _Loc) -> str:
+    """``"touchpoint #2: "`` for a place inside a section's list, else ``""``."""
+    if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(loc[0], str):
+        return f"{loc[0][:-1]} #{loc[1] + 1}: "
+    return ""
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a yes/no value (true/false)"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, datetime.datetime):
+        return "a date and time"
+    if isinstance(value, datetime.date):
+        return "a date"
+    if value is None:
+        return "an empty value (null)"
+    return f"a {type(value).__name__}"
+
+
+def _sexagesimal(text: str) -> float:
+    sign = -1 if text.startswith("-") else 1
+    total = 0.0
+    for part in text.lstrip("+-").replace("_", "").split(":"):
+        total = total * 60 + float(part)
+    return sign * total
+
+
 def _problem_lines(text: str, exc: MapError) -> dict[_Loc, int]:
     """Lines of the places (and their parents) that ``exc``'s problems point at.
 
@@ -335,7 +455,14 @@ class _YamlBuilder:
                 )
             self.anchors[anchor] = (_BUILDING, 0)
         if isinstance(event, yaml.ScalarEvent):
-            value = self._scalar(event, line, key=key)
+            value = self._scalar(event, line, loc, key=key)
+        elif event.tag is not None and event.tag not in _COLLECTION_TAGS:
+            raise self._fail(
+                line,
+                f"explicit YAML tag {quoted(event.tag)} on a "
+                f"{'list' if isinstance(event, yaml.SequenceStartEvent) else 'mapping'}: "
+                "map files use plain lists and mappings; remove the tag",
+            )
         elif isinstance(event, yaml.SequenceStartEvent):
             value = []
             while not self.loader.check_event(yaml.SequenceEndEvent):
@@ -347,8 +474,16 @@ class _YamlBuilder:
             self.anchors[anchor] = (value, self.count - before)
         return value
 
-    def _scalar(self, event: Any, line: int, *, key: bool) -> Any:
+    def _scalar(self, event: Any, line: int, loc: _Loc, *, key: bool) -> Any:
         tag, text = event.tag, event.value
+        last = loc[-1] if loc else None
+        if (
+            event.implicit[0]
+            and (last in _NUMBER_KEYS or (len(loc) == 2 and loc[0] == "entry" and last != "<key>"))
+            and loc[0] != "metadata"
+        ):
+            # weights, entry weights, sentiment, duration means: YAML 1.1 number forms
+            return self._number(event, line, loc)
         if tag is None:
             if not event.implicit[0]:  # quoted: always text
                 return self.texts.setdefault(text, text)
@@ -366,13 +501,103 @@ class _YamlBuilder:
             return _MERGE
         if key and tag == _VALUE_TAG:
             return "="
+        value = self._construct(tag, text, event, line)
+        if (
+            value is not None  # an empty value: the default of an optional field
+            and event.tag is None
+            and loc
+            and loc[0] != "metadata"
+            and _wants_text(loc)
+        ):
+            raise self._not_text(loc, line, text, value)
+        return value
+
+    def _construct(self, tag: str, text: str, event: Any, line: int) -> Any:
+        """The value of a scalar with this tag; a bad value or tag is a MapError."""
         node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, style=event.style)
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise self._fail(line, f"cannot read the value {text!r}: {exc}") from None
+        except yaml.constructor.ConstructorError:
+            raise self._fail(
+                line,
+                f"cannot read the value {quoted(text)}: unknown YAML tag {quoted(event.tag)}; "
+                "map files use plain values: remove the tag",
+            ) from None
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError):
+            kind = tag.rsplit(":", 1)[-1]
+            raise self._fail(
+                line,
+                f"cannot read the value {quoted(text)} as the tag {quoted(event.tag)} says "
+                f"({kind}); fix the value or remove the tag",
+            ) from None
         finally:
             self.loader.constructed_objects.pop(node, None)
+
+    def _not_text(self, loc: _Loc, line: int, text: str, value: Any) -> MapError:
+        """An unquoted value read as a number, date or yes/no where text is needed."""
+        field = str(loc[-2]) if isinstance(loc[-1], int) else str(loc[-1])
+        if loc[-1] == "<key>":
+            field = f"{loc[0]} key"
+            fix = f'{loc[0]}: {{"{text}": ...}}'
+        elif isinstance(loc[-1], int):
+            fix = f'{field}: ["{text}", ...]'
+        else:
+            fix = f'{field}: "{text}"'
+        where = _where(loc)
+        return self._fail(
+            line,
+            f"{where}{field!r} must be text, but {quoted(value)} was read as "
+            f"{_type_name(value)} (written {quoted(text)}); put it in quotes to keep it "
+            f"as written: {fix}",
+        )
+
+    def _number(self, event: Any, line: int, loc: _Loc) -> Any:
+        """A plain scalar where a number is expected, read as an analyst means it.
+
+        Accepted: decimal numbers (``1000``, ``+5``, ``2.5``, ``1e3``, ``1.5e3``), digit
+        groups (``1_000``), and the forms with one meaning in YAML 1.2 and Python
+        (``0x1F``, ``0o17``, ``0b101``). Refused, because YAML 1.1 and an analyst read
+        them differently: a leading zero (``010``: octal 8 in YAML 1.1, 10 in YAML
+        1.2), base 60 (``1:30``: 90), thousands separators (``1,000``).
+        """
+        text = event.value
+        if text.isdigit() and text.isascii() and (text[0] != "0" or text == "0"):
+            return int(text)  # the common case: a plain count
+        field = str(loc[-1]) if loc[-1] != "<key>" else str(loc[0])
+        where = _where(loc)
+        if _SEXAGESIMAL.match(text):
+            raise self._fail(
+                line,
+                f"{where}{field!r} is {text}, which YAML 1.1 reads as a base-60 number "
+                f"({_sexagesimal(text):g}), and other tools as text; write the number you "
+                f"mean, e.g. {field}: {_sexagesimal(text):g}",
+            )
+        if _LEADING_ZERO.match(text):
+            decimal = text.replace("_", "").lstrip("+-").lstrip("0") or "0"
+            sign = "-" if text.startswith("-") else ""
+            raise self._fail(
+                line,
+                f"{where}{field!r} is {text}, which YAML 1.1 reads as the octal number "
+                f"{int(text.replace('_', ''), 8)} and YAML 1.2 as {sign}{decimal}; write it "
+                f"without the leading zero: {field}: {sign}{decimal}",
+            )
+        if _THOUSANDS.match(text):
+            raise self._fail(
+                line,
+                f"{where}{field!r} is {text}: a comma is a thousands separator in some "
+                "countries and a decimal point in others; write the number without it, "
+                f"e.g. {field}: {text.replace(',', '')}",
+            )
+        if _PREFIXED_INT.match(text):
+            return int(text, 0)
+        if _DECIMAL.match(text):
+            return float(text) if any(c in text for c in ".eE") else int(text.replace("_", ""))
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
+        if tag == _STR_TAG:
+            return self.texts.setdefault(text, text)
+        return self._construct(tag, text, event, line)
 
     def _mapping(self, loc: _Loc, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}

@@ -33,6 +33,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic._internal._model_construction import ModelMetaclass
 
 from journeygraph.errors import (
     JourneyGraphWarning,
@@ -40,6 +41,8 @@ from journeygraph.errors import (
     NotAbsorbingError,
     Problem,
     did_you_mean,
+    kind_of,
+    quoted,
 )
 
 if TYPE_CHECKING:
@@ -72,15 +75,28 @@ _MAX_ID_LENGTH = 500
 _MAX_TEXT_LENGTH = 100_000
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls (U+0085 NEXT LINE among them), DEL, the line and paragraph
+# separators, and the explicit bidirectional controls (invisible, and they reorder text).
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def _check_id(value: str) -> str:
     # Runs for every id of every move (200,000 times for a 20,000-touchpoint map).
     if not value or value[0].isspace() or value[-1].isspace():
-        raise ValueError("an id must not be empty or begin or end with white space")
-    if _CONTROL.search(value):
-        raise ValueError("an id must not contain control characters such as newlines or tabs")
+        raise ValueError(
+            "an id must not be empty or begin or end with white space; remove the spaces"
+        )
+    if value.isprintable():  # C speed; refuses every character below, and a few more
+        return value
+    bad = _CONTROL.search(value)
+    if bad:
+        raise ValueError(
+            f"an id must not contain control characters (found U+{ord(bad.group()):04X} "
+            f"at position {bad.start() + 1}; line breaks, tabs, U+0085, U+2028/U+2029 and "
+            "bidirectional controls are refused in ids); remove it"
+        )
     return value
 
 
@@ -117,7 +133,22 @@ Weights = Annotated[
 ]
 
 
-class _Model(BaseModel):
+class _RaisesMapError(ModelMetaclass):
+    """``Stage(...)``, ``Touchpoint(...)``, ...: a bad value is a MapError, as for a map.
+
+    Only a call of the class goes through here; pydantic builds nested models (the
+    touchpoints of a map) without it, so a map's own error still names each item and
+    a big map pays nothing.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            raise _map_error(exc, kwargs, cls.__name__.lower()) from None
+
+
+class _Model(BaseModel, metaclass=_RaisesMapError):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
@@ -271,7 +302,7 @@ class JourneyMap(_Model):
                 raise _map_error(exc, obj) from None
         odd = [k for k in obj if not isinstance(k, str)]
         if odd:
-            raise MapError([Problem((), f"keys must be text, found {odd[0]!r}; quote it")])
+            raise MapError([Problem((), f"keys must be text, found {quoted(odd[0])}; quote it")])
         # Through __init__, so the map is validated exactly once.
         return cls(**obj)
 
@@ -291,7 +322,7 @@ class JourneyMap(_Model):
         trapped = _trapped_touchpoints(self, back)
         if trapped:
             order = {t.id: i for i, t in enumerate(self.touchpoints)}
-            names = ", ".join(repr(t) for t in sorted(trapped, key=order.__getitem__))
+            names = ", ".join(quoted(t) for t in sorted(trapped, key=order.__getitem__))
             raise NotAbsorbingError(
                 [
                     Problem(
@@ -304,9 +335,9 @@ class JourneyMap(_Model):
             )
         unreachable = _unreachable_touchpoints(self, forward)
         if unreachable:
-            names = ", ".join(repr(t) for t in unreachable)
+            names = ", ".join(quoted(t) for t in unreachable)
             warnings.warn(
-                f"map {self.name!r}: no journey reaches touchpoint(s) {names} from the "
+                f"map {quoted(self.name)}: no journey reaches touchpoint(s) {names} from the "
                 "entry; their expected visits are 0",
                 JourneyGraphWarning,
                 stacklevel=2,
@@ -317,7 +348,7 @@ class JourneyMap(_Model):
 
     def __repr__(self) -> str:
         return (
-            f"JourneyMap({self.name!r}, {len(self.touchpoints)} touchpoints, "
+            f"JourneyMap({quoted(self.name)}, {len(self.touchpoints)} touchpoints, "
             f"{len(self.outcomes)} outcomes)"
         )
 
@@ -467,7 +498,45 @@ class JourneyMap(_Model):
         Nodes need ``node_type``; touchpoints need ``stage``; outcomes need ``kind``.
         Touchpoints with a positive ``entry`` attribute form the entry. ``G.graph``
         must hold ``stages`` (a list of dicts with ``id``).
+
+        Raises
+        ------
+        TypeError
+            ``G`` is not a networkx graph.
+        MapError
+            ``G`` is undirected (a move has a direction: pass a ``DiGraph``, or
+            ``G.to_directed()`` for a move each way), or a multigraph with parallel
+            edges (merge them into one edge); or the map it describes is invalid.
         """
+        import networkx as nx
+
+        if not isinstance(G, nx.Graph):
+            raise TypeError(f"G must be a networkx.DiGraph, not {kind_of(G)}")
+        if not G.is_directed():
+            raise MapError(
+                [
+                    Problem(
+                        (),
+                        f"the graph is undirected ({type(G).__name__}): an edge has no "
+                        "direction, so moves would be lost; pass a networkx.DiGraph, or "
+                        "G.to_directed() to make each edge a move both ways",
+                    )
+                ]
+            )
+        if G.is_multigraph():
+            for u, v in G.edges():
+                if G.number_of_edges(u, v) > 1:
+                    raise MapError(
+                        [
+                            Problem(
+                                (),
+                                f"the graph has {G.number_of_edges(u, v)} parallel edges "
+                                f"{quoted(u)} -> {quoted(v)}; a map has one move per pair: "
+                                "merge them into one edge with the summed weight and pass "
+                                "a networkx.DiGraph",
+                            )
+                        ]
+                    )
         touchpoints, outcomes, entry = [], [], {}
         for node, data in G.nodes(data=True):
             attrs = {k: v for k, v in data.items() if k not in ("node_type", "entry")}
@@ -484,7 +553,7 @@ class JourneyMap(_Model):
                     [
                         Problem(
                             (),
-                            f"graph node {node!r} has node_type {node_type!r}; set it to "
+                            f"graph node {quoted(node)} has node_type {quoted(node_type)}; set it to "
                             "'touchpoint' or 'outcome'",
                         )
                     ]
@@ -519,7 +588,7 @@ def _attrs(model: BaseModel) -> dict[str, Any]:
 
 
 def _unknown(what: str, name: str, known: Iterable[str]) -> str:
-    return f"unknown {what} {name!r}{did_you_mean(name, known)}"
+    return f"unknown {what} {quoted(name)}{did_you_mean(name, known)}"
 
 
 def _reference_problems(jm: JourneyMap) -> list[Problem]:
@@ -537,7 +606,7 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
             add(
                 Problem(
                     (places[-1][0], places[-1][1], "id"),
-                    f"duplicate id {ident!r}: used by {where}; give each stage, "
+                    f"duplicate id {quoted(ident)}: used by {where}; give each stage, "
                     "touchpoint and outcome its own id",
                 )
             )
@@ -552,7 +621,7 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
             add(
                 Problem(
                     ("touchpoints", i, "stage"),
-                    f"touchpoint {t.id!r}: {_unknown('stage', t.stage, stages)}; stages are "
+                    f"touchpoint {quoted(t.id)}: {_unknown('stage', t.stage, stages)}; stages are "
                     f"{_listing(s.id for s in jm.stages)}",
                 )
             )
@@ -581,7 +650,7 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
                 add(
                     Problem(
                         ("entry", ident),
-                        f"entry names outcome {ident!r}; journeys must start at a touchpoint",
+                        f"entry names outcome {quoted(ident)}; journeys must start at a touchpoint",
                     )
                 )
             elif ident not in touchpoints:
@@ -605,7 +674,7 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
                 Problem(
                     ("moves", i, "from"),
                     f"{_move_label(m)}: outcomes are where journeys end, so no move can leave "
-                    f"{source!r}; remove the move or make {source!r} a touchpoint",
+                    f"{quoted(source)}; remove the move or make {quoted(source)} a touchpoint",
                 )
             )
         elif source not in touchpoints:
@@ -643,7 +712,7 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
             add(
                 Problem(
                     ("touchpoints", i, "id"),
-                    f"touchpoint {t.id!r} has no way out: add a move from it to another "
+                    f"touchpoint {quoted(t.id)} has no way out: add a move from it to another "
                     "touchpoint or to an outcome",
                 )
             )
@@ -651,7 +720,7 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
             add(
                 Problem(
                     ("touchpoints", i, "id"),
-                    f"touchpoint {t.id!r}: all its outgoing moves have weight 0; give at "
+                    f"touchpoint {quoted(t.id)}: all its outgoing moves have weight 0; give at "
                     "least one a positive weight",
                 )
             )
@@ -659,12 +728,12 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
 
 
 def _move_label(m: Move) -> str:
-    return f"move {m.source!r} -> {m.target!r}"
+    return f"move {quoted(m.source)} -> {quoted(m.target)}"
 
 
 def _listing(items: Iterable[str], limit: int = 8) -> str:
     items = list(items)
-    shown = ", ".join(repr(s) for s in items[:limit])
+    shown = ", ".join(quoted(s) for s in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
@@ -727,7 +796,7 @@ def _keys_of(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _describe_item(loc: tuple[str | int, ...], data: Any) -> str:
+def _describe_item(loc: tuple[str | int, ...], data: Any, what: str = "map") -> str:
     """A readable name for the item at ``loc``: "move 'a' -> 'b'", "touchpoint 'x'"."""
     if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(data, Mapping):
         section, index = loc[0], loc[1]
@@ -737,11 +806,14 @@ def _describe_item(loc: tuple[str | int, ...], data: Any) -> str:
             if section == "moves":
                 src = item.get("from", item.get("source"))
                 dst = item.get("to", item.get("target"))
-                return f"move #{index + 1} ({src!r} -> {dst!r})"
+                return f"move #{index + 1} ({quoted(src)} -> {quoted(dst)})"
             if isinstance(item.get("id"), str):
-                return f"{str(section)[:-1]} {item['id']!r}"
+                return f"{str(section)[:-1]} {quoted(item['id'])}"
         return f"{str(section)[:-1]} #{index + 1}"
-    return ".".join(str(p) for p in loc) or "map"
+    if not loc and what != "map" and isinstance(data, Mapping):
+        ident = data.get("id")
+        return f"{what} {quoted(ident)}" if isinstance(ident, str) else what
+    return ".".join(str(p) if len(str(p)) <= 40 else quoted(p, 40) for p in loc) or what
 
 
 _YAML_TYPE_NAMES = {
@@ -753,7 +825,7 @@ _YAML_TYPE_NAMES = {
 }
 
 
-def _map_error(exc: ValidationError, data: Any) -> MapError:
+def _map_error(exc: ValidationError, data: Any, what: str = "map") -> MapError:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -764,7 +836,7 @@ def _map_error(exc: ValidationError, data: Any) -> MapError:
                 return inner
             problems.extend(inner.problems)
             continue
-        where = _describe_item(loc[:-1], data)
+        where = _describe_item(loc[:-1], data, what)
         key = str(loc[-1]) if loc else ""
         kind = err["type"]
         value = err.get("input")
@@ -774,25 +846,56 @@ def _map_error(exc: ValidationError, data: Any) -> MapError:
             valid = _keys_of(model) if model else []
             hint = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
             fix = f"did you mean {hint[0]!r}?" if hint else f"valid keys: {', '.join(valid)}"
-            problems.append(Problem(loc, f"{where}: unknown key {key!r} ({fix})"))
+            problems.append(Problem(loc, f"{where}: unknown key {quoted(key)} ({fix})"))
         elif kind == "missing":
-            problems.append(Problem(loc, f"{where}: missing required key {key!r}"))
+            problems.append(Problem(loc, f"{where}: missing required key {quoted(key)}"))
         elif kind == "string_type" and type(value) in _YAML_TYPE_NAMES:
             problems.append(
                 Problem(
                     loc,
-                    f"{where}: {key!r} must be text, but {value!r} was read as "
+                    f"{where}: {quoted(key)} must be text, but {quoted(value)} was read as "
                     f"{_YAML_TYPE_NAMES[type(value)]}; put it in quotes, e.g. "
                     f'{key}: "{_yaml_spelling(value)}"',
                 )
             )
         elif kind in ("float_type", "finite_number", "greater_than_equal", "less_than_equal"):
             problems.append(
-                Problem(loc, f"{where}: {key!r} is {value!r}; {_number_rule(loc, err)}")
+                Problem(loc, f"{where}: {quoted(key)} is {quoted(value)}; {_number_rule(loc, err)}")
+            )
+        elif kind == "string_type":
+            problems.append(
+                Problem(loc, f"{where}: {quoted(key)} must be text, not {quoted(value)}")
+            )
+        elif kind == "string_too_long":
+            problems.append(Problem(loc, f"{where}: {_too_long(key, value, ctx)}"))
+        elif kind == "value_error" and key in _ID_KEYS:
+            problems.append(
+                Problem(loc, f"{where}: {key!r} is {quoted(value)}: {ctx.get('error', '')!s}")
             )
         else:
-            problems.append(Problem(loc, f"{where}: {key!r}: {err['msg']} (found {value!r})"))
+            problems.append(
+                Problem(loc, f"{where}: {quoted(key)}: {err['msg']} (found {quoted(value)})")
+            )
     return MapError(problems)
+
+
+#: Keys whose value is an id (the id checks' messages start with "must").
+_ID_KEYS = {"id", "stage", "from", "to", "source", "target"}
+
+
+def _too_long(key: str, value: Any, ctx: Mapping[str, Any]) -> str:
+    limit = ctx.get("max_length", _MAX_TEXT_LENGTH)
+    size = len(value) if isinstance(value, str) else 0
+    what = "an id" if key in _ID_KEYS or limit == _MAX_ID_LENGTH else "this text"
+    fix = (
+        "use a shorter id and put the long text in 'name' or 'notes'"
+        if what == "an id"
+        else "shorten it"
+    )
+    return (
+        f"{key!r} is {size:,} characters long ({quoted(value)}), over the limit of "
+        f"{limit:,} for {what}; {fix}"
+    )
 
 
 def _yaml_spelling(value: Any) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from journeygraph import _args
 from journeygraph._checks import whole_number
 from journeygraph.chain import to_chain
 from journeygraph.errors import JourneyGraphWarning, MapError, Problem, did_you_mean
@@ -121,6 +122,9 @@ def top_paths(
     ...     print(path.touchpoints, path.outcome, round(path.probability, 4))
     ('ad', 'shop') buy 0.75
     """
+    jm = _args.journey_map(jm, "jm")
+    outcome = _args.optional_text(outcome, "outcome")
+    entry = _args.entry(entry)
     k = whole_number(k, "k")
     max_length = whole_number(max_length, "max_length")
     max_expansions = whole_number(max_expansions, "max_expansions")
@@ -199,6 +203,10 @@ def path_probability(
     >>> jg.path_probability(jm, ["shop", "ad"], "buy")
     0.0
     """
+    jm = _args.journey_map(jm, "jm")
+    touchpoints = _args.texts(touchpoints, "touchpoints")
+    outcome = _args.text(outcome, "outcome")
+    entry = _args.entry(entry)
     chain = to_chain(jm, entry)
     if not touchpoints:
         raise MapError([Problem((), "a journey needs at least one touchpoint")])

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from journeygraph import _args
 from journeygraph._checks import whole_number
 from journeygraph._files import atomic_write
 from journeygraph._optional import require
@@ -276,9 +277,11 @@ def simulate(
     >>> log.touchpoint[:3].tolist(), log.outcome[:3].tolist()
     (['ad', 'gone', 'ad'], [None, 'churn', None])
     """
+    jm = _args.journey_map(jm, "jm")
+    entry = _args.entry(entry)
     n = whole_number(n, "n", minimum=0)
     max_steps = whole_number(max_steps, "max_steps", minimum=1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_args.seed(seed))
     chain = to_chain(jm, entry)
     t = chain.size
     table = _MoveTable.of(jm, chain)

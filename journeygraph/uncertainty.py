@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from journeygraph import _args
 from journeygraph.chain import (
     RESIDUAL_TOLERANCE,
     AbsorbingChain,
@@ -302,6 +303,16 @@ def credible_intervals(
     >>> c.lower < jg.analyze(jm).conversion_probability < c.upper
     True
     """
+    jm = _args.journey_map(jm, "jm")
+    seed = _args.seed(seed)
+    entry_uncertain = _args.flag(entry_uncertain, "entry_uncertain")
+    removal_effects = _args.flag(removal_effects, "removal_effects")
+    draws = _args.number(draws, "draws")
+    level = _args.number(level, "level")
+    prior = _args.number(prior, "prior")
+    method = _args.choice(  # type: ignore[assignment]
+        method, "method", ("auto", "batched", "dense", "sparse", "iterative")
+    )
     _check_arguments(draws, level, prior, method)
     _warn_unless_counts(jm, entry_uncertain)
     pattern = _Pattern(jm)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from journeygraph import _args
 from journeygraph.errors import MapError, Problem, did_you_mean
 from journeygraph.model import Duration, JourneyMap, Move, Touchpoint
 
@@ -429,6 +430,8 @@ def whatif(jm: JourneyMap, *edits: Edit, name: str | None = None) -> JourneyMap:
     >>> cut.metadata["whatif"]
     [{'edit': 'CutMove', 'source': 'ad', 'target': 'gone'}]
     """
+    jm = _args.journey_map(jm, "jm")
+    name = _args.optional_text(name, "name")
     draft = _Draft(jm)
     for edit in edits:
         if not isinstance(edit, Edit):
