@@ -8,8 +8,13 @@ from typing import Any
 __all__ = ["whole_number"]
 
 
-def whole_number(value: Any, name: str, *, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum``; booleans and fractions are refused."""
+def whole_number(
+    value: Any, name: str, *, minimum: int = 1, maximum: int | None = None, why: str = ""
+) -> int:
+    """``value`` as an int >= ``minimum`` (and <= ``maximum``); booleans and fractions are refused.
+
+    ``why`` explains the maximum in its error message.
+    """
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}")
     try:
@@ -18,4 +23,8 @@ def whole_number(value: Any, name: str, *, minimum: int = 1) -> int:
         raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}") from None
     if number < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, not {number}")
+    if maximum is not None and number > maximum:
+        raise ValueError(
+            f"{name}={number:,} is more than the limit of {maximum:,}{why}; see docs/reliability.md"
+        )
     return number
