@@ -91,7 +91,8 @@ def test_failed_save_leaves_the_old_file_and_no_partial_file(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
+    # one JourneyGraphError naming the file (was the raw OSError before issue #17)
+    with pytest.raises(jg.JourneyGraphError, match=r"m\.yaml: cannot write it in .*: disk full"):
         jg.save(tiny, path)
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.yaml"]
