@@ -229,7 +229,6 @@ def atomic_write(
     *,
     inputs: Iterable[PathLike] = (),
     overwrite: bool = True,
-    create_folders: bool = False,
 ) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder.
 
@@ -251,19 +250,10 @@ def atomic_write(
     >>> atomic_write(out, "hello\\n").read_text()
     'hello\\n'
     """
-    (real,) = check_targets(
-        [path], inputs=inputs, overwrite=overwrite, create_folders=create_folders
-    )
+    (real,) = check_targets([path], inputs=inputs, overwrite=overwrite)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     name = os.fspath(path)
     folder = real.parent
-    if create_folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise JourneyGraphError(
-                f"{name}: cannot create the folder {folder}: {exc.strerror or exc}"
-            ) from None
     with _signals_held() as held:
         tmp: str | None = None
         try:

@@ -37,11 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     it read (:func:`journeygraph._files.protect_inputs`). No traceback is printed unless
     ``--debug`` is given: Ctrl-C exits 130 with one line.
     """
+    # Known before parsing, so a Ctrl-C while the parser is built obeys it too.
     debug = "--debug" in (sys.argv[1:] if argv is None else list(argv))
     with visible_streams(), protect_inputs():
         try:
             parser = _parser()
             args = parser.parse_args(argv)
+            debug = debug or args.debug  # also an abbreviation such as --deb
             if not getattr(args, "command", None):
                 parser.print_help(sys.stderr)
                 return 2
@@ -702,13 +704,13 @@ def _write_segment_maps(maps: dict[str, Any], output: str, force: bool, as_json:
             )
         seen[path] = seg
         targets[seg] = path
-    existing = [str(p) for p in targets.values() if p.exists() and p.is_file()]
+    # Every target (not a folder or device, not a file the fit read, its folder
+    # creatable, not existing unless --force) is checked before the first map is written.
+    check_targets(list(targets.values()), create_folders=True)
+    existing = [str(p) for p in targets.values() if p.exists()]
     if existing and not force:
         shown = ", ".join(existing[:5]) + (" ..." if len(existing) > 5 else "")
         raise JourneyGraphError(f"{shown}: file(s) exist; pass --force to overwrite them")
-    # Every target (not a folder or device, not a file the fit read, its folder
-    # creatable) is checked before the first map is written.
-    check_targets(list(targets.values()), overwrite=force, create_folders=True)
     for seg, path in targets.items():
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
