@@ -25,7 +25,7 @@ import journeygraph as jg
 from journeygraph._files import atomic_write, check_targets, note_input, protect_inputs
 from journeygraph.cli import main
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, ROOT, fit_simulated_log
 
 TINY = DATA / "good" / "tiny.yaml"
 
@@ -102,23 +102,6 @@ def test_compare_and_simulate_never_write_over_their_maps(
     assert map_file.read_bytes() == before and other.read_bytes() == before
 
 
-def _fit_args(log: Path, template: Path, out: Path) -> list[str]:
-    return [
-        "fit",
-        str(log),
-        "--customer",
-        "customer_id",
-        "--time",
-        "step",
-        "--touchpoint",
-        "touchpoint",
-        "--outcomes",
-        str(template),
-        "-o",
-        str(out),
-    ]
-
-
 @pytest.fixture
 def sim_log(tmp_path: Path) -> Path:
     log = tmp_path / "log.csv"
@@ -133,7 +116,7 @@ def test_fit_force_never_replaces_the_template_it_read(
     if engine == "duckdb":
         pytest.importorskip("duckdb")
     before = map_file.read_bytes()
-    args = [*_fit_args(sim_log, map_file, map_file), "--engine", engine]
+    args = [*fit_simulated_log(sim_log, map_file, map_file), "--engine", engine]
     # the --outcomes map, then the --stages template, each as the output, with --force
     assert main([*args, "--force"]) == 1
     assert main([*args, "--stages", str(map_file), "--force"]) == 1
@@ -143,10 +126,13 @@ def test_fit_force_never_replaces_the_template_it_read(
     assert leftovers(map_file.parent) == []
     # the same command writes a new map, and --force replaces that output
     out = map_file.parent / "fitted.yaml"
-    assert main([*_fit_args(sim_log, map_file, out)]) == 0
-    assert main([*_fit_args(sim_log, map_file, out), "--stages", str(map_file)]) == 1
+    assert main([*fit_simulated_log(sim_log, map_file, out)]) == 0
+    assert main([*fit_simulated_log(sim_log, map_file, out), "--stages", str(map_file)]) == 1
     assert "the file exists; pass --force" in capsys.readouterr().err
-    assert main([*_fit_args(sim_log, map_file, out), "--stages", str(map_file), "--force"]) == 0
+    assert (
+        main([*fit_simulated_log(sim_log, map_file, out), "--stages", str(map_file), "--force"])
+        == 0
+    )
     assert jg.load(out).stages == jg.load(map_file).stages
 
 

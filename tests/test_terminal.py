@@ -20,7 +20,7 @@ import journeygraph as jg
 from journeygraph._terminal import VisibleStream, visible, visible_streams, write_data
 from journeygraph.cli import main
 
-from .conftest import DATA
+from .conftest import DATA, fit_simulated_log
 
 _BIDI_CONTROLS = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
 
@@ -126,29 +126,9 @@ def test_every_command_prints_the_hostile_map_visibly(
             assert HOSTILE in strings(json.loads(out))
         elif args[0] != "simulate":  # its report names no map text
             assert "Evil\\x1b]52;c;SGVsbG8=\\x07\\x1b[2J" in out
-    # fit reads the (hostile) touchpoint ids of a log and names the map after an option
-    assert (
-        main(
-            [
-                "fit",
-                str(log),
-                "--customer",
-                "customer_id",
-                "--time",
-                "step",
-                "--touchpoint",
-                "touchpoint",
-                "--outcomes",
-                str(path),
-                "--name",
-                HOSTILE,
-                "-o",
-                str(tmp_path / "fitted.yaml"),
-                "--json",
-            ]
-        )
-        == 0
-    )
+    # fit: the map name comes from --name; its report and the saved map keep the text
+    fitted = tmp_path / "fitted.yaml"
+    assert main(fit_simulated_log(log, path, fitted, "--name", HOSTILE, "--json")) == 0
     out, err = capsys.readouterr()
     assert_clean(out + err)
     assert jg.load(tmp_path / "fitted.yaml").name == HOSTILE  # the file keeps the text
