@@ -26,10 +26,15 @@ from typing import Any, TextIO
 __all__ = ["VisibleStream", "raw_stream", "visible", "visible_streams", "write_data"]
 
 # C0 controls but newline and tab, DEL, C1 controls, the line and paragraph separators
-# (which some terminals treat as line ends) and the bidi embeddings, overrides and
-# isolates.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_INLINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# (which some terminals treat as line ends), the bidi embeddings, overrides and
+# isolates, and lone surrogates (bytes of a non-UTF-8 file name that Python would write
+# back raw: \udc9b is the byte 0x9b, a CSI for 8-bit terminals).
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_UNSAFE_INLINE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:

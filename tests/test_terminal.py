@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -27,13 +28,13 @@ _BIDI_CONTROLS = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
 
 def must_escape(ch: str) -> bool:
     return (
-        unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+        unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs")
         or unicodedata.bidirectional(ch) in _BIDI_CONTROLS
     )
 
 
 def test_exactly_the_controls_are_escaped_in_the_first_planes() -> None:
-    for code in range(0x3000):
+    for code in [*range(0x3000), *range(0xD700, 0xE100)]:  # surrogates too
         ch = chr(code)
         if must_escape(ch):
             shown = visible(ch)
@@ -50,6 +51,8 @@ def test_the_escapes_name_the_character() -> None:
     assert visible("\x9b31m") == "\\u009b31m"
     assert visible("\u202eab12\u2066") == "\\u202eab12\\u2066"
     assert visible("a\rb\nc", lines=True) == "a\\x0db\nc"
+    # a file name with the byte 0x9b, as Python decodes it (surrogateescape)
+    assert visible(b"log\x9b.csv".decode("utf-8", "surrogateescape")) == "log\\udc9b.csv"
 
 
 @pytest.mark.parametrize(
@@ -140,9 +143,12 @@ def test_error_messages_with_user_text_are_visible(
     name = str(tmp_path / "no\x1b[2Jmap\u202e.yaml")
     assert main(["validate", name]) == 1
     assert main(["analyze", name]) == 1
+    # a file name that is not UTF-8, as Python hands it over (surrogateescape)
+    assert main(["validate", os.fsdecode(os.fsencode(str(tmp_path)) + b"/log\x9b.yaml")]) == 1
     err = capsys.readouterr().err
     assert_clean(err)
     assert err.count("no\\x1b[2Jmap\\u202e.yaml: no such file") == 2
+    assert "log\\udc9b.yaml: no such file" in err
 
 
 def test_warnings_with_user_text_are_visible(
