@@ -9,8 +9,13 @@ from typing import Any
 __all__ = ["whole_number"]
 
 
-def whole_number(value: Any, name: str, *, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum``; booleans and fractions are refused."""
+def whole_number(
+    value: Any, name: str, *, minimum: int = 1, maximum: int | None = None, why: str = ""
+) -> int:
+    """``value`` as an int >= ``minimum`` (and <= ``maximum``); booleans and fractions are refused.
+
+    ``why`` explains the maximum in its error message.
+    """
     if not isinstance(value, numbers.Real) and not hasattr(value, "__index__"):
         kind = "None" if value is None else type(value).__name__
         raise TypeError(f"{name} must be a whole number (int), not {kind}")
@@ -22,4 +27,8 @@ def whole_number(value: Any, name: str, *, minimum: int = 1) -> int:
         raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}") from None
     if number < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, not {number}")
+    if maximum is not None and number > maximum:
+        raise ValueError(
+            f"{name}={number:,} is more than the limit of {maximum:,}{why}; see docs/reliability.md"
+        )
     return number

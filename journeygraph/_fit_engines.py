@@ -626,6 +626,15 @@ def count_duckdb(
     try:
         bar = bar or Progress("", [], progress=False)
         return _count_duckdb(con, duckdb, source, spec, where, kind, list(files), bar)
+    except duckdb.InterruptException:
+        # Ctrl-C during a query: DuckDB stops the query and raises its own error
+        # (InterruptException, or RuntimeError("Query interrupted") from the Python
+        # client); it is the user's interrupt, not a problem with the log.
+        raise KeyboardInterrupt from None
+    except RuntimeError as exc:
+        if "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from None
+        raise
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EventLogError(f"{where}: cannot read the event log: {first}") from None

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from journeygraph._terminal import raw_stream
+
 __all__ = ["Progress", "progress_enabled"]
 
 #: How long a fit runs before the bar appears on an interactive terminal.
@@ -157,8 +159,11 @@ class Progress:
             self._write("\r" + line + pad)
 
     def _write(self, text: str) -> None:
+        # Past the command line's visible-text filter: the bar redraws itself with "\r"
+        # and holds no text from maps or logs.
+        stream = raw_stream(self.stream)
         try:
-            self.stream.write(text)
-            self.stream.flush()
+            stream.write(text)
+            stream.flush()
         except (OSError, ValueError):
             self.enabled = False

@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import journeygraph as jg
+from journeygraph._files import check_targets, protect_inputs
+from journeygraph._terminal import visible_streams, write_data
 from journeygraph.errors import JourneyGraphError
+from journeygraph.simulate import MAX_JOURNEYS
+from journeygraph.uncertainty import MAX_DRAWS
 
 __all__ = ["main"]
 
@@ -26,25 +30,57 @@ _Command = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help(sys.stderr)
-        return 2
-    command: _Command = args.run
-    try:
-        with _warnings_to_stderr():
-            return command(args)
-    except JourneyGraphError as exc:
-        if args.debug:
-            raise
-        print(f"journeygraph: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
+    """Run the command line; returns the exit code.
+
+    Everything printed is made visible text (control characters from maps and logs are
+    shown as escapes, :mod:`journeygraph._terminal`), and no command writes over a file
+    it read (:func:`journeygraph._files.protect_inputs`). No traceback is printed unless
+    ``--debug`` is given: Ctrl-C exits 130 with one line.
+    """
+    # Known before parsing, so a Ctrl-C while the parser is built obeys it too.
+    debug = "--debug" in (sys.argv[1:] if argv is None else list(argv))
+    with visible_streams(), protect_inputs():
+        try:
+            parser = _parser()
+            args = parser.parse_args(argv)
+            debug = debug or args.debug  # also an abbreviation such as --deb
+            if not getattr(args, "command", None):
+                parser.print_help(sys.stderr)
+                return 2
+            command: _Command = args.run
+            with _warnings_to_stderr():
+                return command(args)
+        except JourneyGraphError as exc:
+            if debug:
+                raise
+            print(f"journeygraph: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            print("journeygraph: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 0
+        except MemoryError:
+            if debug:
+                raise
+            print(
+                "journeygraph: error: not enough memory for this command; use a smaller "
+                "map, log or count (see docs/reliability.md)",
+                file=sys.stderr,
+            )
+            return 1
+        except Exception as exc:
+            if debug:
+                raise
+            print(
+                f"journeygraph: internal error: {type(exc).__name__}: {exc}\n"
+                "  this is a bug in journeygraph: rerun with --debug to see the traceback, "
+                "and report it",
+                file=sys.stderr,
+            )
+            return 1
 
 
 @contextmanager
@@ -100,7 +136,10 @@ def _parser() -> argparse.ArgumentParser:
         help="add Bayesian credible intervals (weights must be counts; docs/analysis.md)",
     )
     p.add_argument(
-        "--draws", type=int, metavar="N", help="posterior draws for --intervals (default 1000)"
+        "--draws",
+        type=int,
+        metavar="N",
+        help="posterior draws for --intervals (default 1000, at most 1000000)",
     )
     p.add_argument(
         "--level", type=float, metavar="L", help="interval probability for --intervals (0.9)"
@@ -145,7 +184,9 @@ def _parser() -> argparse.ArgumentParser:
         "(customer_id, step, [timestamp], touchpoint, outcome) to .parquet or .csv.",
     )
     p.add_argument("map", metavar="MAP", help="journey map file (YAML or JSON; - reads stdin)")
-    p.add_argument("-n", type=_positive_int, default=100_000, help="journeys (default 100000)")
+    p.add_argument(
+        "-n", type=_journeys, default=100_000, help="journeys (default 100000, at most 10000000)"
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (same seed, same log)")
     p.add_argument("--entry", metavar="ID", help="start every journey at this touchpoint")
     p.add_argument("--max-steps", type=_positive_int, default=10_000, metavar="M")
@@ -323,7 +364,7 @@ def _schema(args: argparse.Namespace) -> int:
 
         atomic_write(args.output, text)
     else:
-        sys.stdout.write(text)
+        write_data(text)
     return 0
 
 
@@ -408,7 +449,10 @@ def _compare(args: argparse.Namespace) -> int:
             print(f"journeygraph compare: error: --rename {item!r}: write OLD=NEW", file=sys.stderr)
             return 2
         renames[old] = new
-    diff = jg.compare(jg.load(args.current), jg.load(args.future), renames=renames)
+    if args.output:  # before any work: never over a map it reads
+        check_targets([args.output], inputs=[args.current, args.future])
+    current, future = jg.load(args.current), jg.load(args.future)
+    diff = jg.compare(current, future, renames=renames)
     if args.output:
         jg.render(diff, args.output, view=args.view)
     if args.json:
@@ -421,6 +465,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    if args.output is not None:  # before any work: never over the map it reads
+        check_targets([args.output], inputs=[args.file])
     jm = jg.load(args.file)
     fmt = args.format
     if args.color_by == "leaks" and not args.analysis:
@@ -444,15 +490,14 @@ def _render(args: argparse.Namespace) -> int:
     )
     if args.output is None:
         assert isinstance(result, str)
-        sys.stdout.write(result)
+        write_data(result)
     else:
         print(f"wrote {args.output}")
     return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    if args.map != "-" and Path(args.output).resolve() == Path(args.map).resolve():
-        raise JourneyGraphError(f"{args.output}: refusing to write the event log over the map")
+    check_targets([args.output], inputs=[args.map])  # before any work: never over the map
     jm = jg.load(args.map)
     log = jg.simulate(
         jm, args.n, seed=args.seed, entry=args.entry, max_steps=args.max_steps, start=args.start
@@ -477,6 +522,11 @@ def _interval_usage(args: argparse.Namespace) -> str | None:
         return f"{', '.join(given)} only apply with --intervals"
     if args.draws is not None and args.draws < 2:
         return "--draws must be at least 2"
+    if args.draws is not None and args.draws > MAX_DRAWS:
+        return (
+            f"--draws {args.draws:,} is more than the limit of {MAX_DRAWS:,} (set by memory "
+            "use; see docs/reliability.md); 1,000 to 10,000 draws give stable intervals"
+        )
     if args.level is not None and not 0 < args.level < 1:
         return "--level must be between 0 and 1 (e.g. 0.9)"
     if args.intervals and args.entry is not None:
@@ -496,12 +546,17 @@ def _analyze(args: argparse.Namespace) -> int:
     res = jg.analyze(jm, entry=args.entry)
     ci = None
     if args.intervals:
-        ci = jg.credible_intervals(
-            jm,
-            draws=1000 if args.draws is None else args.draws,
-            level=0.9 if args.level is None else args.level,
-            seed=args.seed,
-        )
+        try:
+            ci = jg.credible_intervals(
+                jm,
+                draws=1000 if args.draws is None else args.draws,
+                level=0.9 if args.level is None else args.level,
+                seed=args.seed,
+            )
+        except JourneyGraphError:
+            raise
+        except ValueError as exc:  # a limit that depends on the map's size
+            raise JourneyGraphError(f"--draws: {exc}") from None
     if args.json:
         report = res.to_dict()
         if ci is not None:
@@ -562,11 +617,13 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _fit(args: argparse.Namespace) -> int:
     out = Path(args.output)
+    # The inputs named on the command line; at write time every file the fit read (each
+    # file of a glob or folder too) is protected as well (journeygraph._files).
+    inputs = [p for p in (args.log, args.stages, args.outcomes) if p]
     if args.segment is None:
-        if out.exists() and not args.force:
-            raise JourneyGraphError(f"{out}: the file exists; pass --force to overwrite it")
         if out.suffix.lower() not in (".yaml", ".yml", ".json"):
             raise JourneyGraphError(f"{out}: write the map as .yaml or .json")
+        check_targets([out], inputs=inputs, overwrite=args.force)
     elif "{segment}" in args.output:
         if Path(args.output.replace("{segment}", "x")).suffix.lower() not in (
             ".yaml",
@@ -615,6 +672,7 @@ def _fit(args: argparse.Namespace) -> int:
         assert isinstance(jm, dict)
         return _write_segment_maps(jm, args.output, args.force, args.json)
     assert isinstance(jm, jg.JourneyMap)
+    check_targets([out], overwrite=args.force)  # again, now against every file read
     jg.save(jm, out)
     report = jg.FitReport.of(jm)
     if args.json:
@@ -646,12 +704,20 @@ def _write_segment_maps(maps: dict[str, Any], output: str, force: bool, as_json:
             )
         seen[path] = seg
         targets[seg] = path
+    # Every target (not a folder or device, not a file the fit read, its folder
+    # creatable, not existing unless --force) is checked before the first map is written.
+    check_targets(list(targets.values()), create_folders=True)
     existing = [str(p) for p in targets.values() if p.exists()]
     if existing and not force:
         shown = ", ".join(existing[:5]) + (" ..." if len(existing) > 5 else "")
         raise JourneyGraphError(f"{shown}: file(s) exist; pass --force to overwrite them")
     for seg, path in targets.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JourneyGraphError(
+                f"{path}: cannot create the folder {path.parent}: {exc.strerror or exc}"
+            ) from None
         jg.save(maps[seg], path)
     reports = {seg: jg.FitReport.of(jm).to_dict() for seg, jm in maps.items()}
     if as_json:
@@ -664,6 +730,16 @@ def _write_segment_maps(maps: dict[str, Any], output: str, force: bool, as_json:
 
 
 # -- helpers ------------------------------------------------------------------------
+
+
+def _journeys(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_JOURNEYS:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} journeys is more than the limit of {MAX_JOURNEYS:,} (set by memory "
+            "use; see docs/reliability.md); simulate in parts with different --seed values"
+        )
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from journeygraph._files import note_input
 from journeygraph._fit_engines import (
     CENSORED,
     CHURN,
@@ -590,6 +591,7 @@ def _sniff(path: str, kind: str) -> None:
             head = fh.read(4096)
     except OSError as exc:
         raise EventLogError(f"{path}: cannot read the file: {exc.strerror}") from None
+    note_input(path)  # the command line never writes over a log it read
     if not head:
         raise EventLogError(f"{path}: the file is empty; an event log needs a header and rows")
     if kind == "parquet" and not head.startswith(b"PAR1"):

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from journeygraph import _args
-from journeygraph._files import atomic_write
+from journeygraph._files import atomic_write, note_input
 from journeygraph.errors import MapError, quoted
 from journeygraph.model import JourneyMap
 
@@ -64,14 +64,22 @@ def load(path: str | os.PathLike[str]) -> JourneyMap:
         raise TypeError(f"path must be a str or os.PathLike, not {_args.kind_of(path)}")
     if str(path) == "-":
         raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise MapError(_too_big(None), source="<stdin>")
         return _parse_bytes(raw, "<stdin>", None)
     p = Path(path)
     source = str(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise MapError(_too_big(size), source=source)
-        raw = p.read_bytes()
+        # Devices, pipes and /proc files report no size: read at most one byte more
+        # than the limit from anything, so /dev/zero is refused, not read without end.
+        with p.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise MapError(_too_big(size), source=source)
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise MapError(_too_big(None), source=source)
+        note_input(p)
     except FileNotFoundError:
         raise MapError("no such file; check the path", source=source) from None
     except IsADirectoryError:
@@ -179,9 +187,11 @@ def _format_of(path: Path) -> str:
     )
 
 
-def _too_big(size: int) -> str:
+def _too_big(size: int | None) -> str:
+    """``size`` is None for a device, pipe or stream that holds more than the limit."""
+    found = f"is {size:,} bytes, more than" if size is not None else "holds more than"
     return (
-        f"the file is {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}; "
+        f"the file {found} the limit of {MAX_FILE_BYTES:,} bytes; "
         "split the map or raise journeygraph.io.MAX_FILE_BYTES"
     )
 

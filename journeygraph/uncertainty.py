@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCHED_LIMIT",
+    "MAX_DRAWS",
+    "MAX_DRAW_VALUES",
     "CredibleInterval",
     "CredibleIntervals",
     "IntervalMethod",
@@ -53,6 +55,16 @@ __all__ = [
 BATCHED_LIMIT = 300
 
 IntervalMethod = Literal["auto", "batched", "dense", "sparse", "iterative"]
+
+#: Most posterior draws one :func:`credible_intervals` call takes. Beyond ~10,000 draws
+#: the intervals hardly change (the Monte Carlo error of a quantile shrinks as
+#: 1/sqrt(draws)); the limit only stops a typo from exhausting memory.
+MAX_DRAWS = 1_000_000
+#: Most ``draws x touchpoints`` per call. The sampled figures (outcomes, leaks,
+#: switching, removal effects per draw) take about 85 bytes per draw and touchpoint
+#: (measured: 100,000 draws of the 16-touchpoint retail example added 134 MiB), so the
+#: limit holds them under ~4 GiB on a 24 GiB machine.
+MAX_DRAW_VALUES = 50_000_000
 
 #: Matrix entries (draws x t x t, or draws x moves) held at once while sampling.
 _CHUNK_ENTRIES = 4_000_000
@@ -277,7 +289,8 @@ def credible_intervals(
     Raises
     ------
     ValueError
-        ``draws``, ``level``, ``prior`` or ``method`` is out of range.
+        ``draws``, ``level``, ``prior`` or ``method`` is out of range; ``draws`` above
+        :data:`MAX_DRAWS` or ``draws x touchpoints`` above :data:`MAX_DRAW_VALUES`.
     MapError
         A sampled row has no probability left (weights and prior too small to sample).
     NotAbsorbingError
@@ -316,6 +329,13 @@ def credible_intervals(
     _check_arguments(draws, level, prior, method)
     _warn_unless_counts(jm, entry_uncertain)
     pattern = _Pattern(jm)
+    if draws * pattern.t > MAX_DRAW_VALUES:
+        raise ValueError(
+            f"draws={draws:,} for {pattern.t:,} touchpoints is more than the limit of "
+            f"{MAX_DRAW_VALUES:,} draws x touchpoints (journeygraph.uncertainty."
+            f"MAX_DRAW_VALUES, set by memory use); use at most "
+            f"{max(MAX_DRAW_VALUES // pattern.t, 2):,} draws; see docs/reliability.md"
+        )
     rng = np.random.default_rng(seed)
     batched = method == "batched" or (method == "auto" and pattern.t <= BATCHED_LIMIT)
     solver: SolverMethod = "auto" if method in ("auto", "batched") else method  # type: ignore[assignment]
@@ -345,6 +365,12 @@ def credible_intervals(
 def _check_arguments(draws: int, level: float, prior: float, method: str) -> None:
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 2:
         raise ValueError(f"draws must be an integer >= 2, got {draws!r}")
+    if draws > MAX_DRAWS:
+        raise ValueError(
+            f"draws={draws:,} is more than the limit of {MAX_DRAWS:,} "
+            "(journeygraph.uncertainty.MAX_DRAWS, set by memory use); 1,000 to 10,000 "
+            "draws give stable intervals; see docs/reliability.md"
+        )
     if not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
     if not isinstance(prior, (int, float)) or not (math.isfinite(prior) and prior > 0):

@@ -43,3 +43,22 @@ def run_cli(
         cwd=cwd,
         timeout=300,
     )
+
+
+def fit_simulated_log(log: Path, outcomes_map: Path | str, out: Path, *more: str) -> list[str]:
+    """``journeygraph fit`` arguments for a log written by ``simulate`` (CLI argv)."""
+    return [
+        "fit",
+        str(log),
+        "--customer",
+        "customer_id",
+        "--time",
+        "step",
+        "--touchpoint",
+        "touchpoint",
+        "--outcomes",
+        str(outcomes_map),
+        "-o",
+        str(out),
+        *more,
+    ]

@@ -47,9 +47,14 @@ def test_user_error_exits_1_with_one_line_and_no_traceback() -> None:
 
 
 def test_debug_shows_the_traceback() -> None:
-    result = run("validate", "--debug", str(DATA / "bad" / "bad_json.json"))
-    assert result.returncode == 1
-    assert result.stdout == "" or "ok" not in result.stdout
+    path = str(DATA / "bad" / "bad_json.json")
+    result = run("analyze", "--debug", path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert "journeygraph.errors.MapError: " in result.stderr
+    plain = run("analyze", path)  # the same error without --debug: one line
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert plain.stderr.startswith("journeygraph: error: ") and plain.stderr.count("\n") == 1
 
 
 def test_usage_error_exits_2() -> None:

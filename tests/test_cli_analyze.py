@@ -81,6 +81,7 @@ def test_analyze_intervals(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["--draws", "100"], "only apply with --intervals"),
         (["--intervals", "--draws", "1"], "--draws must be at least 2"),
+        (["--intervals", "--draws", "1000001"], "--draws 1,000,001 is more than the limit"),
         (["--intervals", "--level", "1.5"], "--level must be between 0 and 1"),
         (["--intervals", "--entry", "ad"], "leave out --entry"),
     ],

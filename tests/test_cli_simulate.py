@@ -89,15 +89,15 @@ def test_simulate_refuses_to_overwrite_the_map(tmp_path: Path) -> None:
     path = tmp_path / "map.csv"
     path.write_bytes(Path(TINY).read_bytes())
     result = run("simulate", str(path), "-n", "5", "-o", str(path))
-    assert (
-        result.returncode == 1 and "refusing to write the event log over the map" in result.stderr
-    )
+    assert result.returncode == 1 and "is an input of the command; refusing" in result.stderr
     assert path.read_bytes() == Path(TINY).read_bytes()
 
 
 def test_simulate_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run("simulate", TINY, "-n", "0", "-o", str(tmp_path / "x.csv")).returncode == 2
     assert run("simulate", TINY, "-n", "ten", "-o", str(tmp_path / "x.csv")).returncode == 2
+    big = run("simulate", TINY, "-n", "10000001", "-o", str(tmp_path / "x.csv"))
+    assert big.returncode == 2 and "more than the limit of 10,000,000" in big.stderr
     assert run("simulate", TINY).returncode == 2  # -o is required
     assert run("simulate", "--help").returncode == 0
 

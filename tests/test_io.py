@@ -13,7 +13,7 @@ import pytest
 import journeygraph as jg
 import journeygraph.io as jgio
 
-from .conftest import DATA
+from .conftest import DATA, run_cli
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".yml", ".json"])
@@ -72,6 +72,65 @@ def test_file_over_the_size_limit_is_refused_before_parsing(
         jg.load(path)
 
 
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_read_only_up_to_the_size_limit(
+    device: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Devices report size 0 and never end; was read until MemoryError (issue #17)."""
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    monkeypatch.setattr(jgio, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(
+        jg.MapError, match=rf"^{device}: the file holds more than the limit of 1,000"
+    ):
+        jg.load(device)
+
+
+def test_a_pipe_and_stdin_are_read_only_up_to_the_size_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jgio, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"name: x\n" * 200)))
+    with pytest.raises(jg.MapError, match=r"^<stdin>: the file holds more than the limit"):
+        jg.load("-")
+    fifo = tmp_path / "map.yaml"
+    os.mkfifo(fifo)
+    written: list[int] = []
+
+    def feed() -> None:
+        try:
+            with open(fifo, "wb") as fh:  # blocks until the reader opens the pipe
+                for _ in range(100):
+                    written.append(fh.write(b"name: x\n" * 100))
+                    fh.flush()
+        except BrokenPipeError:
+            pass
+
+    import threading
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        with pytest.raises(jg.MapError, match=r"map\.yaml: the file holds more than the limit"):
+            jg.load(fifo)
+    finally:
+        writer.join(timeout=30)
+    assert not writer.is_alive()
+    assert len(written) < 100  # the reader stopped early: the writer saw a closed pipe
+
+
+def test_validate_dev_zero_ends_with_one_message() -> None:
+    """The real 64 MiB limit, through the command line (reads 64 MiB + 1 byte, then stops)."""
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    result = run_cli("validate", "/dev/zero")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "journeygraph: error: /dev/zero: the file holds more than the limit of 67,108,864 "
+        "bytes; split the map or raise journeygraph.io.MAX_FILE_BYTES\n"
+    )
+
+
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(jg.MapError, match="no such file"):
         jg.load(tmp_path / "nope.yaml")
@@ -91,7 +150,8 @@ def test_failed_save_leaves_the_old_file_and_no_partial_file(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
+    # one JourneyGraphError naming the file (was the raw OSError before issue #17)
+    with pytest.raises(jg.JourneyGraphError, match=r"m\.yaml: cannot write it in .*: disk full"):
         jg.save(tiny, path)
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.yaml"]

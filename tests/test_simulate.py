@@ -118,6 +118,15 @@ def test_empty_and_bad_sizes(tiny: jg.JourneyMap) -> None:
         jg.simulate(tiny, 2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_steps must be a whole number >= 1"):
         jg.simulate(tiny, 10, max_steps=0)
+    # the upper bound (issue #17): refused before any memory is taken
+    with pytest.raises(
+        ValueError, match=r"n=10,000,001 is more than the limit of 10,000,000 journeys"
+    ):
+        jg.simulate(tiny, 10_000_001)
+    assert jg.simulate.__module__ == "journeygraph.simulate"
+    from journeygraph.simulate import MAX_JOURNEYS
+
+    assert MAX_JOURNEYS == 10_000_000
 
 
 def _loop_map() -> jg.JourneyMap:

@@ -260,6 +260,17 @@ def test_to_dict_and_to_frame() -> None:
     assert "conversion=" in repr(ci)
 
 
+def test_draws_times_touchpoints_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory of the sampled figures grows with draws x touchpoints (issue #17)."""
+    import journeygraph.uncertainty as unc
+
+    jm = jg.load(DATA / "good" / "tiny.yaml")  # 2 touchpoints
+    monkeypatch.setattr(unc, "MAX_DRAW_VALUES", 1000)
+    with pytest.raises(ValueError, match=r"draws=501 for 2 touchpoints .* use at most 500 draws"):
+        jg.credible_intervals(jm, draws=501, seed=0)
+    assert jg.credible_intervals(jm, draws=500, seed=0).draws == 500
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -271,6 +282,7 @@ def test_to_dict_and_to_frame() -> None:
         ({"prior": 0}, "prior must be a finite number > 0"),
         ({"prior": float("nan")}, "prior must be"),
         ({"method": "sparce"}, "did you mean 'sparse'"),
+        ({"draws": 1_000_001}, r"draws=1,000,001 is more than the limit of 1,000,000"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
