@@ -341,9 +341,10 @@ class MapDiff:
             }
             for key, label in headline:
                 ci = figures[key]
+                unit = " moves" if key == "expected_steps" else ""
                 lines.append(
                     f"  {label} {_level(key, ci.mean)} "
-                    f"[{_level(key, ci.lower)}, {_level(key, ci.upper)}]"
+                    f"[{_level(key, ci.lower)}, {_level(key, ci.upper)}]{unit}"
                 )
         return lines
 
@@ -835,8 +836,9 @@ def _unit(key: str) -> str:
 
 
 def _level(key: str, value: float) -> str:
+    """A figure: a percentage for probabilities, moves (2 decimals) for expected steps."""
     if key == "expected_steps":
-        return f"{value:.2f} moves"
+        return f"{value:.2f}"
     return f"{value:.1%}"
 
 
