@@ -330,3 +330,33 @@ def test_cli_compare_interval_errors(tmp_path: Any) -> None:
     both = run("compare", str(shares), str(shares), "--intervals")
     assert both.returncode == 1 and "neither map carries counts" in both.stderr
     assert "Traceback" not in both.stderr
+
+
+def test_the_before_after_log_example_of_the_docs(tmp_path: Any) -> None:
+    # docs/comparison.md, "Is the change real?": two logs simulated from the retail
+    # current and future maps, fitted, compared. The figures shown there are seed 0's.
+    before_map, after_map = jg.load(CURRENT), jg.load(FUTURE)
+    jg.simulate(before_map, 2_000, seed=1).write(tmp_path / "before.parquet")
+    jg.simulate(after_map, 2_000, seed=2).write(tmp_path / "after.parquet")
+
+    def fit(path: Any, template: jg.JourneyMap) -> jg.JourneyMap:
+        fitted = jg.fit(
+            path,
+            customer="customer_id",
+            time="step",
+            touchpoint="touchpoint",
+            outcomes=template,
+            stages=template,
+        )
+        assert isinstance(fitted, jg.JourneyMap)
+        return fitted
+
+    before = fit(tmp_path / "before.parquet", before_map)
+    after = fit(tmp_path / "after.parquet", after_map)
+    diff = jg.compare(before, after, intervals=True, seed=0)
+    assert diff.without_counts == {}
+    conversion, rival = diff.metrics["conversion"], diff.metrics["competitor"]
+    assert conversion.credible and rival.credible is False
+    text = diff.summary()
+    assert "conversion +4.8 pts, interval [+2.9, +6.5] pts: credible" in text
+    assert "lost to competitors -0.8 pts, interval [-2.5, +0.9] pts: not credible" in text
