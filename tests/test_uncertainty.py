@@ -19,7 +19,7 @@ import pytest
 from scipy import stats
 
 import journeygraph as jg
-from journeygraph.uncertainty import DEFAULT_PRIOR
+from journeygraph.uncertainty import DEFAULT_PRIOR, posterior_sample
 
 from ._coverage import counted_map, journey_counts
 from .conftest import DATA, EXAMPLES
@@ -337,3 +337,23 @@ def test_coverage_on_the_retail_example(n: int, reps: int) -> None:
             hits[name] += interval.lower <= value <= interval.upper
     rates = {k: v / reps for k, v in hits.items()}
     assert all(0.85 <= r <= 0.95 for r in rates.values()), rates
+
+
+def test_posterior_sample_with_a_fixed_entry_matches_analyze() -> None:
+    # Counts x1e6 put the posterior on the point estimate (sd ~ 1e-4): with entry='shop'
+    # the draws' means are jg.analyze(jm, entry='shop')'s figures (tests/conftest.py
+    # solves tiny by hand: from shop, buy = 0.5 / (1 - 0.2·0.6) = 0.5682).
+    jm = _scaled(jg.load(DATA / "good" / "tiny.yaml"), 1e6)
+    sample = posterior_sample(jm, draws=200, seed=0, entry="shop")
+    res = jg.analyze(jm, entry="shop")
+    assert not sample.entry_uncertain
+    assert res.conversion_probability == pytest.approx(0.5 / 0.88, rel=1e-9)
+    v = sample.values
+    assert v["conversion_probability"].mean() == pytest.approx(res.conversion_probability, abs=1e-3)
+    for i, tp in enumerate(sample.touchpoints):
+        assert v["visits"][:, i].mean() == pytest.approx(res.expected_visits[tp], abs=1e-3)
+    assert v["backtrack_rate"].mean() == pytest.approx(res.stage_flow.rates["backtrack"], abs=1e-3)
+    assert v["backtracks_per_journey"].mean() == pytest.approx(
+        res.stage_flow.backtracks_per_journey, abs=1e-3
+    )
+    assert sample.intervals(0.5).level == 0.5
