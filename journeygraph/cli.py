@@ -284,6 +284,19 @@ def _parser() -> argparse.ArgumentParser:
         default="graph",
         help="with -o: the union diagram (default) or the current-vs-future canvas",
     )
+    p.add_argument(
+        "--intervals",
+        action="store_true",
+        help="is the change real? credible intervals of every change (maps fitted from "
+        "event logs: weights must be counts; docs/comparison.md)",
+    )
+    p.add_argument(
+        "--draws", type=int, metavar="N", help="posterior draws for --intervals (default 1000)"
+    )
+    p.add_argument(
+        "--level", type=float, metavar="L", help="interval probability for --intervals (0.9)"
+    )
+    p.add_argument("--seed", type=int, metavar="S", help="random seed for --intervals")
     p.set_defaults(run=_compare)
 
     p = sub.add_parser(
@@ -449,10 +462,22 @@ def _compare(args: argparse.Namespace) -> int:
             print(f"journeygraph compare: error: --rename {item!r}: write OLD=NEW", file=sys.stderr)
             return 2
         renames[old] = new
+    usage = _interval_usage(args)
+    if usage:
+        print(f"journeygraph compare: error: {usage}", file=sys.stderr)
+        return 2
     if args.output:  # before any work: never over a map it reads
         check_targets([args.output], inputs=[args.current, args.future])
     current, future = jg.load(args.current), jg.load(args.future)
-    diff = jg.compare(current, future, renames=renames)
+    diff = jg.compare(
+        current,
+        future,
+        renames=renames,
+        intervals=args.intervals,
+        draws=1000 if args.draws is None else args.draws,
+        level=0.9 if args.level is None else args.level,
+        seed=args.seed,
+    )
     if args.output:
         jg.render(diff, args.output, view=args.view)
     if args.json:
@@ -516,7 +541,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _interval_usage(args: argparse.Namespace) -> str | None:
-    """The usage error in the --intervals options of ``analyze``, if any."""
+    """The usage error in the --intervals options of ``analyze`` or ``compare``, if any."""
     given = [f"--{n}" for n in ("draws", "level", "seed") if getattr(args, n) is not None]
     if given and not args.intervals:
         return f"{', '.join(given)} only apply with --intervals"
@@ -529,7 +554,7 @@ def _interval_usage(args: argparse.Namespace) -> str | None:
         )
     if args.level is not None and not 0 < args.level < 1:
         return "--level must be between 0 and 1 (e.g. 0.9)"
-    if args.intervals and args.entry is not None:
+    if args.intervals and getattr(args, "entry", None) is not None:
         return "--intervals uses the map's own entry counts; leave out --entry"
     return None
 

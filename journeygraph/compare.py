@@ -13,10 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from journeygraph import _args
 from journeygraph.analysis import Analysis, analyze
 from journeygraph.errors import MapError, Problem, did_you_mean, quoted
 from journeygraph.model import JourneyMap
+from journeygraph.uncertainty import (
+    DEFAULT_PRIOR,
+    CredibleInterval,
+    CredibleIntervals,
+    PosteriorSample,
+    equal_tailed,
+    posterior_sample,
+    weights_not_counts,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,10 +81,21 @@ class MoveChange:
 
 @dataclass(frozen=True, slots=True)
 class MetricDelta:
-    """A figure before and after; ``None`` where it does not exist in one map."""
+    """A figure before and after; ``None`` where it does not exist in one map.
+
+    ``interval`` is the credible interval of ``after - before`` when
+    ``jg.compare(..., intervals=True)`` could sample both maps (both carry counts),
+    else ``None``.
+    """
 
     before: float | None
     after: float | None
+    interval: CredibleInterval | None = None
+
+    @property
+    def credible(self) -> bool | None:
+        """Whether the change is credible (its interval excludes 0); ``None`` without one."""
+        return None if self.interval is None else self.interval.excludes_zero
 
     @property
     def delta(self) -> float | None:
@@ -82,8 +104,13 @@ class MetricDelta:
             return None
         return self.after - self.before
 
-    def to_dict(self) -> dict[str, float | None]:
-        return {"before": self.before, "after": self.after, "delta": self.delta}
+    def to_dict(self) -> dict[str, Any]:
+        """``before``, ``after``, ``delta``; with an interval also ``interval``, ``credible``."""
+        d: dict[str, Any] = {"before": self.before, "after": self.after, "delta": self.delta}
+        if self.interval is not None:
+            d["interval"] = self.interval.to_dict()
+            d["credible"] = self.interval.excludes_zero
+        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +124,12 @@ class MapDiff:
     ``backtracks_per_journey``); ``touchpoint_metrics[touchpoint]`` holds
     ``visits``, ``leak`` (churn flow per entrant), ``switching`` (competitor flow per
     entrant) and ``removal_effect``.
+
+    With ``intervals=True``: ``interval_level``; ``current_intervals`` and
+    ``future_intervals``, the :class:`CredibleIntervals` of each map that carries
+    counts (``None`` for a hypothetical map); ``without_counts``, why a map is
+    hypothetical (``{"future": "move 'a' -> 'b' has weight 0.3, not a whole number"}``);
+    and an ``interval`` on every :class:`MetricDelta` whose delta could be sampled.
     """
 
     current: JourneyMap
@@ -117,6 +150,10 @@ class MapDiff:
     touchpoint_metrics: Mapping[str, Mapping[str, MetricDelta]]
     current_analysis: Analysis = field(repr=False)
     future_analysis: Analysis = field(repr=False)
+    interval_level: float | None = None
+    current_intervals: CredibleIntervals | None = field(default=None, repr=False)
+    future_intervals: CredibleIntervals | None = field(default=None, repr=False)
+    without_counts: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
@@ -239,10 +276,78 @@ class MapDiff:
             ),
             key=lambda item: -abs(item[1]),
         )
-        shown = [f"{tp!r} {d * 100:+.1f} pts" for tp, d in changes[:top] if abs(d) >= 5e-4]
+        shown = [
+            f"{tp!r} {d * 100:+.1f} pts{_credible_mark(self.touchpoint_metrics[tp]['leak'])}"
+            for tp, d in changes[:top]
+            if abs(d) >= 5e-4
+        ]
         if shown:
             lines.append("biggest leak changes: " + ", ".join(shown))
+        lines.extend(self._interval_lines())
         return "\n".join(lines)
+
+    def _interval_lines(self) -> list[str]:
+        """The "is the change real?" block of :meth:`summary` (``intervals=True`` only)."""
+        if self.interval_level is None:
+            return []
+        level = f"{self.interval_level:.0%}"
+        headline = [
+            ("conversion", "conversion"),
+            ("churn", "churn"),
+            ("competitor", "lost to competitors"),
+            ("expected_steps", "expected moves per journey"),
+        ]
+        rival = self.metrics["competitor"]
+        if not (rival.before or rival.after):
+            headline.pop(2)
+        if not self.without_counts:
+            draws = self.current_intervals.draws if self.current_intervals else 0
+            lines = [
+                f"is the change real? {level} credible intervals of the changes "
+                f"({draws} posterior draws of each map):"
+            ]
+            for key, label in headline:
+                m = self.metrics[key]
+                if m.interval is None or m.delta is None:
+                    continue
+                verdict = "credible" if m.credible else "not credible (the interval includes 0)"
+                unit = _unit(key)
+                lines.append(
+                    f"  {label} {_signed(key, m.delta)} {unit}, interval "
+                    f"[{_signed(key, m.interval.lower)}, {_signed(key, m.interval.upper)}] "
+                    f"{unit}: {verdict}"
+                )
+            credible = [k for k, m in self.metrics.items() if m.credible]
+            lines.append("credible changes: " + (", ".join(credible) if credible else "none"))
+            return lines
+        lines = []
+        for side, why in self.without_counts.items():
+            name = self.current.name if side == "current" else self.future.name
+            lines.append(
+                f"is the change real? the {side} map {name!r} is hypothetical ({why}): "
+                "its figures have no sampling error, so the changes get no intervals"
+            )
+        side, known = (
+            ("current", self.current_intervals)
+            if self.current_intervals is not None
+            else ("future", self.future_intervals)
+        )
+        if known is not None:
+            lines.append(f"{level} credible intervals of the {side} map alone:")
+            figures = {
+                "conversion": known.conversion_probability,
+                "churn": known.churn_probability,
+                "competitor": known.competitor_probability,
+                "expected_steps": known.expected_steps,
+            }
+            for key, label in headline:
+                ci = figures[key]
+                unit = " moves" if key == "expected_steps" else ""
+                lines.append(
+                    f"  {label} {_level(key, ci.mean)} "
+                    f"[{_level(key, ci.lower)}, {_level(key, ci.upper)}]{unit}"
+                )
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as JSON-ready plain values keyed by ids."""
@@ -276,6 +381,21 @@ class MapDiff:
                 tp: {k: v.to_dict() for k, v in m.items()}
                 for tp, m in self.touchpoint_metrics.items()
             },
+            "intervals": self._intervals_dict(),
+        }
+
+    def _intervals_dict(self) -> dict[str, Any] | None:
+        if self.interval_level is None:
+            return None
+        known = self.current_intervals or self.future_intervals
+        return {
+            "level": self.interval_level,
+            "draws": known.draws if known else None,
+            "prior": known.prior if known else None,
+            "without_counts": dict(self.without_counts),
+            "credible": [k for k, m in self.metrics.items() if m.credible],
+            "current": self.current_intervals.to_dict() if self.current_intervals else None,
+            "future": self.future_intervals.to_dict() if self.future_intervals else None,
         }
 
     def to_frame(self, name: str = "touchpoints") -> pd.DataFrame:
@@ -284,10 +404,10 @@ class MapDiff:
 
         pd = require("pandas", extra="pandas", feature="MapDiff.to_frame")
         if name == "metrics":
-            rows = [{"metric": k, **v.to_dict()} for k, v in self.metrics.items()]
+            rows = [{"metric": k, **_row(v)} for k, v in self.metrics.items()]
         elif name == "touchpoints":
             rows = [
-                {"touchpoint": tp, "metric": k, **v.to_dict()}
+                {"touchpoint": tp, "metric": k, **_row(v)}
                 for tp, m in self.touchpoint_metrics.items()
                 for k, v in m.items()
             ]
@@ -319,6 +439,11 @@ def compare(
     *,
     renames: Mapping[str, str] | None = None,
     entry: str | Mapping[str, float] | None = None,
+    intervals: bool = False,
+    level: float = 0.9,
+    draws: int = 1000,
+    seed: int | np.random.Generator | None = None,
+    prior: float = DEFAULT_PRIOR,
 ) -> MapDiff:
     """Compare two maps: structural differences and before/after metrics.
 
@@ -332,21 +457,54 @@ def compare(
     entry
         Entry override for both analyses (a touchpoint id or weights); by default each
         map uses its own entry.
+    intervals
+        Is the change real? Sample the Dirichlet posterior of each map that carries
+        counts (as :func:`journeygraph.credible_intervals` does) and give every delta
+        its credible interval, from the draw-by-draw differences of the two
+        independent posteriors. A map whose weights are not whole numbers is
+        hypothetical: it has no posterior, its deltas get no interval, and
+        ``without_counts`` says why.
+    level, draws, seed, prior
+        As in :func:`journeygraph.credible_intervals`; used only with ``intervals``.
 
     Returns
     -------
     MapDiff
+
+    Raises
+    ------
+    MapError
+        A rename names an unknown id; or, with ``intervals``, neither map carries
+        counts.
+    TypeError
+        ``intervals`` is not a bool.
+    ValueError
+        ``level``, ``draws`` or ``prior`` is out of range (with ``intervals``).
+
+    Notes
+    -----
+    With ``intervals`` the two maps' draws are independent, so each draw of a delta is
+    ``f(future draw) - f(current draw)`` and its interval is the pair of
+    ``(1 ∓ level)/2`` quantiles of those differences; a change is credible when the
+    interval excludes 0. Expected hours have no interval (durations are not sampled),
+    nor do removal effects. With ``entry`` the entry is fixed, not sampled.
 
     Examples
     --------
     >>> diff = jg.compare(jm, jm)
     >>> diff.structure_unchanged, diff.metrics["conversion"].delta
     (True, 0.0)
+    >>> diff = jg.compare(jm, jm, intervals=True, seed=0)
+    >>> ci = diff.metrics["conversion"].interval
+    >>> ci.lower < 0 < ci.upper, diff.metrics["conversion"].credible
+    (True, False)
     """
     current = _args.journey_map(current, "current")
     future = _args.journey_map(future, "future")
     renames = _args.text_mapping(renames, "renames")
     entry = _args.entry(entry)
+    if not isinstance(intervals, bool):
+        raise TypeError(f"intervals must be True or False, got {type(intervals).__name__}")
     _check_renames(current, future, renames)
 
     def new_id(ident: str) -> str:
@@ -391,6 +549,20 @@ def compare(
     a = analyze(current, entry=_entry_for(current, entry, renames, inverse=True))
     b = analyze(future, entry=entry)
     metrics, per_touchpoint = _metrics(current, future, a, b, new_id)
+    found = _Intervals()
+    if intervals:
+        found = _posterior_deltas(
+            current,
+            future,
+            renames,
+            entry,
+            metrics,
+            per_touchpoint,
+            level=level,
+            draws=draws,
+            seed=seed,
+            prior=prior,
+        )
 
     return MapDiff(
         current=current,
@@ -411,7 +583,123 @@ def compare(
         touchpoint_metrics=per_touchpoint,
         current_analysis=a,
         future_analysis=b,
+        interval_level=float(level) if intervals else None,
+        current_intervals=found.current,
+        future_intervals=found.future,
+        without_counts=found.without_counts,
     )
+
+
+# -- is the change real? -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Intervals:
+    current: CredibleIntervals | None = None
+    future: CredibleIntervals | None = None
+    without_counts: dict[str, str] = field(default_factory=dict)
+
+
+def _posterior_deltas(
+    current: JourneyMap,
+    future: JourneyMap,
+    renames: Mapping[str, str],
+    entry: str | Mapping[str, float] | None,
+    metrics: dict[str, MetricDelta],
+    per_touchpoint: dict[str, dict[str, MetricDelta]],
+    *,
+    level: float,
+    draws: int,
+    seed: int | np.random.Generator | None,
+    prior: float,
+) -> _Intervals:
+    """Sample both posteriors and put the interval of each delta on its MetricDelta.
+
+    ``metrics`` and ``per_touchpoint`` are updated in place (they are not yet frozen
+    into the MapDiff).
+    """
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
+    entries = {"current": _entry_for(current, entry, renames, inverse=True), "future": entry}
+    maps = {"current": current, "future": future}
+    without = {
+        side: why
+        for side, jm in maps.items()
+        if (why := weights_not_counts(jm, entry=entry is None)) is not None
+    }
+    if len(without) == 2:
+        raise MapError(
+            [
+                Problem(
+                    ("intervals",),
+                    "compare(intervals=True): neither map carries counts (current map "
+                    f"{current.name!r}: {without['current']}; future map {future.name!r}: "
+                    f"{without['future']}); credible intervals need at least one map fitted "
+                    "from an event log (jg.fit), whose weights are counts of customers",
+                )
+            ]
+        )
+    rng = np.random.default_rng(seed)
+    samples = {
+        side: posterior_sample(jm, draws=draws, prior=prior, seed=rng, entry=entries[side])
+        for side, jm in maps.items()
+        if side not in without
+    }
+    found = _Intervals(
+        current=samples["current"].intervals(level) if "current" in samples else None,
+        future=samples["future"].intervals(level) if "future" in samples else None,
+        without_counts=without,
+    )
+    if without:
+        return found
+    before, before_tp = _sampled_figures(samples["current"], lambda s: renames.get(s, s))
+    after, after_tp = _sampled_figures(samples["future"], lambda s: s)
+
+    def with_interval(m: MetricDelta, a: np.ndarray | None, b: np.ndarray | None) -> MetricDelta:
+        if a is None or b is None or m.delta is None:
+            return m
+        return MetricDelta(m.before, m.after, equal_tailed(b - a, level))
+
+    for key, m in metrics.items():
+        metrics[key] = with_interval(m, before.get(key), after.get(key))
+    for tp, per in per_touchpoint.items():
+        for key, m in per.items():
+            per[key] = with_interval(
+                m, before_tp.get(tp, {}).get(key), after_tp.get(tp, {}).get(key)
+            )
+    return found
+
+
+def _sampled_figures(
+    sample: PosteriorSample, rename: Any
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+    """The draws of each MapDiff metric (by metric key) and touchpoint metric, renamed."""
+    v = sample.values
+    figures = {
+        "conversion": v["conversion_probability"],
+        "churn": v["churn_probability"],
+        "competitor": v["competitor_probability"],
+        "expected_steps": v["expected_steps"],
+        "backtrack_rate": v["backtrack_rate"],
+        "skip_rate": v["skip_rate"],
+        "backtracks_per_journey": v["backtracks_per_journey"],
+    }
+    for i, o in enumerate(sample.outcomes):
+        figures[f"outcome:{rename(o)}"] = v["outcome_probabilities"][:, i]
+    zeros = np.zeros(sample.draws)
+    leak = {tp: v["leaks"][:, i] for i, tp in enumerate(sample.leak_touchpoints)}
+    switching: dict[str, np.ndarray] = {}
+    for i, (tp, _) in enumerate(sample.switch_pairs):
+        switching[tp] = switching.get(tp, zeros) + v["switching"][:, i]
+    per = {
+        rename(tp): {
+            "visits": v["visits"][:, i],
+            "leak": leak.get(tp, zeros),
+            "switching": switching.get(tp, zeros),
+        }
+        for i, tp in enumerate(sample.touchpoints)
+    }
+    return figures, per
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -579,6 +867,41 @@ def _metrics(
         for tp in order
     }
     return metrics, per
+
+
+def _credible_mark(m: MetricDelta) -> str:
+    if m.interval is None:
+        return ""
+    return " (credible)" if m.credible else " (not credible)"
+
+
+def _signed(key: str, value: float) -> str:
+    """A change, in the unit of :func:`_unit`."""
+    if key == "expected_steps":
+        return f"{value:+.2f}"
+    return f"{value * 100:+.1f}"
+
+
+def _unit(key: str) -> str:
+    """Points for probabilities, moves for expected steps."""
+    return "moves" if key == "expected_steps" else "pts"
+
+
+def _level(key: str, value: float) -> str:
+    """A figure: a percentage for probabilities, moves (2 decimals) for expected steps."""
+    if key == "expected_steps":
+        return f"{value:.2f}"
+    return f"{value:.1%}"
+
+
+def _row(m: MetricDelta) -> dict[str, Any]:
+    """One table row: before, after, delta and, with an interval, its ends."""
+    row: dict[str, Any] = {"before": m.before, "after": m.after, "delta": m.delta}
+    if m.interval is not None:
+        row.update(
+            lower=m.interval.lower, upper=m.interval.upper, credible=m.interval.excludes_zero
+        )
+    return row
 
 
 def _pct_change(m: MetricDelta) -> str:

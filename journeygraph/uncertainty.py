@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,18 +42,28 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCHED_LIMIT",
+    "DEFAULT_PRIOR",
     "MAX_DRAWS",
     "MAX_DRAW_VALUES",
     "CredibleInterval",
     "CredibleIntervals",
     "IntervalMethod",
+    "PosteriorSample",
     "credible_intervals",
+    "equal_tailed",
+    "posterior_sample",
+    "weights_not_counts",
 ]
 
 #: Largest map (touchpoints) whose draws are solved together as a stack of dense
 #: systems (``np.linalg.solve`` on a ``(draws, t, t)`` array) when ``method="auto"``;
 #: larger maps solve one draw at a time with :func:`journeygraph.chain.factorize`.
 BATCHED_LIMIT = 300
+
+#: Dirichlet concentration added to every move and entry weight by default: small,
+#: so a row with many moves is not pulled towards uniform (docs/analysis.md, "Choice
+#: of prior", has the coverage measured on the examples).
+DEFAULT_PRIOR = 0.1
 
 IntervalMethod = Literal["auto", "batched", "dense", "sparse", "iterative"]
 
@@ -81,6 +92,11 @@ class CredibleInterval:
     mean: float
     lower: float
     upper: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        """True when 0 lies outside ``[lower, upper]``: for a delta, a credible change."""
+        return self.lower > 0 or self.upper < 0
 
     def to_dict(self) -> dict[str, float]:
         """``{"mean": …, "lower": …, "upper": …}``."""
@@ -242,7 +258,7 @@ def credible_intervals(
     *,
     draws: int = 1000,
     level: float = 0.9,
-    prior: float = 0.5,
+    prior: float = DEFAULT_PRIOR,
     seed: int | np.random.Generator | None = None,
     entry_uncertain: bool = True,
     removal_effects: bool = False,
@@ -261,13 +277,16 @@ def credible_intervals(
     jm
         The journey map, its weights counts.
     draws
-        Posterior samples (at least 2; the default 1000 gives interval ends to about
-        ±0.01 in quantile).
+        Posterior samples (2 to :data:`MAX_DRAWS`; at the default 1000 an interval
+        end varies by about 2 % of the interval's width from seed to seed).
     level
         Probability inside each interval, in (0, 1); default 0.9.
     prior
         Dirichlet concentration added to every move (and entry) weight, > 0. The
-        default 0.5 is Jeffreys' prior for a two-way split.
+        default :data:`DEFAULT_PRIOR` (0.1) keeps 90 % intervals near 90 % coverage
+        down to 200 journeys; 0.5 (Jeffreys' for a two-way split) pulls rows with many
+        moves towards uniform and undercovers rare outcomes there (docs/analysis.md,
+        "Choice of prior").
     seed
         Seed or ``numpy.random.Generator``; the same seed gives the same intervals.
     entry_uncertain
@@ -328,7 +347,99 @@ def credible_intervals(
     )
     _check_arguments(draws, level, prior, method)
     _warn_unless_counts(jm, entry_uncertain)
-    pattern = _Pattern(jm)
+    sample = posterior_sample(
+        jm,
+        draws=draws,
+        prior=prior,
+        seed=seed,
+        entry_uncertain=entry_uncertain,
+        removal_effects=removal_effects,
+        method=method,
+    )
+    return sample.intervals(level)
+
+
+@dataclass(frozen=True, slots=True)
+class PosteriorSample:
+    """Posterior draws of every figure of one map (:func:`posterior_sample`).
+
+    ``values[name]`` is an array with one row per draw: ``(draws,)`` for a single
+    figure, ``(draws, k)`` for a keyed one, its columns in the order of
+    ``touchpoints`` (``visits``, ``removal_effects``), ``outcomes``
+    (``outcome_probabilities``), ``leak_touchpoints`` (``leaks``, ``leak_shares``) or
+    ``switch_pairs`` (``switching``, ``switching_shares``). The single figures are
+    those of :class:`CredibleIntervals` plus ``backtrack_rate``, ``skip_rate`` and
+    ``backtracks_per_journey`` (as :class:`journeygraph.analysis.StageFlow` defines
+    them). Draws of two maps taken with one generator are independent, so the
+    difference of two samples, draw by draw, is a sample of the posterior of the
+    difference.
+    """
+
+    touchpoints: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    leak_touchpoints: tuple[str, ...]
+    switch_pairs: tuple[tuple[str, str], ...]
+    values: dict[str, np.ndarray]
+    draws: int
+    prior: float
+    entry_uncertain: bool
+    removal_effects: bool
+
+    def intervals(self, level: float = 0.9) -> CredibleIntervals:
+        """The :class:`CredibleIntervals` of this sample at ``level``."""
+        v = self.values
+
+        def keyed(keys: tuple[Any, ...], name: str) -> dict[Any, CredibleInterval]:
+            return dict(zip(keys, _equal_tailed_columns(v[name], level), strict=True))
+
+        return CredibleIntervals(
+            draws=int(self.draws),
+            level=float(level),
+            prior=float(self.prior),
+            entry_uncertain=bool(self.entry_uncertain),
+            outcome_probabilities=keyed(self.outcomes, "outcome_probabilities"),
+            conversion_probability=equal_tailed(v["conversion_probability"], level),
+            churn_probability=equal_tailed(v["churn_probability"], level),
+            competitor_probability=equal_tailed(v["competitor_probability"], level),
+            expected_steps=equal_tailed(v["expected_steps"], level),
+            leaks=keyed(self.leak_touchpoints, "leaks"),
+            leak_shares=keyed(self.leak_touchpoints, "leak_shares"),
+            switching=keyed(self.switch_pairs, "switching"),
+            switching_shares=keyed(self.switch_pairs, "switching_shares"),
+            removal_effects=(
+                keyed(self.touchpoints, "removal_effects") if self.removal_effects else None
+            ),
+        )
+
+
+def posterior_sample(
+    jm: JourneyMap,
+    *,
+    draws: int = 1000,
+    prior: float = DEFAULT_PRIOR,
+    seed: int | np.random.Generator | None = None,
+    entry_uncertain: bool = True,
+    entry: str | Mapping[str, float] | None = None,
+    removal_effects: bool = False,
+    method: IntervalMethod = "auto",
+) -> PosteriorSample:
+    """Posterior draws of a map's figures, before they are summarised into intervals.
+
+    The sampling of :func:`credible_intervals` (same arguments, same draws for a seed),
+    without the warning for non-count weights (see :func:`weights_not_counts`).
+    ``entry`` fixes the entry at a touchpoint or weights, as ``jg.analyze(entry=...)``
+    does; it implies ``entry_uncertain=False``. :func:`journeygraph.compare` takes the
+    difference of two samples draw by draw.
+
+    Examples
+    --------
+    >>> s = posterior_sample(jm, draws=50, seed=0)
+    >>> s.values["conversion_probability"].shape, s.values["leaks"].shape
+    ((50,), (50, 1))
+    """
+    _check_arguments(draws, 0.5, prior, method)
+    pattern = _Pattern(jm, entry)
+    entry_uncertain = entry_uncertain and entry is None
     if draws * pattern.t > MAX_DRAW_VALUES:
         raise ValueError(
             f"draws={draws:,} for {pattern.t:,} touchpoints is more than the limit of "
@@ -343,11 +454,11 @@ def credible_intervals(
     parts: list[dict[str, np.ndarray]] = []
     for start in range(0, draws, chunk):
         n = min(chunk, draws - start)
-        probs, entry = pattern.sample(rng, n, prior, entry_uncertain)
+        probs, entry_draws = pattern.sample(rng, n, prior, entry_uncertain)
         if batched:
-            visits, hit_conv = _solve_batched(pattern, probs, entry, removal_effects)
+            visits, hit_conv = _solve_batched(pattern, probs, entry_draws, removal_effects)
         else:
-            visits, hit_conv = _solve_looped(pattern, probs, entry, removal_effects, solver)
+            visits, hit_conv = _solve_looped(pattern, probs, entry_draws, removal_effects, solver)
         parts.append(pattern.figures(probs, visits, hit_conv))
     samples = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     for name, values in samples.items():
@@ -359,7 +470,61 @@ def credible_intervals(
                     )
                 ]
             )
-    return pattern.summarise(samples, draws, level, prior, entry_uncertain, removal_effects)
+    return PosteriorSample(
+        touchpoints=pattern.touchpoints,
+        outcomes=pattern.outcomes,
+        leak_touchpoints=pattern.leak_touchpoints,
+        switch_pairs=pattern.switch_pairs,
+        values=samples,
+        draws=int(draws),
+        prior=float(prior),
+        entry_uncertain=bool(entry_uncertain),
+        removal_effects=bool(removal_effects),
+    )
+
+
+def equal_tailed(values: np.ndarray, level: float) -> CredibleInterval:
+    """The mean and the equal-tailed ``level`` interval of a 1-d sample.
+
+    Examples
+    --------
+    >>> ci = equal_tailed(np.arange(101.0), 0.9)
+    >>> ci.mean, round(ci.lower, 9), round(ci.upper, 9)
+    (50.0, 5.0, 95.0)
+    """
+    lo, hi = np.quantile(values, ((1 - level) / 2, (1 + level) / 2))
+    return CredibleInterval(float(values.mean()), float(lo), float(hi))
+
+
+def _equal_tailed_columns(values: np.ndarray, level: float) -> list[CredibleInterval]:
+    """:func:`equal_tailed` of each column of a ``(draws, k)`` sample, in one pass."""
+    mean = values.mean(axis=0)
+    lo, hi = np.quantile(values, ((1 - level) / 2, (1 + level) / 2), axis=0)
+    return [
+        CredibleInterval(float(m), float(a), float(b)) for m, a, b in zip(mean, lo, hi, strict=True)
+    ]
+
+
+def weights_not_counts(jm: JourneyMap, *, entry: bool = True) -> str | None:
+    """Why a map's weights are not counts of observed customers, or ``None`` if they are.
+
+    Counts are whole numbers; a positive weight that is not (shares, percentages,
+    relative frequencies written by hand) makes the map hypothetical for
+    :func:`credible_intervals`. ``entry=False`` ignores the entry weights.
+
+    Examples
+    --------
+    >>> weights_not_counts(jm) is None
+    True
+    """
+    weights = [(f"move {m.source!r} -> {m.target!r}", m.weight) for m in jm.moves if m.weight > 0]
+    if entry:
+        weights += [(f"entry {k!r}", w) for k, w in jm.entry.items() if w > 0]
+    # Shares and relative frequencies (all below 1) are non-integers too.
+    fractional = next(((what, w) for what, w in weights if not float(w).is_integer()), None)
+    if fractional is None:
+        return None
+    return f"{fractional[0]} has weight {fractional[1]:g}, not a whole number"
 
 
 def _check_arguments(draws: int, level: float, prior: float, method: str) -> None:
@@ -371,9 +536,13 @@ def _check_arguments(draws: int, level: float, prior: float, method: str) -> Non
             "(journeygraph.uncertainty.MAX_DRAWS, set by memory use); 1,000 to 10,000 "
             "draws give stable intervals; see docs/reliability.md"
         )
-    if not isinstance(level, (int, float)) or not 0 < level < 1:
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
-    if not isinstance(prior, (int, float)) or not (math.isfinite(prior) and prior > 0):
+    if (
+        isinstance(prior, bool)
+        or not isinstance(prior, (int, float))
+        or not (math.isfinite(prior) and prior > 0)
+    ):
         raise ValueError(f"prior must be a finite number > 0 (e.g. 0.5 or 1), got {prior!r}")
     methods = ("auto", "batched", "dense", "sparse", "iterative")
     if method not in methods:
@@ -383,14 +552,9 @@ def _check_arguments(draws: int, level: float, prior: float, method: str) -> Non
 
 
 def _warn_unless_counts(jm: JourneyMap, entry_uncertain: bool) -> None:
-    weights = [(f"move {m.source!r} -> {m.target!r}", m.weight) for m in jm.moves if m.weight > 0]
-    if entry_uncertain:
-        weights += [(f"entry {k!r}", w) for k, w in jm.entry.items() if w > 0]
-    # Shares and relative frequencies (all below 1) are non-integers too.
-    fractional = next(((what, w) for what, w in weights if not float(w).is_integer()), None)
-    if fractional is None:
+    why = weights_not_counts(jm, entry=entry_uncertain)
+    if why is None:
         return
-    why = f"{fractional[0]} has weight {fractional[1]:g}, not a whole number"
     warnings.warn(
         f"map {jm.name!r}: {why}; credible intervals treat weights as counts of observed "
         "customers, so for shares or relative frequencies they are not meaningful "
@@ -407,7 +571,7 @@ class _Pattern:
     touchpoint moves are in CSR order and each row's moves are contiguous.
     """
 
-    def __init__(self, jm: JourneyMap) -> None:
+    def __init__(self, jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> None:
         from scipy import sparse
 
         self.touchpoints = tuple(t.id for t in jm.touchpoints)
@@ -473,7 +637,12 @@ class _Pattern:
         entry_ids = [k for k in jm.entry if k in self.index]
         self.entry_pos = np.array([self.index[k] for k in entry_ids], dtype=np.int64)
         self.entry_weight = np.array([float(jm.entry[k]) for k in entry_ids])
-        self.entry_fixed = entry_vector(jm, None, self.index)
+        self.entry_fixed = entry_vector(jm, entry, self.index)
+        # Stage gap of each touchpoint-to-touchpoint move, as JourneyMap.move_kind.
+        position = np.array([jm.stage_position(t.stage) for t in jm.touchpoints], dtype=np.int64)
+        gap = position[self.target[self.q]] - position[self.source[self.q]]
+        self.backtrack_moves = self.q[gap < 0]
+        self.skip_moves = self.q[gap > 1]
 
     # -- sampling ----------------------------------------------------------------------
 
@@ -559,52 +728,22 @@ class _Pattern:
             "leak_shares": _share(leak, kind_p["churn"]),
             "switching": switch,
             "switching_shares": _share(switch, kind_p["competitor"]),
+            "visits": visits,
         }
+        # stage flow: backtrack and skip flows over all touchpoint-to-touchpoint flow
+        moving = visits[:, self.source[self.q]] * probs[:, self.q]
+        total = moving.sum(axis=1)
+        backtrack = (
+            visits[:, self.source[self.backtrack_moves]] * probs[:, self.backtrack_moves]
+        ).sum(axis=1)
+        skip = (visits[:, self.source[self.skip_moves]] * probs[:, self.skip_moves]).sum(axis=1)
+        figures["backtracks_per_journey"] = backtrack
+        figures["backtrack_rate"] = _share(backtrack, total)
+        figures["skip_rate"] = _share(skip, total)
         if hit_conv is not None:
             # P - P_without_k = (v_k / N_kk) b_k; effect = that / P (0 when P = 0)
             figures["removal_effects"] = np.clip(_share(hit_conv, kind_p["conversion"]), 0, 1)
         return figures
-
-    def summarise(
-        self,
-        samples: dict[str, np.ndarray],
-        draws: int,
-        level: float,
-        prior: float,
-        entry_uncertain: bool,
-        removal: bool,
-    ) -> CredibleIntervals:
-        q = ((1 - level) / 2, (1 + level) / 2)
-
-        def intervals(values: np.ndarray) -> list[CredibleInterval]:
-            if values.ndim == 1:
-                values = values[:, None]
-            mean = values.mean(axis=0)
-            lo, hi = np.quantile(values, q, axis=0)
-            return [
-                CredibleInterval(float(m), float(a), float(b))
-                for m, a, b in zip(mean, lo, hi, strict=True)
-            ]
-
-        def keyed(keys: tuple[Any, ...], name: str) -> dict[Any, CredibleInterval]:
-            return dict(zip(keys, intervals(samples[name]), strict=True))
-
-        return CredibleIntervals(
-            draws=int(draws),
-            level=float(level),
-            prior=float(prior),
-            entry_uncertain=bool(entry_uncertain),
-            outcome_probabilities=keyed(self.outcomes, "outcome_probabilities"),
-            conversion_probability=intervals(samples["conversion_probability"])[0],
-            churn_probability=intervals(samples["churn_probability"])[0],
-            competitor_probability=intervals(samples["competitor_probability"])[0],
-            expected_steps=intervals(samples["expected_steps"])[0],
-            leaks=keyed(self.leak_touchpoints, "leaks"),
-            leak_shares=keyed(self.leak_touchpoints, "leak_shares"),
-            switching=keyed(self.switch_pairs, "switching"),
-            switching_shares=keyed(self.switch_pairs, "switching_shares"),
-            removal_effects=keyed(self.touchpoints, "removal_effects") if removal else None,
-        )
 
 
 def _times(dense: np.ndarray, indicator: sparse.csr_matrix) -> np.ndarray:

@@ -19,7 +19,9 @@ import pytest
 from scipy import stats
 
 import journeygraph as jg
+from journeygraph.uncertainty import DEFAULT_PRIOR, posterior_sample
 
+from ._coverage import counted_map, journey_counts
 from .conftest import DATA, EXAMPLES
 from .random_maps import random_map_data
 
@@ -80,7 +82,7 @@ def test_entry_split_is_beta_and_entry_can_be_fixed() -> None:
     # Beta(e_x + prior, e_y + prior) when the entry is sampled, fixed e_x/(e_x+e_y) if not.
     jm = _map([("x", "buy", 10), ("y", "gone", 10)], {"x": 40, "y": 60})
     n = 20_000
-    ci = jg.credible_intervals(jm, draws=n, seed=3)
+    ci = jg.credible_intervals(jm, draws=n, seed=3, prior=0.5)
     post = stats.beta(40.5, 60.5)
     assert abs(ci.conversion_probability.lower - post.ppf(0.05)) < 5 * _quantile_se(post, 0.05, n)
     assert abs(ci.conversion_probability.upper - post.ppf(0.95)) < 5 * _quantile_se(post, 0.95, n)
@@ -232,11 +234,14 @@ def _assert_close(a: Any, b: Any) -> None:
 
 
 def test_zero_weight_moves_get_the_prior_only() -> None:
-    # x: 10 conversions, 0 churn written out -> Beta(10.5, 0.5) for conversion
+    # x: 10 conversions, 0 churn written out -> Beta(10 + prior, prior) for conversion,
+    # with the default prior
     jm = _map([("x", "buy", 10), ("x", "gone", 0)], {"x": 1})
     n = 20_000
     ci = jg.credible_intervals(jm, draws=n, seed=4)
-    post = stats.beta(10.5, 0.5)
+    prior = DEFAULT_PRIOR
+    assert ci.prior == prior == 0.1
+    post = stats.beta(10 + prior, prior)
     assert abs(ci.conversion_probability.mean - post.mean()) < 5 * post.std() / math.sqrt(n)
     assert ci.leaks["x"].upper > 0  # the unobserved exit carries posterior probability
     assert jg.analyze(jm).churn_probability == 0.0
@@ -312,3 +317,55 @@ def test_unsampleable_rows_are_a_map_error() -> None:
         warnings.simplefilter("ignore", jg.JourneyGraphWarning)
         with pytest.raises(jg.MapError, match="'x' no probability"):
             jg.credible_intervals(jm, draws=10, prior=1e-300, seed=0)
+
+
+# -- coverage by simulation ------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("n", "reps"), [(200, 400), (1000, 400), (10_000, 300)])
+def test_coverage_on_the_retail_example(n: int, reps: int) -> None:
+    # `reps` samples of n journeys from the retail example (exact first-order
+    # simulation, tests/_coverage.py), each written as jg.fit writes counts (observed
+    # moves only), each given 90 % intervals (500 draws: ends to ~3 % of the width)
+    # with the default prior. The true figures
+    # (jg.analyze of the generating map) should fall inside about 90 % of the time; the
+    # binomial sd of the observed rate is 1.5-1.7 pts, so [85 %, 95 %] is ±3 sd.
+    # docs/analysis.md, "Choice of prior", has the measured rates.
+    jm = jg.load(EXAMPLES / "retail_five_a_current.yaml")
+    res = jg.analyze(jm)
+    truth = {
+        "conversion_probability": res.conversion_probability,
+        "churn_probability": res.churn_probability,
+        "competitor_probability": res.competitor_probability,
+        "expected_steps": res.expected_steps,
+    }
+    entries, moves = journey_counts(jm, n, reps, np.random.default_rng(n))
+    hits = dict.fromkeys(truth, 0)
+    for r in range(reps):
+        ci = jg.credible_intervals(counted_map(jm, entries[r], moves[r]), draws=500, seed=r)
+        for name, value in truth.items():
+            interval = getattr(ci, name)
+            hits[name] += interval.lower <= value <= interval.upper
+    rates = {k: v / reps for k, v in hits.items()}
+    assert all(0.85 <= r <= 0.95 for r in rates.values()), rates
+
+
+def test_posterior_sample_with_a_fixed_entry_matches_analyze() -> None:
+    # Counts x1e6 put the posterior on the point estimate (sd ~ 1e-4): with entry='shop'
+    # the draws' means are jg.analyze(jm, entry='shop')'s figures (tests/conftest.py
+    # solves tiny by hand: from shop, buy = 0.5 / (1 - 0.2·0.6) = 0.5682).
+    jm = _scaled(jg.load(DATA / "good" / "tiny.yaml"), 1e6)
+    sample = posterior_sample(jm, draws=200, seed=0, entry="shop")
+    res = jg.analyze(jm, entry="shop")
+    assert not sample.entry_uncertain
+    assert res.conversion_probability == pytest.approx(0.5 / 0.88, rel=1e-9)
+    v = sample.values
+    assert v["conversion_probability"].mean() == pytest.approx(res.conversion_probability, abs=1e-3)
+    for i, tp in enumerate(sample.touchpoints):
+        assert v["visits"][:, i].mean() == pytest.approx(res.expected_visits[tp], abs=1e-3)
+    assert v["backtrack_rate"].mean() == pytest.approx(res.stage_flow.rates["backtrack"], abs=1e-3)
+    assert v["backtracks_per_journey"].mean() == pytest.approx(
+        res.stage_flow.backtracks_per_journey, abs=1e-3
+    )
+    assert sample.intervals(0.5).level == 0.5
