@@ -24,7 +24,13 @@ Each engine turns an event log into the same small count table (see :class:`Coun
    between it and the end of observation.
 
 Times are integers in microseconds since 1970-01-01 UTC (naive times are read as
-UTC), or plain numbers when the time column is numeric.
+UTC), or plain numbers when the time column is numeric. Text times follow one rule in
+every engine (:data:`TIME_PATTERN`, :data:`NUMBER_PATTERN`): a column whose every value
+is a plain decimal number (``12``, ``-3.5``, ``1e3``; no ``1_000``, ``inf`` or ``nan``)
+is numeric; otherwise every value must be an ISO 8601 date or time of the years
+0001-9999 (``2024-05-01``, ``2024-05-01T14:30``, ``2024-05-01 14:30:00.123+02:00``;
+fractions beyond microseconds are cut), or the row is named in an error. Every date in
+that range keeps its order (microseconds since 1970 fit in 64 bits for ±290,000 years).
 """
 
 from __future__ import annotations
@@ -45,11 +51,15 @@ __all__ = [
     "AWARE_PATTERN",
     "CENSORED",
     "CHURN",
+    "FORMULA_GUARD",
     "MOVE",
+    "NUMBER_PATTERN",
     "OUTCOME_ROW",
+    "TIME_PATTERN",
     "TO_OUTCOME",
     "Counts",
     "Spec",
+    "check_unique_columns",
     "count_arrow",
     "count_duckdb",
     "count_spark",
@@ -61,6 +71,23 @@ OUTCOME_ROW, MOVE, TO_OUTCOME, CHURN, CENSORED = -1, 0, 1, 2, 3
 
 #: A timestamp string that carries its own offset (``Z``, ``+01:00``, ``-0500``).
 AWARE_PATTERN = r"[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
+
+# The one text-time rule of every engine, with named fields for the numpy engine's own
+# arithmetic; DuckDB and Spark match the same pattern without names (Java has no
+# ``(?P<``) and then cast, which for matching text gives the same microseconds.
+_TIME_FIELDS = (
+    r"^(?P<y>000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d\d\d)-(?P<mo>0[1-9]|1[0-2])"
+    r"-(?P<d>0[1-9]|[12]\d|3[01])"
+    r"(?:[T ](?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d)(?:\.(?P<f>\d{1,9}))?)?"
+    r"(?:(?P<z>Z)|(?P<sign>[+-])(?P<oh>[01]\d|2[0-3])(?::?(?P<om>[0-5]\d))?)?)?$"
+)
+#: An ISO 8601 date or time of the years 0001-9999, with an optional offset.
+TIME_PATTERN = re.sub(r"\(\?P<\w+>", "(", _TIME_FIELDS)
+#: A CSV cell guarded against spreadsheet formulas, as :func:`journeygraph.simulate`
+#: writes it (``'=buy``): read back without the quote.
+FORMULA_GUARD = r"^'[=+\-@\t\r]"
+#: A plain decimal number (no digit separators, no ``inf`` or ``nan``).
+NUMBER_PATTERN = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 _UNITS = {
     "us": 1e-6,
@@ -206,10 +233,28 @@ def parse_instant(value: Any, numeric_time: bool) -> float | None:
     raise EventLogError(f"observed_until={value!r}: give a datetime (or a number for numeric time)")
 
 
+_NOT_A_TIME = (
+    "not a date or time: neither a plain number (12, -3.5, 1e3) nor an ISO 8601 date or "
+    "time of the years 0001-9999"
+)
+
+
+def check_unique_columns(existing: Sequence[Any], wanted: Sequence[str], where: str) -> None:
+    """EventLogError when a column the fit reads appears more than once."""
+    names = [str(c) for c in existing]
+    twice = [col for col in wanted if names.count(col) > 1]
+    if twice:
+        raise EventLogError(
+            f"{where}: column {twice[0]!r} appears {names.count(twice[0])} times in the "
+            "header, so it is not clear which one to read; rename or drop the copies"
+        )
+
+
 def check_columns(existing: Sequence[str], spec: Spec, where: str) -> None:
-    """EventLogError naming each missing column, the columns there are, and a guess."""
+    """EventLogError naming each missing or repeated column, the columns, and a guess."""
     import difflib
 
+    check_unique_columns(existing, [col for _, col in spec.columns], where)
     missing = [(role, col) for role, col in spec.columns if col not in existing]
     if not missing:
         return
@@ -307,32 +352,77 @@ def _time_numbers(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
 
 
 def _parse_time_strings(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
-    pd = require("pandas", extra="pandas", feature="fitting text timestamps in memory")
-    values = pd.Series(arr.to_pandas(), dtype=object)
-    present = values.notna().to_numpy()
-    text = values[present].astype(str)
-    nums = pd.to_numeric(text, errors="coerce")
-    if len(text) and nums.notna().all():
-        out = np.zeros(len(values))
-        out[present] = nums.to_numpy(dtype=float)
-        return out, True
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        pos = int(np.flatnonzero(present)[np.flatnonzero(bad)[0]])
-        raise _bad_time(where, column, pos + 1, values.iloc[pos], "not a date or time")
-    aware = text.str.contains(AWARE_PATTERN, regex=True).to_numpy()
+    """Text times by the module's one rule: plain numbers, or ISO 8601 in microseconds.
+
+    The date arithmetic is exact for every year 0001-9999 (days from the civil date,
+    H. Hinnant's algorithm), so no time is wrapped into another century.
+    """
+    pa = require("pyarrow", extra="files", feature="fit")
+    pc = require("pyarrow.compute", extra="files", feature="fit")
+    arr = _as_text(arr)
+    present = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.flatnonzero(present)
+    values = arr.filter(pa.array(present))
+
+    def first_bad(ok: Any) -> int:
+        flags = np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
+        return int(rows[np.flatnonzero(~flags)[0]])
+
+    is_number = pc.match_substring_regex(values, NUMBER_PATTERN)
+    n_numbers = int(pc.sum(is_number.cast(pa.int64())).as_py() or 0)
+    if 0 < n_numbers < len(values) and 2 * n_numbers >= len(values):
+        row = first_bad(is_number)
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    if len(values) and n_numbers == len(values):
+        nums = np.zeros(len(arr))
+        nums[rows] = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        if not np.isfinite(nums).all():
+            row = int(np.flatnonzero(~np.isfinite(nums))[0])
+            raise _bad_time(where, column, row + 1, arr[row].as_py(), "not a finite number")
+        return nums, True
+    is_time = pc.match_substring_regex(values, TIME_PATTERN)
+    if len(values) and not pc.all(is_time).as_py():
+        row = first_bad(is_time)
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    aware = np.asarray(
+        pc.match_substring_regex(values, AWARE_PATTERN).to_numpy(zero_copy_only=False), dtype=bool
+    )
     if aware.any() and not aware.all():
         minority = aware if aware.sum() <= (~aware).sum() else ~aware
-        pos = int(np.flatnonzero(present)[np.flatnonzero(minority)[0]])
+        row = int(rows[np.flatnonzero(minority)[0]])
         why = (
             "mixes times with a time zone offset and times without one; give every time "
             "an offset (or none, meaning UTC)"
         )
-        raise _bad_time(where, column, pos + 1, values.iloc[pos], why)
-    out_i = np.zeros(len(values), dtype=np.int64)
-    out_i[present] = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64) // 1000
-    return out_i, False
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), why)
+    fields = pc.extract_regex(values, _TIME_FIELDS)
+
+    def number(name: str, width: int = 0) -> np.ndarray:
+        part = fields.field(name)
+        if width:
+            part = pc.utf8_rpad(pc.utf8_slice_codeunits(part, 0, width), width, "0")
+        part = pc.if_else(pc.equal(part, ""), "0", part)
+        return np.asarray(part.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    year, month, day = number("y"), number("mo"), number("d")
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[month - 1]
+    month_days = month_days + (leap & (month == 2))
+    if (day > month_days).any():
+        row = int(rows[np.flatnonzero(day > month_days)[0]])
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    # Days since 1970-01-01 of the proleptic Gregorian date (years shifted to March).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    seconds = days * 86_400 + number("h") * 3600 + number("mi") * 60 + number("s")
+    sign = np.where(np.asarray(pc.equal(fields.field("sign"), "-").to_numpy(False)), -1, 1)
+    seconds -= sign * (number("oh") * 3600 + number("om") * 60)
+    out = np.zeros(len(arr), dtype=np.int64)
+    out[rows] = seconds * 1_000_000 + number("f", 6)
+    return out, False
 
 
 def _as_text(arr: Any) -> Any:
@@ -626,6 +716,12 @@ def count_duckdb(
     try:
         bar = bar or Progress("", [], progress=False)
         return _count_duckdb(con, duckdb, source, spec, where, kind, list(files), bar)
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        # Ctrl-C: DuckDB stops the query and reports it as its own error (DuckDB 2
+        # raises RuntimeError('Query interrupted')); it is the user's interrupt.
+        if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from None
+        raise
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EventLogError(f"{where}: cannot read the event log: {first}") from None
@@ -653,13 +749,28 @@ def _count_duckdb(
     # DuckDB's own bar prints to stdout (where a CLI's --json goes); ours uses stderr.
     _run(con, "SET enable_progress_bar = false")
     bar.phase("statistics")
+    # DuckDB globs every file name it reads: a name holding * ? [ is a pattern there,
+    # so escape them into one-character classes ('events[2024].csv' stays that file).
+    files = [re.sub(r"([*?\[])", r"[\1]", f) for f in files]
     if kind == "parquet":
         rel = con.read_parquet(files, union_by_name=True)
     elif kind == "csv":
         rel = con.read_csv(files, all_varchar=True, header=True)
     else:
         rel = con.from_arrow(source)
-    rel.create_view("raw_events")
+    if kind == "csv":
+        # Every CSV cell loses the spreadsheet formula guard, as in the numpy engine.
+        rel.create_view("raw_csv")
+        guard = "'" + FORMULA_GUARD.replace("'", "''") + "'"
+        names = [row[0] for row in _run(con, "DESCRIBE raw_csv").fetchall()]
+        cells = ", ".join(
+            f"CASE WHEN regexp_matches({quote_ident(n)}, {guard}) THEN substr({quote_ident(n)}, 2) "
+            f"ELSE {quote_ident(n)} END AS {quote_ident(n)}"
+            for n in names
+        )
+        _run(con, f"CREATE VIEW raw_events AS SELECT {cells} FROM raw_csv")
+    else:
+        rel.create_view("raw_events")
     described = _run(con, "DESCRIBE raw_events").fetchall()
     types = {row[0]: str(row[1]).upper() for row in described}
     check_columns([row[0] for row in described], spec, where)
@@ -948,17 +1059,38 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
             "timestamps, dates, ISO 8601 text or numbers"
         )
     present, numeric = _run(
-        con, f"SELECT count({col}), count(TRY_CAST({col} AS DOUBLE)) FROM raw_events"
+        con,
+        f"SELECT count({col}), count(*) FILTER (WHERE regexp_full_match({col}, $n)) "
+        "FROM raw_events",
+        {"n": NUMBER_PATTERN},
     ).fetchone()
+    if present and numeric and present != numeric and 2 * numeric >= present:
+        # Mostly numbers: name the first value that is not one.
+        bad = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            "WHERE v IS NOT NULL AND NOT regexp_full_match(v, $n) ORDER BY rn LIMIT 1",
+            {"n": NUMBER_PATTERN},
+        ).fetchone()
+        raise _bad_time(where, spec.time, int(bad[0]), bad[1], _NOT_A_TIME)
     if present and present == numeric:
+        bad = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            "WHERE v IS NOT NULL AND NOT isfinite(CAST(v AS DOUBLE)) ORDER BY rn LIMIT 1",
+        ).fetchone()
+        if bad:
+            raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a finite number")
         return True, f"CAST({col} AS DOUBLE)"
     bad = _run(
         con,
         f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
-        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL ORDER BY rn LIMIT 1",
+        "WHERE v IS NOT NULL AND (NOT regexp_full_match(v, $p) "
+        "OR TRY_CAST(v AS TIMESTAMPTZ) IS NULL) ORDER BY rn LIMIT 1",
+        {"p": TIME_PATTERN},
     ).fetchone()
     if bad:
-        raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a date or time")
+        raise _bad_time(where, spec.time, int(bad[0]), bad[1], _NOT_A_TIME)
     aware, naive = _run(
         con,
         f"SELECT count(*) FILTER (WHERE regexp_matches({col}, $p)), "
@@ -1194,16 +1326,33 @@ def _spark_time_strings(df: Any, name: str, spec: Spec, where: str) -> tuple[boo
     col = F.col(name)
     present, numeric, aware, naive = df.agg(
         F.count(col),
-        F.count(F.expr(f"try_cast({name} AS DOUBLE)")),
+        F.sum(F.when(col.rlike(NUMBER_PATTERN), 1).otherwise(0)),
         F.sum(F.when(col.rlike(AWARE_PATTERN), 1).otherwise(0)),
         F.sum(F.when(col.isNotNull() & ~col.rlike(AWARE_PATTERN), 1).otherwise(0)),
     ).collect()[0]
+    if present and numeric and present != numeric and 2 * numeric >= present:
+        value = df.where(col.isNotNull() & ~col.rlike(NUMBER_PATTERN)).select(col).limit(1)
+        raise _bad_time(where, spec.time, None, value.collect()[0][0], _NOT_A_TIME)
     if present and present == numeric:
-        return True, F.expr(f"try_cast({name} AS DOUBLE)")
+        as_number = F.expr(f"try_cast({name} AS DOUBLE)")
+        bad = (
+            df.where(col.isNotNull() & (F.isnan(as_number) | (F.abs(as_number) == float("inf"))))
+            .select(col)
+            .limit(1)
+            .collect()
+        )
+        if bad:
+            raise _bad_time(where, spec.time, None, bad[0][0], "not a finite number")
+        return True, as_number
     parsed = F.expr(f"try_cast({name} AS TIMESTAMP)")
-    bad = df.where(col.isNotNull() & parsed.isNull()).select(col).limit(1).collect()
+    bad = (
+        df.where(col.isNotNull() & (~col.rlike(TIME_PATTERN) | parsed.isNull()))
+        .select(col)
+        .limit(1)
+        .collect()
+    )
     if bad:
-        raise _bad_time(where, spec.time, None, bad[0][0], "not a date or time")
+        raise _bad_time(where, spec.time, None, bad[0][0], _NOT_A_TIME)
     if aware and naive:
         cond = col.rlike(AWARE_PATTERN) if aware <= naive else ~col.rlike(AWARE_PATTERN)
         value = df.where(col.isNotNull() & cond).select(col).limit(1).collect()[0][0]

@@ -25,10 +25,12 @@ import numpy as np
 from journeygraph._fit_engines import (
     CENSORED,
     CHURN,
+    FORMULA_GUARD,
     MOVE,
     TO_OUTCOME,
     Counts,
     Spec,
+    check_unique_columns,
     count_arrow,
     count_duckdb,
     count_spark,
@@ -38,7 +40,7 @@ from journeygraph._progress import Progress
 from journeygraph.errors import EventLogError, JourneyGraphError, MapError, did_you_mean
 from journeygraph.model import OUTCOME_KINDS, JourneyMap, Persona, Stage, Touchpoint
 
-__all__ = ["FitReport", "collapse_order", "fit", "fit_paths"]
+__all__ = ["FitReport", "collapse_order", "fit", "fit_paths", "split_state", "state_id"]
 
 Engine = Literal["auto", "numpy", "duckdb", "spark"]
 
@@ -470,6 +472,9 @@ def _count(source: Any, spec: Spec, engine: str, bar: Progress) -> tuple[Counts,
     if isinstance(source, str | os.PathLike):
         files, kind = _files(source)
         where = str(source)
+        if kind == "csv":
+            for f in files:
+                check_unique_columns(_csv_header(f, where), [c for _, c in spec.columns], f)
         stem = Path(files[0]).name.split(".")[0] if len(files) == 1 else Path(str(source)).name
         if engine in ("auto", "duckdb"):
             bar.plan("fit (duckdb)", _DUCKDB_PHASES)
@@ -513,6 +518,7 @@ def _to_arrow(source: Any, wanted: Sequence[str]) -> tuple[Any, str]:
     if module.startswith("pyarrow"):
         if not isinstance(source, pa.Table):
             raise EventLogError(f"cannot fit a {type(source).__name__}; pass a pyarrow Table")
+        check_unique_columns(source.column_names, wanted, "table")
         return source, "table"
     if module.startswith("polars") and hasattr(source, "to_arrow"):
         return source.to_arrow(), "DataFrame"
@@ -520,6 +526,7 @@ def _to_arrow(source: Any, wanted: Sequence[str]) -> tuple[Any, str]:
         if isinstance(source.index, type(source.columns)) is False:
             pass
         names = [str(c) for c in source.columns]
+        check_unique_columns(names, wanted, "DataFrame")
         take = [c for c in source.columns if str(c) in set(wanted)]
         arrays = {}
         for c in take:
@@ -546,7 +553,7 @@ def _to_arrow(source: Any, wanted: Sequence[str]) -> tuple[Any, str]:
 def _files(source: str | os.PathLike[str]) -> tuple[list[str], str]:
     """The files a path/glob/folder names, and whether they are Parquet or CSV."""
     text = str(source)
-    if any(ch in text for ch in "*?["):
+    if not os.path.exists(text) and any(ch in text for ch in "*?["):
         files = sorted(_glob.glob(text, recursive=True))
         if not files:
             raise EventLogError(f"{text}: no files match this pattern")
@@ -608,6 +615,30 @@ def _sniff(path: str, kind: str) -> None:
                 ) from None
 
 
+def _csv_header(path: str, where: str) -> list[str]:
+    """The column names of a CSV file (gzip-compressed when it ends in ``.gz``)."""
+    import csv
+    import gzip
+
+    try:
+        if path.lower().endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
+                line = fh.readline()
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                line = fh.readline()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise EventLogError(f"{where}: cannot read the event log {path}: {exc}") from None
+    return next(csv.reader([line]), [])
+
+
+def _unguard_arrow(column: Any) -> Any:
+    """A CSV text column with the spreadsheet formula guard (``'=buy``) taken off."""
+    pc = require("pyarrow.compute", extra="files", feature="fit")
+    guarded = pc.match_substring_regex(column, FORMULA_GUARD)
+    return pc.if_else(guarded, pc.utf8_slice_codeunits(column, 1), column)
+
+
 def _read_files(files: list[str], kind: str, where: str) -> Any:
     pa = require("pyarrow", extra="files", feature="fit")
     try:
@@ -617,19 +648,18 @@ def _read_files(files: list[str], kind: str, where: str) -> Any:
         pacsv = require("pyarrow.csv", extra="files", feature="fit")
         tables = []
         for f in files:
-            with open(f, encoding="utf-8-sig") as fh:
-                import csv
-
-                header = next(csv.reader([fh.readline()]), [])
+            header = _csv_header(f, where)
             opts = pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
                 strings_can_be_null=True,
                 null_values=[""],
                 quoted_strings_can_be_null=True,
             )
-            tables.append(pacsv.read_csv(f, convert_options=opts))
+            table = pacsv.read_csv(f, convert_options=opts)
+            columns = [_unguard_arrow(c) for c in table.columns]
+            tables.append(pa.table(columns, names=table.column_names))
         return pa.concat_tables(tables, promote_options="default")
-    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+    except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as exc:
         raise EventLogError(f"{where}: cannot read the event log: {exc}") from None
 
 
@@ -829,9 +859,65 @@ def _state(prev: str | None, item: str, order: int, states: dict[str, list[str |
     """The state id of an event: the touchpoint, or (order 2) "previous > touchpoint"."""
     if order == 1:
         return item
-    label = f"{prev if prev is not None else START}{STATE_SEP}{item}"
+    label = state_id(prev, item)
     states[label] = [prev, item]
     return label
+
+
+def _escape_part(part: str) -> str:
+    return part.replace("\\", "\\\\").replace(">", "\\>").replace("(", "\\(")
+
+
+def state_id(previous: str | None, current: str) -> str:
+    """The id of a second-order state: ``"previous > current"``, ``"(start) > current"``.
+
+    A ``\\`` in a touchpoint id is written ``\\\\``, a ``>`` is written ``\\>`` and a
+    ``(`` is written ``\\(``, so two different pairs never get the same id and
+    :func:`split_state` reads every id back.
+
+    Examples
+    --------
+    >>> from journeygraph.fit import split_state, state_id
+    >>> print(state_id("x > a", "b"), "|", state_id("x", "a > b"))
+    x \\> a > b | x > a \\> b
+    >>> split_state(state_id("x > a", "b"))
+    ('x > a', 'b')
+    """
+    first = START if previous is None else _escape_part(previous)
+    return f"{first}{STATE_SEP}{_escape_part(current)}"
+
+
+def split_state(state: str) -> tuple[str | None, str]:
+    """The (previous, current) touchpoints of a second-order state id; ``None`` for start.
+
+    Raises
+    ------
+    MapError
+        ``state`` is not an id that :func:`state_id` writes.
+    """
+    parts: list[str] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(state):
+        ch = state[i]
+        if ch == "\\" and i + 1 < len(state) and state[i + 1] in "\\>(":
+            buf.append(state[i + 1])
+            i += 2
+            continue
+        if state.startswith(STATE_SEP, i):
+            parts.append("".join(buf))
+            buf = []
+            i += len(STATE_SEP)
+            continue
+        if ch in "\\>":
+            break
+        buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    if i < len(state) or len(parts) != 2 or not parts[0] or not parts[1]:
+        raise MapError(f"{state!r} is not a second-order state id such as 'search > email'")
+    previous = None if state.startswith(START + STATE_SEP) else parts[0]
+    return previous, parts[1]
 
 
 def _check_absorbing(
