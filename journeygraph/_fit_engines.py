@@ -158,6 +158,9 @@ class Counts:
     dropped: dict[str, int]
     capped_customers: list[str] = field(default_factory=list)
     engine: str = "numpy"
+    #: Earliest time of each touchpoint value among the counted events (its first
+    #: appearance in the log), in the time column's units.
+    first_seen: dict[str, float] = field(default_factory=dict)
 
 
 # -- shared helpers -------------------------------------------------------------------
@@ -596,6 +599,12 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     keep = ~same
     who, t, code, src = who[keep], t[keep], code[keep], src[keep]
 
+    # First appearance of each touchpoint (before capping, as in the other engines).
+    first = np.full(max(len(touch), 1), np.inf)
+    touch_events = code < len(touch)
+    np.minimum.at(first, code[touch_events], t[touch_events].astype(np.float64))
+    first_seen = {touch[i]: float(first[i]) for i in range(len(touch)) if first[i] < np.inf}
+
     capped: list[str] = []
     dropped["capped"] = 0
     if spec.max_events is not None and len(code):
@@ -686,7 +695,7 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
                 int(m),
             )
         )
-    return Counts(rows, n_rows, dropped, capped, "numpy")
+    return Counts(rows, n_rows, dropped, capped, "numpy", first_seen)
 
 
 # -- DuckDB engine --------------------------------------------------------------------
@@ -822,6 +831,7 @@ def _count_duckdb(
     min_t: Any = None
     max_t: Any = None
     touch_set: set[str] = set()
+    first_seen: dict[str, float] = {}
     unknown: set[str] = set()
     clash: set[str] = set()
     for tp, oc, no_c, no_t, no_s, n, lo, hi in groups:
@@ -842,6 +852,7 @@ def _count_duckdb(
             null_tp += n
         if tp_event:
             touch_set.add(tp)
+            first_seen[tp] = min(first_seen.get(tp, float(lo)), float(lo))
         n_items += n * (int(tp_event) + int(oc_event))
         if tp_event or oc_event:
             min_t = lo if min_t is None else min(min_t, lo)
@@ -930,7 +941,7 @@ def _count_duckdb(
     kept = sum(r[7] for r in rows)
     dropped["duplicate"] = int(n_items) - kept - capped_rows
     dropped["capped"] = capped_rows
-    return Counts(rows, int(n_rows), dropped, capped, "duckdb")
+    return Counts(rows, int(n_rows), dropped, capped, "duckdb", first_seen)
 
 
 def _cardinality_checks(
@@ -1297,7 +1308,9 @@ def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) ->
     kept = sum(r[7] for r in rows)
     dropped["duplicate"] = int(n_items or 0) - kept - capped_rows
     dropped["capped"] = capped_rows
-    return Counts(rows, int(n_rows or 0), dropped, capped, "spark")
+    firsts = d.where(F.col("o") == 0).groupBy("item").agg(F.min("t")).collect()
+    first_seen = {str(r[0]): float(r[1]) for r in firsts}
+    return Counts(rows, int(n_rows or 0), dropped, capped, "spark", first_seen)
 
 
 def _spark_stage_poll(df: Any) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob as _glob
 import itertools
 import os
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,7 +38,13 @@ from journeygraph._fit_engines import (
 )
 from journeygraph._optional import require
 from journeygraph._progress import Progress
-from journeygraph.errors import EventLogError, JourneyGraphError, MapError, did_you_mean
+from journeygraph.errors import (
+    EventLogError,
+    JourneyGraphError,
+    JourneyGraphWarning,
+    MapError,
+    did_you_mean,
+)
 from journeygraph.model import OUTCOME_KINDS, JourneyMap, Persona, Stage, Touchpoint
 
 __all__ = ["FitReport", "collapse_order", "fit", "fit_paths", "split_state", "state_id"]
@@ -85,6 +92,12 @@ class FitReport:
         The segment of this map, when fitted with ``segment=``.
     order
         1, or 2 for maps whose states are (previous, current) touchpoint pairs.
+    unseen_touchpoints, unseen_outcomes
+        Touchpoints and outcomes of the template map (``stages=``/``outcomes=``) that
+        never occur in the log, so the map leaves them out (also a warning).
+    new_touchpoints
+        Touchpoints in the log but not in the template, in order of first appearance
+        (earliest time); in the map they come after the template's in their stage.
     """
 
     engine: str
@@ -97,11 +110,15 @@ class FitReport:
     capped_customers: tuple[str, ...] = ()
     segment: str | None = None
     order: int = 1
+    unseen_touchpoints: tuple[str, ...] = ()
+    unseen_outcomes: tuple[str, ...] = ()
+    new_touchpoints: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready dict."""
         out = asdict(self)
-        out["capped_customers"] = list(self.capped_customers)
+        for name in _TUPLE_FIELDS:
+            out[name] = list(getattr(self, name))
         out["dropped"] = dict(self.dropped)
         return out
 
@@ -124,8 +141,12 @@ class FitReport:
         if not isinstance(data, dict):
             raise EventLogError(f"map {jm.name!r} was not fitted: it has no fit report")
         values: dict[str, Any] = dict(data)
-        values["capped_customers"] = tuple(values.get("capped_customers") or ())
+        for name in _TUPLE_FIELDS:
+            values[name] = tuple(values.get(name) or ())
         return cls(**values)
+
+
+_TUPLE_FIELDS = ("capped_customers", "unseen_touchpoints", "unseen_outcomes", "new_touchpoints")
 
 
 # -- public functions -----------------------------------------------------------------
@@ -153,6 +174,8 @@ def fit(
     max_touchpoints: int = 500,
     strict: bool = False,
     progress: bool | None = None,
+    rename: Mapping[str, str] | None = None,
+    allow_no_conversion: bool = False,
 ) -> JourneyMap | dict[str, JourneyMap]:
     """Fit a journey map from an event log: weights are observed counts.
 
@@ -212,6 +235,13 @@ def fit(
         Show a progress bar on stderr (phase by phase; Spark stages with their tasks):
         ``None`` (default) shows it only on an interactive terminal and only for fits
         longer than a second, ``True`` always, ``False`` never.
+    rename
+        Log value -> id, applied to touchpoint and outcome values after counting:
+        ``{"purchase_complete": "purchase"}`` maps the log's values onto a template's
+        (or ``outcomes=``'s) ids. Values renamed onto an outcome id are outcome events.
+    allow_no_conversion
+        Accept a fit in which no journey ends in a conversion although ``outcomes=``
+        declares one (by default that is an ``EventLogError``: usually a wrong value).
 
     Returns
     -------
@@ -223,7 +253,16 @@ def fit(
     EventLogError
         Missing columns (with the columns that exist), bad timestamps (row and value),
         too many touchpoints, unknown touchpoints in ``stages``, an empty log, a file
-        that is not CSV or Parquet, or dropped rows with ``strict=True``.
+        that is not CSV or Parquet, dropped rows with ``strict=True``, an outcome value
+        of an ``outcomes=`` mapping that never occurs in the log (with the values that
+        do and the nearest one), or no conversion at all when one is declared.
+
+    Warns
+    -----
+    JourneyGraphWarning
+        Touchpoints or outcomes of a template map (``stages=``/``outcomes=``) that
+        never occur in the log (also in the report: ``unseen_touchpoints``,
+        ``unseen_outcomes``).
 
     Notes
     -----
@@ -265,13 +304,17 @@ def fit(
         raise EventLogError(f"max_events_per_customer={max_events_per_customer!r}: use an int >= 1")
     if unknown_touchpoints not in ("error", "other"):
         raise EventLogError(f"unknown_touchpoints={unknown_touchpoints!r}: use 'error' or 'other'")
+    renames = _renames(rename, kinds)
+    template = _template(stages, outcomes)
+    if isinstance(stages, str | os.PathLike):
+        stages = template
     spec = Spec(
         customer=customer,
         time=time,
         touchpoint=touchpoint,
         outcome=outcome,
         segment=segment,
-        outcome_values=tuple(sorted(kinds)),
+        outcome_values=tuple(sorted(set(kinds) | {v for v, t in renames.items() if t in kinds})),
         gap=gap,
         window=window,
         observed_until=observed_until,
@@ -283,17 +326,88 @@ def fit(
     with Progress("fit", [], progress=progress) as bar:
         counts, where, default_name = _count(source, spec, engine, bar)
         bar.phase("maps")
+        counts.rows = _renamed_rows(counts.rows, renames)
+        counts.first_seen = _renamed_first_seen(counts.first_seen, renames)
         return _maps_from_counts(
             counts,
             spec,
             kinds,
             where=where,
-            name=name or default_name,
+            name=name or (template.name if template is not None else default_name),
             stages=stages,
             churn=churn,
             unknown=unknown_touchpoints,
             strict=strict,
+            template=template,
+            declared=None if isinstance(outcomes, JourneyMap) else set(kinds),
+            allow_no_conversion=allow_no_conversion,
         )
+
+
+def _renames(rename: Mapping[str, str] | None, kinds: Mapping[str, str]) -> dict[str, str]:
+    """``rename=`` checked: text to text, and outcome values stay outcomes."""
+    if rename is None:
+        return {}
+    if not isinstance(rename, Mapping):
+        raise TypeError(
+            f"rename= must map log values to ids, e.g. {{'purchase_complete': 'purchase'}}; "
+            f"got {type(rename).__name__}"
+        )
+    out: dict[str, str] = {}
+    for value, new in rename.items():
+        if not isinstance(value, str) or not isinstance(new, str) or not new.strip():
+            raise EventLogError(
+                f"rename: {value!r} -> {new!r}: both must be non-empty text (a log value "
+                "and the id it stands for)"
+            )
+        if value in kinds and new not in kinds:
+            raise EventLogError(
+                f"rename: {value!r} -> {new!r} turns an outcome value into a touchpoint; "
+                f"add {new!r} to outcomes= or leave {value!r} out of rename="
+            )
+        out[value] = new
+    return out
+
+
+def _template(stages: Any, outcomes: Any) -> JourneyMap | None:
+    """The map whose names, order and details a fit keeps (``stages=``, else ``outcomes=``)."""
+    if isinstance(stages, str | os.PathLike):
+        from journeygraph.io import load
+
+        try:
+            return load(stages)
+        except MapError as exc:
+            raise EventLogError(f"stages: the stage map cannot be used: {exc}") from None
+    if isinstance(stages, JourneyMap):
+        return stages
+    if isinstance(outcomes, JourneyMap):
+        return outcomes
+    return None
+
+
+Row = tuple[str, str | None, str, bool, bool, int, str | None, int]
+
+
+def _renamed_rows(rows: list[Row], renames: Mapping[str, str]) -> list[Row]:
+    """Count rows with log values renamed to ids; rows that become equal are added."""
+    if not renames:
+        return rows
+
+    def new(value: str | None) -> str | None:
+        return None if value is None else renames.get(value, value)
+
+    merged: dict[tuple[Any, ...], int] = defaultdict(int)
+    for seg, prev, item, is_out, st, kind, nxt, n in rows:
+        merged[(seg, new(prev), renames.get(item, item), is_out, st, kind, new(nxt))] += n
+    return [(*key, n) for key, n in merged.items()]
+
+
+def _renamed_first_seen(first: Mapping[str, float], renames: Mapping[str, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value, when in first.items():
+        key = renames.get(value, value)
+        out[key] = min(out.get(key, when), when)
+    return out
 
 
 def fit_paths(
@@ -731,6 +845,9 @@ def _maps_from_counts(
     churn: str,
     unknown: str,
     strict: bool,
+    template: JourneyMap | None = None,
+    declared: set[str] | None = None,
+    allow_no_conversion: bool = False,
 ) -> JourneyMap | dict[str, JourneyMap]:
     dropped = dict(counts.dropped)
     dropped["outcome_without_touchpoint"] = sum(r[7] for r in counts.rows if r[3] and r[4])
@@ -751,6 +868,8 @@ def _maps_from_counts(
         raise EventLogError(
             f"{where}: no journeys to fit: {what}" + (f" ({reasons})" if reasons else "")
         )
+
+    _check_outcomes_occur(counts.rows, spec, declared or set(), where)
 
     # Pooled first-order counts decide the touchpoints, outcomes and stages, so every
     # segment map has the same stages (ready for jg.compare).
@@ -780,9 +899,67 @@ def _maps_from_counts(
         stages, touchpoints, pooled_entry, pooled_moves, unknown, where
     )
     seen_outcomes = sorted({str(r[6]) for r in rows if r[5] == TO_OUTCOME})
+    conversions = [o for o, k in kinds.items() if k == "conversion"]
+    if (
+        conversions
+        and not allow_no_conversion
+        and not any(kinds[o] == "conversion" for o in seen_outcomes)
+    ):
+        shown = ", ".join(repr(o) for o in conversions[:5])
+        raise EventLogError(
+            f"{where}: no journey ends in a conversion: the conversion outcome(s) {shown} "
+            "never follow a touchpoint in a journey, so the map would show 0 % conversion; "
+            "check outcomes= (and rename=), or pass allow_no_conversion=True "
+            "(--allow-no-conversion) if the log really has none"
+        )
+    # Outcomes in the template's order (its names too), then the others by id.
+    template_outcomes = [o.id for o in template.outcomes] if template is not None else []
+    seen_outcomes.sort(
+        key=lambda o: (
+            template_outcomes.index(o) if o in template_outcomes else len(template_outcomes),
+            o,
+        )
+    )
     outcome_kinds = {o: kinds[o] for o in seen_outcomes}
     if any(o == churn for (_, o) in pooled_moves):
         outcome_kinds[churn] = "churn"
+    outcome_names = (
+        {o.id: o.name for o in template.outcomes if o.name is not None}
+        if template is not None
+        else {}
+    )
+    unseen_touchpoints: tuple[str, ...] = ()
+    unseen_outcomes: tuple[str, ...] = ()
+    new_touchpoints: tuple[str, ...] = ()
+    if template is not None:
+        fitted = set(touchpoints)
+        unseen_touchpoints = tuple(t.id for t in template.touchpoints if t.id not in fitted)
+        known = {t.id for t in template.touchpoints}
+        new_touchpoints = tuple(
+            sorted(
+                (t for t in touchpoints if t not in known),
+                key=lambda t: (counts.first_seen.get(t, np.inf), t),
+            )
+        )
+        unseen_outcomes = tuple(
+            o.id
+            for o in template.outcomes
+            if o.id in kinds and o.id not in outcome_kinds and o.id != churn
+        )
+        if unseen_touchpoints or unseen_outcomes:
+            parts = []
+            if unseen_touchpoints:
+                parts.append("touchpoint(s) " + ", ".join(repr(t) for t in unseen_touchpoints[:8]))
+            if unseen_outcomes:
+                parts.append("outcome(s) " + ", ".join(repr(o) for o in unseen_outcomes[:8]))
+            warnings.warn(
+                f"{where}: the template's {' and '.join(parts)} never occur in the log, so "
+                "the fitted map leaves them out; check the values (rename= maps log values "
+                "onto template ids)",
+                JourneyGraphWarning,
+                stacklevel=4,
+            )
+    order_rank = _touchpoint_rank(touchpoints, template, counts.first_seen)
 
     segments = sorted({r[0] for r in rows})
     maps: dict[str, JourneyMap] = {}
@@ -826,19 +1003,40 @@ def _maps_from_counts(
             capped_customers=tuple(counts.capped_customers),
             segment=seg if spec.segment else None,
             order=spec.order,
+            unseen_touchpoints=unseen_touchpoints,
+            unseen_outcomes=unseen_outcomes,
+            new_touchpoints=new_touchpoints,
         )
         metadata: dict[str, Any] = {"fit": report.to_dict()}
         if spec.order == 2:
             metadata["states"] = {s: states[s] for s in seg_touch}
             seg_stage = {s: stage_of[states[s][1] or ""] for s in seg_touch}
             seg_details = {
-                s: {**details.get(states[s][1] or "", {}), "name": states[s][1]} for s in seg_touch
+                s: {
+                    **details.get(states[s][1] or "", {}),
+                    "name": details.get(states[s][1] or "", {}).get("name", states[s][1]),
+                }
+                for s in seg_touch
             }
         else:
             seg_stage, seg_details = stage_of, details
         seg_outcomes = {o: k for o, k in outcome_kinds.items()}
+        before = (-1, -1.0, "")
+        seg_rank: dict[str, tuple[Any, ...]]
+        if spec.order == 2:
+            seg_rank = {
+                s: (order_rank[states[s][1] or ""], order_rank.get(states[s][0] or "", before), s)
+                for s in seg_touch
+            }
+        else:
+            seg_rank = {t: (order_rank[t], before, t) for t in seg_touch}
+        persona = Persona(id=seg, name=seg) if spec.segment else None
+        if persona is None and template is not None:
+            persona = template.persona
         maps[seg] = _build_map(
             name=name,
+            rank=seg_rank,
+            outcome_names=outcome_names,
             entry=dict(entry),
             moves=dict(moves),
             touchpoints=seg_touch,
@@ -847,12 +1045,43 @@ def _maps_from_counts(
             stage_list=stage_list,
             details=seg_details,
             metadata=metadata,
-            persona=Persona(id=seg, name=seg) if spec.segment else None,
+            persona=persona,
             where=where,
         )
     if spec.segment is None:
         return maps[segments[0]]
     return maps
+
+
+def _check_outcomes_occur(rows: Sequence[Row], spec: Spec, declared: set[str], where: str) -> None:
+    """An outcome value of an ``outcomes=`` mapping that never occurs is an error."""
+    outcomes_seen = {r[2] for r in rows if r[3]}
+    missing = sorted(declared - outcomes_seen)
+    if not missing:
+        return
+    if spec.outcome is not None:
+        column, values = spec.outcome, sorted(outcomes_seen)
+    else:
+        column, values = spec.touchpoint, sorted({r[2] for r in rows})
+    shown = ", ".join(repr(v) for v in values[:12]) + (" ..." if len(values) > 12 else "")
+    raise EventLogError(
+        f"{where}: outcome value {missing[0]!r} (outcomes=) never occurs in column "
+        f"{column!r}{did_you_mean(missing[0], values)}; the values there are "
+        f"{shown or 'none'}; fix outcomes=, or map a log value onto it with rename="
+    )
+
+
+def _touchpoint_rank(
+    touchpoints: Sequence[str], template: JourneyMap | None, first_seen: Mapping[str, float]
+) -> dict[str, tuple[int, float, str]]:
+    """Order within a stage: the template's touchpoints in its order, then the others
+    by first appearance in the log (ties by id)."""
+    position = {t.id: i for i, t in enumerate(template.touchpoints)} if template is not None else {}
+    later = len(position)
+    return {
+        t: (position.get(t, later), 0.0 if t in position else first_seen.get(t, np.inf), t)
+        for t in touchpoints
+    }
 
 
 def _state(prev: str | None, item: str, order: int, states: dict[str, list[str | None]]) -> str:
@@ -1044,22 +1273,30 @@ def _build_map(
     metadata: dict[str, Any],
     persona: Persona | None,
     where: str,
+    rank: Mapping[str, tuple[Any, ...]] | None = None,
+    outcome_names: Mapping[str, str] | None = None,
 ) -> JourneyMap:
     position = {s.id: i for i, s in enumerate(stage_list)}
-    ordered = sorted(touchpoints, key=lambda t: (position[stage_of[t]], t))
-    rank = {t: i for i, t in enumerate(ordered)}
+    within = rank or {}
+    ordered = sorted(touchpoints, key=lambda t: (position[stage_of[t]], within.get(t, ()), t))
+    index = {t: i for i, t in enumerate(ordered)}
     used_outcomes = {b for (_, b) in moves if b in outcome_kinds}
+    names = outcome_names or {}
     try:
         return JourneyMap(
             name=name,
             persona=persona,
             stages=stage_list,
             touchpoints=[{"id": t, **details.get(t, {}), "stage": stage_of[t]} for t in ordered],
-            outcomes=[{"id": o, "kind": k} for o, k in outcome_kinds.items() if o in used_outcomes],
+            outcomes=[
+                {"id": o, "kind": k, **({"name": names[o]} if o in names else {})}
+                for o, k in outcome_kinds.items()
+                if o in used_outcomes
+            ],
             entry={t: float(w) for t, w in sorted(entry.items())},
             moves=[
                 {"from": a, "to": b, "weight": float(w)}
-                for (a, b), w in sorted(moves.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1]))
+                for (a, b), w in sorted(moves.items(), key=lambda kv: (index[kv[0][0]], kv[0][1]))
             ],
             metadata=metadata,
         )
