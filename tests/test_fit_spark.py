@@ -160,3 +160,23 @@ def test_spark_progress_bar_when_forced(spark: Any, capsys: pytest.CaptureFixtur
     assert err.startswith("\rfit (spark) [") and "100%" in err and err.endswith("\n")
     jg.fit(df, progress=False, **HAND_KW)
     assert capsys.readouterr().err == ""
+
+
+def test_spark_reads_text_times_by_the_shared_rule(spark: Any) -> None:
+    """The same far dates, number forms and refusals as tests/test_fit_logs.py."""
+    from .test_fit_logs import FAR, FAR_MOVES
+
+    kw: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+    far = [(str(c), t, e) for c, t, e in FAR.itertuples(index=False)]
+    df = spark.createDataFrame(far).toDF("c", "t", "e")
+    assert weights(jg.fit(df, **kw)) == FAR_MOVES
+    numbers = spark.createDataFrame([("1", "1e1", "c"), ("1", "+.5", "b"), ("1", "-3", "a")])
+    want = {("a", "b"): 1.0, ("b", "c"): 1.0, ("c", "churn"): 1.0}
+    assert weights(jg.fit(numbers.toDF("c", "t", "e"), **kw)) == want
+    for good, value in [("1", "1_000"), ("1", "inf"), ("2024-01-01", "10000-01-01")]:
+        bad = spark.createDataFrame([("1", good, "a"), ("1", value, "b"), ("1", good, "a")])
+        with pytest.raises(jg.EventLogError, match=f"not a date or time.*found {value!r}"):
+            jg.fit(bad.toDF("c", "t", "e"), **kw)
+    twice = spark.createDataFrame([("1", "1", "a", "5")]).toDF("c", "t", "e", "t")
+    with pytest.raises(jg.EventLogError, match="column 't' appears 2 times"):
+        jg.fit(twice, **kw)
