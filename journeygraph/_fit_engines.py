@@ -161,6 +161,11 @@ class Counts:
     #: Earliest time of each touchpoint value among the counted events (its first
     #: appearance in the log), in the time column's units.
     first_seen: dict[str, float] = field(default_factory=dict)
+    #: Observed gaps of each move, for timestamp logs: ``(segment, previous (order 2
+    #: only), event, next) -> (sum, count, lower median)`` in microseconds.
+    durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = field(
+        default_factory=dict
+    )
 
 
 # -- shared helpers -------------------------------------------------------------------
@@ -647,6 +652,9 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
 
     segs = who // n_cust
     k = len(names)
+    durations = (
+        {} if numeric else _numpy_durations(segs, prev, code, target, t, kind, names, seg_values)
+    )
     fields = [
         (segs, max(len(seg_values), 1)),
         (prev + 1, k + 1),
@@ -695,7 +703,60 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
                 int(m),
             )
         )
-    return Counts(rows, n_rows, dropped, capped, "numpy", first_seen)
+    return Counts(rows, n_rows, dropped, capped, "numpy", first_seen, durations)
+
+
+def _numpy_durations(
+    segs: np.ndarray,
+    prev: np.ndarray,
+    code: np.ndarray,
+    target: np.ndarray,
+    t: np.ndarray,
+    kind: np.ndarray,
+    names: list[str],
+    seg_values: list[Any],
+) -> dict[tuple[str, str | None, str, str], tuple[float, int, float | None]]:
+    """Sum, count and lower median of the gaps of each move (events sorted by journey)."""
+    moving = np.flatnonzero((kind == MOVE) | (kind == TO_OUTCOME))
+    if not len(moving):
+        return {}
+    gaps = t[moving + 1] - t[moving]
+    size = len(names) + 1
+    key = ((segs[moving] * size + prev[moving] + 1) * size + code[moving]) * size + target[moving]
+    # Sort by (move, gap): gaps first, then a stable sort of the dense move numbers,
+    # which numpy does as a radix sort when they fit 16 bits (there are few moves).
+    space = int(key.max()) + 1
+    if space <= 1 << 24:  # a lookup table numbers the moves without sorting
+        seen = np.zeros(space, dtype=bool)
+        seen[key] = True
+        number = np.cumsum(seen) - 1
+        n_moves, dense = int(seen.sum()), number[key]
+    else:
+        uniq, dense = np.unique(key, return_inverse=True)
+        n_moves = len(uniq)
+    by_gap = np.argsort(gaps)
+    dense = dense.reshape(-1)[by_gap]
+    if n_moves <= 1 << 16:
+        dense = dense.astype(np.uint16)
+    order = by_gap[np.argsort(dense, kind="stable")]
+    key, gaps = key[order], gaps[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    counts = np.diff(np.r_[starts, len(key)])
+    sums = np.add.reduceat(gaps, starts)
+    medians = gaps[starts + (counts - 1) // 2]
+    out: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
+    for k_, total, n, med in zip(
+        key[starts].tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
+    ):
+        k_, tgt = divmod(k_, size)
+        k_, c = divmod(k_, size)
+        seg, p = divmod(k_, size)
+        out[(str(seg_values[seg]), names[p - 1] if p else None, names[c], names[tgt])] = (
+            float(total),
+            int(n),
+            float(med),
+        )
+    return out
 
 
 # -- DuckDB engine --------------------------------------------------------------------
@@ -920,11 +981,20 @@ def _count_duckdb(
     # First without removing duplicates: exact when the log has none (a duplicate is a
     # row equal to the one before it in the window order, so one window finds them). If
     # it finds any, count again over the distinct events.
-    result = _run(con, _duckdb_count_sql(src, items, spec, packed, dedupe=False), params)
-    rows_raw = result.fetchall()
-    if any(r[7] for r in rows_raw):
-        rows_raw = _run(con, _duckdb_count_sql(src, items, spec, packed, dedupe=True), params)
-        rows_raw = rows_raw.fetchall()
+    # Timestamp logs also get each move's gaps, from the same scan (a grouping set).
+    timed = not numeric
+    sql = _duckdb_count_sql(src, items, spec, packed, dedupe=False, durations=timed)
+    rows_raw = _run(con, sql, params).fetchall()
+    if any(r[7] for r in rows_raw if not timed or r[10] == 0):
+        sql = _duckdb_count_sql(src, items, spec, packed, dedupe=True, durations=timed)
+        rows_raw = _run(con, sql, params).fetchall()
+    durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
+    if timed:
+        for r in rows_raw:
+            if r[10] and r[4] in (MOVE, TO_OUTCOME):
+                key = (str(r[0]), names[r[1]] if r[1] is not None else None, names[r[2]])
+                durations[(*key, names[r[5]])] = (float(r[8]), int(r[6]), float(r[9]))
+        rows_raw = [r for r in rows_raw if r[10] == 0]
     rows = [
         (
             str(r[0]),
@@ -941,7 +1011,7 @@ def _count_duckdb(
     kept = sum(r[7] for r in rows)
     dropped["duplicate"] = int(n_items) - kept - capped_rows
     dropped["capped"] = capped_rows
-    return Counts(rows, int(n_rows), dropped, capped, "duckdb", first_seen)
+    return Counts(rows, int(n_rows), dropped, capped, "duckdb", first_seen, durations)
 
 
 def _cardinality_checks(
@@ -976,7 +1046,9 @@ def _cardinality_checks(
     return run
 
 
-def _duckdb_count_sql(src: str, items: str, spec: Spec, packed: bool, *, dedupe: bool) -> str:
+def _duckdb_count_sql(
+    src: str, items: str, spec: Spec, packed: bool, *, dedupe: bool, durations: bool = False
+) -> str:
     """The counting query: one window over each customer's events, then GROUP BY.
 
     Columns: segment, previous code (order 2), code, starts journey, kind, next code,
@@ -1008,6 +1080,7 @@ def _duckdb_count_sql(src: str, items: str, spec: Spec, packed: bool, *, dedupe:
     n_cust_sql = f"count(*) OVER (PARTITION BY {part})" if spec.max_events is not None else "0"
     cap_sql = "WHERE n_cust <= $cap" if spec.max_events is not None else ""
     prev_sql = "CASE WHEN NOT st THEN pc END" if spec.order == 2 else "CAST(NULL AS BIGINT)"
+    final = _duckdb_final(prev_sql, durations)
     return f"""
         WITH src AS ({src}),
         items AS ({items}),
@@ -1028,19 +1101,38 @@ def _duckdb_count_sql(src: str, items: str, spec: Spec, packed: bool, *, dedupe:
                     AS en
             FROM u
         )
-        SELECT s, {prev_sql} AS prev, code, st,
-            CASE
+        {final}
+    """
+
+
+def _duckdb_final(prev_sql: str, timed: bool) -> str:
+    """The last SELECT of the counting query: the count table, and with ``timed`` also
+    each move's gaps (sum, lower median) in a second grouping set of the same scan.
+
+    Columns: segment, previous, code, starts journey, kind, next, count, duplicate
+    group; with ``timed`` also the gap sum, the gap median and ``GROUPING(st, dup)``
+    (0 for count rows, 3 for move-gap rows).
+    """
+    kind = f"""CASE
                 WHEN o THEN {OUTCOME_ROW}
                 WHEN NOT en THEN CASE WHEN nxo THEN {TO_OUTCOME} ELSE {MOVE} END
                 WHEN nt IS NULL AND CAST($window AS DOUBLE) IS NOT NULL
                     AND CAST($until AS DOUBLE) - t < CAST($window AS DOUBLE) THEN {CENSORED}
                 ELSE {CHURN}
-            END AS kind,
-            CASE WHEN NOT o AND NOT en THEN nc END AS nxt,
-            count(*) AS n, dup
+            END"""
+    head = f"""
+        SELECT s, {prev_sql} AS prev, code, st, {kind} AS kind,
+            CASE WHEN NOT o AND NOT en THEN nc END AS nxt, count(*) AS n, dup"""
+    if not timed:
+        return head + "\n        FROM f\n        GROUP BY ALL\n"
+    gap = "CASE WHEN NOT o AND NOT en THEN nt - t END"
+    return (
+        head
+        + f""", sum({gap}) AS gsum, quantile_disc({gap}, 0.5) AS gmed, GROUPING(st, dup) AS g
         FROM f
-        GROUP BY ALL
-    """
+        GROUP BY GROUPING SETS ((s, prev, code, st, kind, nxt, dup), (s, prev, code, kind, nxt))
+        """
+    )
 
 
 def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool, str]:
@@ -1310,7 +1402,26 @@ def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) ->
     dropped["capped"] = capped_rows
     firsts = d.where(F.col("o") == 0).groupBy("item").agg(F.min("t")).collect()
     first_seen = {str(r[0]): float(r[1]) for r in firsts}
-    return Counts(rows, int(n_rows or 0), dropped, capped, "spark", first_seen)
+    durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
+    if not numeric:
+        gaps = (
+            f.where((F.col("o") == 0) & ~F.col("en"))
+            .select("s", prev.alias("prev"), "item", "nitem", (F.col("nt") - F.col("t")).alias("g"))
+            .groupBy("s", "prev", "item", "nitem")
+            .agg(
+                F.sum("g"),
+                F.count(F.lit(1)),
+                F.expr("percentile_disc(0.5) WITHIN GROUP (ORDER BY g)"),
+            )
+            .collect()
+        )
+        for r in gaps:
+            durations[(str(r[0]), r[1], str(r[2]), str(r[3]))] = (
+                float(r[4]),
+                int(r[5]),
+                float(r[6]),
+            )
+    return Counts(rows, int(n_rows or 0), dropped, capped, "spark", first_seen, durations)
 
 
 def _spark_stage_poll(df: Any) -> Any:

@@ -328,6 +328,7 @@ def fit(
         bar.phase("maps")
         counts.rows = _renamed_rows(counts.rows, renames)
         counts.first_seen = _renamed_first_seen(counts.first_seen, renames)
+        counts.durations = _renamed_durations(counts.durations, renames)
         return _maps_from_counts(
             counts,
             spec,
@@ -400,6 +401,49 @@ def _renamed_rows(rows: list[Row], renames: Mapping[str, str]) -> list[Row]:
     for seg, prev, item, is_out, st, kind, nxt, n in rows:
         merged[(seg, new(prev), renames.get(item, item), is_out, st, kind, new(nxt))] += n
     return [(*key, n) for key, n in merged.items()]
+
+
+Gaps = dict[tuple[str, str | None, str, str], tuple[float, int, float | None]]
+
+
+def _renamed_durations(durations: Gaps, renames: Mapping[str, str]) -> Gaps:
+    """Move gaps with log values renamed; merged moves keep exact sums and counts, but
+    their median is unknown (``None``)."""
+    out: Gaps = {}
+    for (seg, prev, item, nxt), (total, n, med) in durations.items():
+        key = (
+            seg,
+            None if prev is None else renames.get(prev, prev),
+            renames.get(item, item),
+            renames.get(nxt, nxt),
+        )
+        if key in out:
+            old_total, old_n, _ = out[key]
+            out[key] = (old_total + total, old_n + n, None)
+        else:
+            out[key] = (total, n, med)
+    return out
+
+
+#: Units a fitted duration is given in, largest first, in microseconds.
+_UNITS_US = (
+    ("week", 604_800e6),
+    ("day", 86_400e6),
+    ("hour", 3_600e6),
+    ("minute", 60e6),
+    ("second", 1e6),
+)
+
+
+def _duration_unit(durations: Gaps) -> tuple[str, float]:
+    """The largest unit that the mean observed gap of the whole log reaches (else second)."""
+    total = sum(v[0] for v in durations.values())
+    count = sum(v[1] for v in durations.values())
+    mean = total / count if count else 0.0
+    for unit, size in _UNITS_US:
+        if mean >= size:
+            return unit, size
+    return _UNITS_US[-1]
 
 
 def _renamed_first_seen(first: Mapping[str, float], renames: Mapping[str, str]) -> dict[str, float]:
@@ -961,6 +1005,7 @@ def _maps_from_counts(
             )
     order_rank = _touchpoint_rank(touchpoints, template, counts.first_seen)
 
+    unit, unit_size = _duration_unit(counts.durations)
     segments = sorted({r[0] for r in rows})
     maps: dict[str, JourneyMap] = {}
     for seg in segments:
@@ -982,6 +1027,21 @@ def _maps_from_counts(
                 moves[(here, churn)] += n
             elif kind == CENSORED:
                 seg_ends[here] += n
+        seg_durations: dict[tuple[str, str], dict[str, Any]] = {}
+        for (d_seg, d_prev, d_item, d_next), (total, n, med) in counts.durations.items():
+            if d_seg != seg or n == 0:
+                continue
+            if spec.order == 2:
+                source = state_id(d_prev, d_item)
+                target = d_next if d_next in kinds else state_id(d_item, d_next)
+            else:
+                source, target = d_item, d_next
+            seg_durations[(source, target)] = {
+                "mean": total / n / unit_size,
+                "unit": unit,
+                **({"median": med / unit_size} if med is not None else {}),
+                "count": n,
+            }
         seg_touch = sorted({s for s, _ in moves} | set(entry) | set(seg_ends))
         if spec.order == 2:
             collisions = sorted(set(states) & (set(touchpoints) | set(kinds)))
@@ -1036,6 +1096,7 @@ def _maps_from_counts(
         maps[seg] = _build_map(
             name=name,
             rank=seg_rank,
+            durations=seg_durations,
             outcome_names=outcome_names,
             entry=dict(entry),
             moves=dict(moves),
@@ -1275,6 +1336,7 @@ def _build_map(
     where: str,
     rank: Mapping[str, tuple[Any, ...]] | None = None,
     outcome_names: Mapping[str, str] | None = None,
+    durations: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> JourneyMap:
     position = {s.id: i for i, s in enumerate(stage_list)}
     within = rank or {}
@@ -1282,6 +1344,7 @@ def _build_map(
     index = {t: i for i, t in enumerate(ordered)}
     used_outcomes = {b for (_, b) in moves if b in outcome_kinds}
     names = outcome_names or {}
+    gaps = durations or {}
     try:
         return JourneyMap(
             name=name,
@@ -1295,7 +1358,12 @@ def _build_map(
             ],
             entry={t: float(w) for t, w in sorted(entry.items())},
             moves=[
-                {"from": a, "to": b, "weight": float(w)}
+                {
+                    "from": a,
+                    "to": b,
+                    "weight": float(w),
+                    **({"duration": dict(gaps[(a, b)])} if (a, b) in gaps else {}),
+                }
                 for (a, b), w in sorted(moves.items(), key=lambda kv: (index[kv[0][0]], kv[0][1]))
             ],
             metadata=metadata,

@@ -180,3 +180,17 @@ def test_spark_reads_text_times_by_the_shared_rule(spark: Any) -> None:
     twice = spark.createDataFrame([("1", "1", "a", "5")]).toDF("c", "t", "e", "t")
     with pytest.raises(jg.EventLogError, match="column 't' appears 2 times"):
         jg.fit(twice, **kw)
+
+
+def test_spark_durations_equal_the_other_engines(spark: Any) -> None:
+    """Mean, lower median and count of every move's gaps, as tests/test_fit_durations.py."""
+    from .test_fit_durations import HAND, durations
+
+    rows = [(str(c), t, e) for c, t, e in HAND.itertuples(index=False)]
+    df = spark.createDataFrame(rows).toDF("c", "t", "e")
+    kw: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+    for order in (1, 2):
+        got = jg.fit(df, **kw, outcomes={"buy": "conversion"}, order=order)
+        want = jg.fit(HAND, **kw, outcomes={"buy": "conversion"}, order=order, engine="numpy")
+        assert durations(got) == durations(want)
+        assert [t.id for t in got.touchpoints] == [t.id for t in want.touchpoints]
