@@ -166,6 +166,11 @@ class Counts:
     durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = field(
         default_factory=dict
     )
+    #: With a segment column: each segment's own ``input_rows`` and dropped rows
+    #: (``null_customer``, ``null_time``, ``null_touchpoint``, ``duplicate``, ``capped``).
+    segments: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: With a segment column: each segment's capped customers (up to 20, most first).
+    segment_capped: dict[str, list[str]] = field(default_factory=dict)
 
 
 # -- shared helpers -------------------------------------------------------------------
@@ -601,6 +606,22 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     elif n:
         same[1:] = (who[1:] == who[:-1]) & (t[1:] == t[:-1]) & (code[1:] == code[:-1])
     dropped["duplicate"] = int(same.sum())
+    per_seg: dict[str, np.ndarray] = {}
+    if "segment" in col:
+        n_seg = max(len(seg_values), 1)
+
+        def by_seg(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(seg[mask & (seg >= 0)], minlength=n_seg)
+
+        per_seg = {
+            "input_rows": by_seg(np.ones(n_rows, dtype=bool)),
+            "null_customer": by_seg(~ok_c),
+            "null_time": by_seg(ok_c & time_null),
+            "null_touchpoint": by_seg(ok_cts & ~has_tp & ~has_oc),
+            "duplicate": np.bincount(who[same] // n_cust, minlength=n_seg),
+            "capped": np.zeros(n_seg, dtype=np.int64),
+        }
+    segment_capped: dict[str, list[str]] = {}
     keep = ~same
     who, t, code, src = who[keep], t[keep], code[keep], src[keep]
 
@@ -623,6 +644,14 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
             capped = [cust_name(int(cust[src[i]])) for i in firsts[biggest]]
             drop = over[ids]
             dropped["capped"] = int(drop.sum())
+            if per_seg:
+                per_seg["capped"] = np.bincount(who[drop] // n_cust, minlength=len(seg_values))
+                ranked = firsts[np.argsort(-sizes[over], kind="stable")]
+                for i in ranked:
+                    name = str(seg_values[int(who[i] // n_cust)])
+                    names_ = segment_capped.setdefault(name, [])
+                    if len(names_) < 20:
+                        names_.append(cust_name(int(cust[src[i]])))
             who, t, code, src = who[~drop], t[~drop], code[~drop], src[~drop]
 
     bar.phase("count")
@@ -703,7 +732,13 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
                 int(m),
             )
         )
-    return Counts(rows, n_rows, dropped, capped, "numpy", first_seen, durations)
+    segments = {
+        str(v): {what: int(values[i]) for what, values in per_seg.items()}
+        for i, v in enumerate(seg_values)
+    }
+    return Counts(
+        rows, n_rows, dropped, capped, "numpy", first_seen, durations, segments, segment_capped
+    )
 
 
 def _numpy_durations(
@@ -955,12 +990,21 @@ def _count_duckdb(
         res = _run(
             con,
             f"WITH src AS ({src}), items AS ({items}), d AS (SELECT DISTINCT s, c, t, item, o "
-            "FROM items) SELECT CAST(c AS VARCHAR), count(*) AS n FROM d GROUP BY s, c "
+            "FROM items) SELECT CAST(c AS VARCHAR), count(*) AS n, s FROM d GROUP BY s, c "
             "HAVING count(*) > $cap ORDER BY n DESC, 1",
             {**out_params, "cap": spec.max_events},
         ).fetchall()
         capped = [r[0] for r in res[:20]]
         capped_rows = sum(int(r[1]) for r in res)
+    segments: dict[str, dict[str, int]] = {}
+    segment_capped: dict[str, list[str]] = {}
+    if spec.segment is not None:
+        segments, segment_capped = _duckdb_segments(con, src, spec, in_outs, out_params)
+        for r in res if spec.max_events is not None else []:
+            segments[str(r[2])]["capped"] += int(r[1])
+            listed = segment_capped.setdefault(str(r[2]), [])
+            if len(listed) < 20:
+                listed.append(r[0])
 
     bar.phase("count")
     # Time and code packed into one BIGINT sort key when the range allows it (always for
@@ -983,9 +1027,12 @@ def _count_duckdb(
     # it finds any, count again over the distinct events.
     # Timestamp logs also get each move's gaps, from the same scan (a grouping set).
     timed = not numeric
-    sql = _duckdb_count_sql(src, items, spec, packed, dedupe=False, durations=timed)
+    # With a cap, count over distinct events at once: the cap applies to distinct events,
+    # and capped customers' duplicates would not show in the first pass.
+    first_dedupe = spec.max_events is not None
+    sql = _duckdb_count_sql(src, items, spec, packed, dedupe=first_dedupe, durations=timed)
     rows_raw = _run(con, sql, params).fetchall()
-    if any(r[7] for r in rows_raw if not timed or r[10] == 0):
+    if not first_dedupe and any(r[7] for r in rows_raw if not timed or r[10] == 0):
         sql = _duckdb_count_sql(src, items, spec, packed, dedupe=True, durations=timed)
         rows_raw = _run(con, sql, params).fetchall()
     durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
@@ -1011,7 +1058,53 @@ def _count_duckdb(
     kept = sum(r[7] for r in rows)
     dropped["duplicate"] = int(n_items) - kept - capped_rows
     dropped["capped"] = capped_rows
-    return Counts(rows, int(n_rows), dropped, capped, "duckdb", first_seen, durations)
+    for seg, figures in segments.items():
+        seg_kept = sum(r[7] for r in rows if r[0] == seg)
+        figures["duplicate"] = figures.pop("items") - seg_kept - figures["capped"]
+    return Counts(
+        rows,
+        int(n_rows),
+        dropped,
+        capped,
+        "duckdb",
+        first_seen,
+        durations,
+        segments,
+        segment_capped,
+    )
+
+
+def _duckdb_segments(
+    con: Any, src: str, spec: Spec, in_outs: str, out_params: dict[str, Any]
+) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+    """Each segment's input rows, null rows and events (duplicates follow from them)."""
+    ok = "c IS NOT NULL AND t IS NOT NULL"
+    if spec.outcome:
+        oc_event, tp_event = "oc IS NOT NULL", "tp IS NOT NULL"
+    else:
+        oc_event = f"coalesce(tp {in_outs}, false)"
+        tp_event = f"(tp IS NOT NULL AND NOT coalesce(tp {in_outs}, false))"
+    res = _run(
+        con,
+        f"WITH src AS ({src}) SELECT s, count(*), count(*) FILTER (WHERE c IS NULL), "
+        "count(*) FILTER (WHERE c IS NOT NULL AND t IS NULL), "
+        f"count(*) FILTER (WHERE {ok} AND tp IS NULL AND NOT {oc_event}), "
+        f"sum(CASE WHEN {ok} THEN CAST({tp_event} AS INT) + CAST({oc_event} AS INT) ELSE 0 END) "
+        "FROM src WHERE s IS NOT NULL GROUP BY s",
+        out_params,
+    ).fetchall()
+    segments = {
+        str(r[0]): {
+            "input_rows": int(r[1]),
+            "null_customer": int(r[2]),
+            "null_time": int(r[3]),
+            "null_touchpoint": int(r[4]),
+            "items": int(r[5] or 0),
+            "capped": 0,
+        }
+        for r in res
+    }
+    return segments, {}
 
 
 def _cardinality_checks(
@@ -1353,13 +1446,44 @@ def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) ->
             d.groupBy("s", "c")
             .count()
             .where(F.col("count") > spec.max_events)
-            .select(F.col("c").cast("string").alias("c"), "count")
+            .select(F.col("c").cast("string").alias("c"), "count", "s")
             .orderBy(F.col("count").desc(), F.col("c"))
             .collect()
         )
         capped = [r[0] for r in big[:20]]
         capped_rows = sum(int(r[1]) for r in big)
         w = w.where(F.col("n_cust") <= spec.max_events)
+    segments: dict[str, dict[str, int]] = {}
+    segment_capped: dict[str, list[str]] = {}
+    if spec.segment is not None:
+        tp_ev = ok & F.coalesce(tp_item, F.lit(False))
+        oc_ev = ok & F.coalesce(oc_item, F.lit(False))
+        per = (
+            src.where(F.col("s").isNotNull())
+            .groupBy("s")
+            .agg(
+                F.count(F.lit(1)),
+                count_if(F.col("c").isNull()),
+                count_if(F.col("c").isNotNull() & F.col("t").isNull()),
+                count_if(ok & F.col("tp").isNull() & ~F.coalesce(oc_item, F.lit(False))),
+                count_if(tp_ev) + count_if(oc_ev),
+            )
+            .collect()
+        )
+        for r in per:
+            segments[str(r[0])] = {
+                "input_rows": int(r[1]),
+                "null_customer": int(r[2]),
+                "null_time": int(r[3]),
+                "null_touchpoint": int(r[4]),
+                "items": int(r[5]),
+                "capped": 0,
+            }
+        for r in big if spec.max_events is not None else []:
+            segments[str(r[2])]["capped"] += int(r[1])
+            listed = segment_capped.setdefault(str(r[2]), [])
+            if len(listed) < 20:
+                listed.append(r[0])
 
     gap_lit = F.lit(gap).cast("double")
     st = F.col("po").isNull() | (F.col("po") == 1)
@@ -1421,7 +1545,20 @@ def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) ->
                 int(r[5]),
                 float(r[6]),
             )
-    return Counts(rows, int(n_rows or 0), dropped, capped, "spark", first_seen, durations)
+    for seg, figures in segments.items():
+        seg_kept = sum(r[7] for r in rows if r[0] == seg)
+        figures["duplicate"] = figures.pop("items") - seg_kept - figures["capped"]
+    return Counts(
+        rows,
+        int(n_rows or 0),
+        dropped,
+        capped,
+        "spark",
+        first_seen,
+        durations,
+        segments,
+        segment_capped,
+    )
 
 
 def _spark_stage_poll(df: Any) -> Any:

@@ -17,7 +17,7 @@ import os
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,6 +92,11 @@ class FitReport:
         The segment of this map, when fitted with ``segment=``.
     order
         1, or 2 for maps whose states are (previous, current) touchpoint pairs.
+    pooled
+        With ``segment=``: the report of the whole log (every segment together); the
+        other fields then hold this segment's own figures only (``input_rows``,
+        ``dropped``, ``capped_customers``, ``events``, ``journeys``...). Rows with a
+        null segment belong to no segment: they are counted in ``pooled`` only.
     unseen_touchpoints, unseen_outcomes
         Touchpoints and outcomes of the template map (``stages=``/``outcomes=``) that
         never occur in the log, so the map leaves them out (also a warning).
@@ -113,12 +118,14 @@ class FitReport:
     unseen_touchpoints: tuple[str, ...] = ()
     unseen_outcomes: tuple[str, ...] = ()
     new_touchpoints: tuple[str, ...] = ()
+    pooled: FitReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready dict."""
         out = asdict(self)
         for name in _TUPLE_FIELDS:
             out[name] = list(getattr(self, name))
+        out["pooled"] = self.pooled.to_dict() if self.pooled is not None else None
         out["dropped"] = dict(self.dropped)
         return out
 
@@ -140,9 +147,15 @@ class FitReport:
         data = jm.metadata.get("fit")
         if not isinstance(data, dict):
             raise EventLogError(f"map {jm.name!r} was not fitted: it has no fit report")
+        return cls._from_dict(data)
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any]) -> FitReport:
         values: dict[str, Any] = dict(data)
         for name in _TUPLE_FIELDS:
             values[name] = tuple(values.get(name) or ())
+        if isinstance(values.get("pooled"), Mapping):
+            values["pooled"] = cls._from_dict(values["pooled"])
         return cls(**values)
 
 
@@ -1006,6 +1019,20 @@ def _maps_from_counts(
     order_rank = _touchpoint_rank(touchpoints, template, counts.first_seen)
 
     unit, unit_size = _duration_unit(counts.durations)
+    pooled = FitReport(
+        engine=counts.engine,
+        input_rows=counts.input_rows,
+        events=sum(r[7] for r in rows),
+        journeys=journeys_total,
+        censored_journeys=sum(r[7] for r in rows if r[5] == CENSORED),
+        single_event_journeys=sum(r[7] for r in rows if r[4] and r[5] in (CHURN, CENSORED)),
+        dropped=dropped,
+        capped_customers=tuple(counts.capped_customers),
+        order=spec.order,
+        unseen_touchpoints=unseen_touchpoints,
+        unseen_outcomes=unseen_outcomes,
+        new_touchpoints=new_touchpoints,
+    )
     segments = sorted({r[0] for r in rows})
     maps: dict[str, JourneyMap] = {}
     for seg in segments:
@@ -1061,12 +1088,28 @@ def _maps_from_counts(
             single_event_journeys=sum(r[7] for r in seg_rows if r[4] and r[5] in (CHURN, CENSORED)),
             dropped=dropped,
             capped_customers=tuple(counts.capped_customers),
-            segment=seg if spec.segment else None,
+            segment=None,
             order=spec.order,
             unseen_touchpoints=unseen_touchpoints,
             unseen_outcomes=unseen_outcomes,
             new_touchpoints=new_touchpoints,
         )
+        if spec.segment is not None:
+            # The segment's own figures, and the pooled report beside them.
+            own = counts.segments.get(seg, {})
+            seg_dropped = {key: int(own.get(key, 0)) for key in dropped}
+            seg_dropped["null_segment"] = 0
+            seg_dropped["outcome_without_touchpoint"] = sum(
+                r[7] for r in counts.rows if r[0] == seg and r[3] and r[4]
+            )
+            report = replace(
+                report,
+                input_rows=int(own.get("input_rows", 0)),
+                dropped=seg_dropped,
+                capped_customers=tuple(counts.segment_capped.get(seg, ())),
+                segment=seg,
+                pooled=pooled,
+            )
         metadata: dict[str, Any] = {"fit": report.to_dict()}
         if spec.order == 2:
             metadata["states"] = {s: states[s] for s in seg_touch}

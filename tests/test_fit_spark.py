@@ -194,3 +194,29 @@ def test_spark_durations_equal_the_other_engines(spark: Any) -> None:
         want = jg.fit(HAND, **kw, outcomes={"buy": "conversion"}, order=order, engine="numpy")
         assert durations(got) == durations(want)
         assert [t.id for t in got.touchpoints] == [t.id for t in want.touchpoints]
+
+
+def test_spark_segment_reports_equal_the_other_engines(spark: Any) -> None:
+    """Each segment's own figures and the pooled report, as tests/test_fit_template.py."""
+    from .test_fit_template import SEGMENTED
+
+    rows = [tuple(None if pd.isna(v) else v for v in r) for r in SEGMENTED.itertuples(index=False)]
+    rows = [(s, c, None if t is None else int(t), e) for s, c, t, e in rows]
+    df = spark.createDataFrame(rows, "s string, c string, t long, e string")
+    kw: dict[str, Any] = dict(
+        customer="c",
+        time="t",
+        touchpoint="e",
+        segment="s",
+        outcomes={"purchase": "conversion"},
+        max_events_per_customer=3,
+    )
+    got = jg.fit(df, **kw)
+    want = jg.fit(SEGMENTED, **kw, engine="numpy")
+    assert isinstance(got, dict) and isinstance(want, dict)
+    for seg in ("x", "y"):
+        a, b = jg.FitReport.of(got[seg]), jg.FitReport.of(want[seg])
+        assert a.engine == "spark"
+        assert a.to_dict() | {"engine": "numpy", "pooled": None} == b.to_dict() | {"pooled": None}
+        assert a.pooled is not None and b.pooled is not None
+        assert (a.pooled.input_rows, a.pooled.dropped) == (b.pooled.input_rows, b.pooled.dropped)

@@ -295,3 +295,74 @@ def test_cli_typo_is_exit_1_and_rename_and_allow_flags_work(
     assert main(args) == 1
     assert "no journey ends in a conversion" in capsys.readouterr().err
     assert main([*args, "--allow-no-conversion"]) == 0
+
+
+# -- one report per segment -----------------------------------------------------------
+
+# Segment "x": customer 1: ad@1, ad@1 (duplicate), site@2, purchase@3; a row with a null
+#              customer; customer 2: purchase@1 (starts a journey: dropped).
+# Segment "y": customer 3: ad@1, site@2; customer 4: ad@1..ad@4 (4 events, capped at 3);
+#              a row with a null time.
+# One row with a null segment: only in the pooled report.
+SEGMENTED = pd.DataFrame(
+    [
+        ("x", "c1", 1, "ad"),
+        ("x", "c1", 1, "ad"),
+        ("x", "c1", 2, "site"),
+        ("x", "c1", 3, "purchase"),
+        ("x", None, 4, "ad"),
+        ("x", "c2", 1, "purchase"),
+        ("y", "c3", 1, "ad"),
+        ("y", "c3", 2, "site"),
+        ("y", "c4", 1, "ad"),
+        ("y", "c4", 2, "site"),
+        ("y", "c4", 3, "ad"),
+        ("y", "c4", 4, "site"),
+        ("y", "c5", None, "ad"),
+        (None, "c6", 1, "ad"),
+    ],
+    columns=["s", "c", "t", "e"],
+)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_segment_report_holds_its_own_figures(engine: str, tmp_path: Path) -> None:
+    maps = jg.fit(
+        SEGMENTED,
+        **KW,
+        segment="s",
+        outcomes={"purchase": "conversion"},
+        max_events_per_customer=3,
+        engine=engine,
+    )
+    assert isinstance(maps, dict)
+    x, y = jg.FitReport.of(maps["x"]), jg.FitReport.of(maps["y"])
+    assert (x.segment, x.input_rows, x.events, x.journeys) == ("x", 6, 3, 1)
+    assert x.dropped == {
+        "null_customer": 1,
+        "null_time": 0,
+        "null_segment": 0,
+        "null_touchpoint": 0,
+        "duplicate": 1,
+        "capped": 0,
+        "outcome_without_touchpoint": 1,
+    }
+    assert (y.segment, y.input_rows, y.events, y.journeys) == ("y", 7, 2, 1)
+    assert y.dropped == {
+        "null_customer": 0,
+        "null_time": 1,
+        "null_segment": 0,
+        "null_touchpoint": 0,
+        "duplicate": 0,
+        "capped": 4,
+        "outcome_without_touchpoint": 0,
+    }
+    assert (x.capped_customers, y.capped_customers) == ((), ("c4",))
+    for report in (x, y):
+        pooled = report.pooled
+        assert pooled is not None and pooled.segment is None
+        assert (pooled.input_rows, pooled.events, pooled.journeys) == (14, 5, 2)
+        assert pooled.dropped["null_segment"] == 1 and pooled.dropped["capped"] == 4
+    # The report survives a save and load.
+    jg.save(maps["x"], tmp_path / "x.yaml")
+    assert jg.FitReport.of(jg.load(tmp_path / "x.yaml")) == x
