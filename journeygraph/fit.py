@@ -221,6 +221,9 @@ def fit(
         Touchpoint -> stage mapping (stages ordered by first appearance), stage ->
         touchpoints mapping, a :class:`JourneyMap` or map file whose stages and
         touchpoint details to use; ``None`` infers one stage per touchpoint (see Notes).
+        A map (here, else in ``outcomes=``) is the fit's template: its name (unless
+        ``name=``), persona, stage and touchpoint order and details and outcome names
+        are kept; touchpoints only in the log follow in order of first appearance.
     segment
         Column to split by: returns ``{segment value: JourneyMap}``.
     window
