@@ -328,6 +328,10 @@ def fit(
         raise EventLogError(f"max_events_per_customer={max_events_per_customer!r}: use an int >= 1")
     if unknown_touchpoints not in ("error", "other"):
         raise EventLogError(f"unknown_touchpoints={unknown_touchpoints!r}: use 'error' or 'other'")
+    if not isinstance(allow_no_conversion, bool):
+        raise TypeError(
+            f"allow_no_conversion must be True or False, not {type(allow_no_conversion).__name__}"
+        )
     renames = _renames(rename, kinds)
     template = _template(stages, outcomes)
     if isinstance(stages, str | os.PathLike):
@@ -1107,7 +1111,7 @@ def _maps_from_counts(
                 "the fitted map leaves them out; check the values (rename= maps log values "
                 "onto template ids)",
                 JourneyGraphWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
     order_rank = _touchpoint_rank(touchpoints, template, counts.first_seen)
 

@@ -140,6 +140,8 @@ def test_rename_maps_log_values_onto_template_ids(engine: str) -> None:
 def test_rename_that_turns_an_outcome_into_a_touchpoint_is_refused() -> None:
     with pytest.raises(jg.EventLogError, match=r"'purchase' -> 'buy' turns an outcome"):
         jg.fit(LOG, **KW, outcomes={"purchase": "conversion"}, rename={"purchase": "buy"})
+    with pytest.raises(TypeError, match="allow_no_conversion must be True or False"):
+        jg.fit(LOG, **KW, outcomes={"purchase": "conversion"}, allow_no_conversion="yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="rename="):
         jg.fit(LOG, **KW, outcomes={"purchase": "conversion"}, rename=["purchase"])  # type: ignore[arg-type]
 
@@ -366,3 +368,33 @@ def test_each_segment_report_holds_its_own_figures(engine: str, tmp_path: Path) 
     # The report survives a save and load.
     jg.save(maps["x"], tmp_path / "x.yaml")
     assert jg.FitReport.of(jg.load(tmp_path / "x.yaml")) == x
+
+
+def test_before_after_example_of_the_docs(tmp_path: Path) -> None:
+    """docs/fitting.md's before/after example: the figures it shows (seeds 1 and 2)."""
+    import pyarrow.parquet as pq
+
+    from .conftest import EXAMPLES
+
+    current = jg.load(EXAMPLES / "retail_five_a_current.yaml")
+    future = jg.load(EXAMPLES / "retail_five_a_future.yaml")
+    jg.simulate(current, 20_000, seed=1).write(tmp_path / "before.parquet")
+    jg.simulate(future, 20_000, seed=2).write(tmp_path / "after.parquet")
+    kw: dict[str, Any] = dict(
+        customer="customer_id", time="step", touchpoint="touchpoint", outcomes=future, stages=future
+    )
+    with pytest.warns(jg.JourneyGraphWarning, match="'live_chat' never occur"):
+        before = jg.fit(tmp_path / "before.parquet", name="before release", **kw)
+    after = jg.fit(tmp_path / "after.parquet", name="after release", **kw)
+    assert isinstance(before, jg.JourneyMap) and isinstance(after, jg.JourneyMap)
+    assert jg.FitReport.of(before).unseen_touchpoints == ("live_chat",)
+    assert "'live_chat'" in jg.compare(before, after).summary()
+    # The fitted conversion is the log's share of converting journeys (complete
+    # journeys: the fitted chain reproduces the observed flows): 12.6 % and 16.8 %.
+    for jm, path in ((before, "before.parquet"), (after, "after.parquet")):
+        log = pq.read_table(tmp_path / path).to_pandas()
+        last = log.groupby("customer_id").tail(1)
+        share = float((last["outcome"] == "conversion").mean())
+        assert jg.analyze(jm).conversion_probability == pytest.approx(share, rel=1e-9)
+    assert round(jg.analyze(before).conversion_probability, 3) == 0.126
+    assert round(jg.analyze(after).conversion_probability, 3) == 0.168
