@@ -24,7 +24,13 @@ Each engine turns an event log into the same small count table (see :class:`Coun
    between it and the end of observation.
 
 Times are integers in microseconds since 1970-01-01 UTC (naive times are read as
-UTC), or plain numbers when the time column is numeric.
+UTC), or plain numbers when the time column is numeric. Text times follow one rule in
+every engine (:data:`TIME_PATTERN`, :data:`NUMBER_PATTERN`): a column whose every value
+is a plain decimal number (``12``, ``-3.5``, ``1e3``; no ``1_000``, ``inf`` or ``nan``)
+is numeric; otherwise every value must be an ISO 8601 date or time of the years
+0001-9999 (``2024-05-01``, ``2024-05-01T14:30``, ``2024-05-01 14:30:00.123+02:00``;
+fractions beyond microseconds are cut), or the row is named in an error. Every date in
+that range keeps its order (microseconds since 1970 fit in 64 bits for ±290,000 years).
 """
 
 from __future__ import annotations
@@ -45,11 +51,15 @@ __all__ = [
     "AWARE_PATTERN",
     "CENSORED",
     "CHURN",
+    "FORMULA_GUARD",
     "MOVE",
+    "NUMBER_PATTERN",
     "OUTCOME_ROW",
+    "TIME_PATTERN",
     "TO_OUTCOME",
     "Counts",
     "Spec",
+    "check_unique_columns",
     "count_arrow",
     "count_duckdb",
     "count_spark",
@@ -61,6 +71,23 @@ OUTCOME_ROW, MOVE, TO_OUTCOME, CHURN, CENSORED = -1, 0, 1, 2, 3
 
 #: A timestamp string that carries its own offset (``Z``, ``+01:00``, ``-0500``).
 AWARE_PATTERN = r"[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
+
+# The one text-time rule of every engine, with named fields for the numpy engine's own
+# arithmetic; DuckDB and Spark match the same pattern without names (Java has no
+# ``(?P<``) and then cast, which for matching text gives the same microseconds.
+_TIME_FIELDS = (
+    r"^(?P<y>000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d\d\d)-(?P<mo>0[1-9]|1[0-2])"
+    r"-(?P<d>0[1-9]|[12]\d|3[01])"
+    r"(?:[T ](?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d)(?:\.(?P<f>\d{1,9}))?)?"
+    r"(?:(?P<z>Z)|(?P<sign>[+-])(?P<oh>[01]\d|2[0-3])(?::?(?P<om>[0-5]\d))?)?)?$"
+)
+#: An ISO 8601 date or time of the years 0001-9999, with an optional offset.
+TIME_PATTERN = re.sub(r"\(\?P<\w+>", "(", _TIME_FIELDS)
+#: A CSV cell guarded against spreadsheet formulas, as :func:`journeygraph.simulate`
+#: writes it (``'=buy``): read back without the quote.
+FORMULA_GUARD = r"^'[=+\-@\t\r]"
+#: A plain decimal number (no digit separators, no ``inf`` or ``nan``).
+NUMBER_PATTERN = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
 
 _UNITS = {
     "us": 1e-6,
@@ -131,6 +158,19 @@ class Counts:
     dropped: dict[str, int]
     capped_customers: list[str] = field(default_factory=list)
     engine: str = "numpy"
+    #: Earliest time of each touchpoint value among the counted events (its first
+    #: appearance in the log), in the time column's units.
+    first_seen: dict[str, float] = field(default_factory=dict)
+    #: Observed gaps of each move, for timestamp logs: ``(segment, previous (order 2
+    #: only), event, next) -> (sum, count, lower median)`` in microseconds.
+    durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = field(
+        default_factory=dict
+    )
+    #: With a segment column: each segment's own ``input_rows`` and dropped rows
+    #: (``null_customer``, ``null_time``, ``null_touchpoint``, ``duplicate``, ``capped``).
+    segments: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: With a segment column: each segment's capped customers (up to 20, most first).
+    segment_capped: dict[str, list[str]] = field(default_factory=dict)
 
 
 # -- shared helpers -------------------------------------------------------------------
@@ -206,10 +246,28 @@ def parse_instant(value: Any, numeric_time: bool) -> float | None:
     raise EventLogError(f"observed_until={value!r}: give a datetime (or a number for numeric time)")
 
 
+_NOT_A_TIME = (
+    "not a date or time: neither a plain number (12, -3.5, 1e3) nor an ISO 8601 date or "
+    "time of the years 0001-9999"
+)
+
+
+def check_unique_columns(existing: Sequence[Any], wanted: Sequence[str], where: str) -> None:
+    """EventLogError when a column the fit reads appears more than once."""
+    names = [str(c) for c in existing]
+    twice = [col for col in wanted if names.count(col) > 1]
+    if twice:
+        raise EventLogError(
+            f"{where}: column {twice[0]!r} appears {names.count(twice[0])} times in the "
+            "header, so it is not clear which one to read; rename or drop the copies"
+        )
+
+
 def check_columns(existing: Sequence[str], spec: Spec, where: str) -> None:
-    """EventLogError naming each missing column, the columns there are, and a guess."""
+    """EventLogError naming each missing or repeated column, the columns, and a guess."""
     import difflib
 
+    check_unique_columns(existing, [col for _, col in spec.columns], where)
     missing = [(role, col) for role, col in spec.columns if col not in existing]
     if not missing:
         return
@@ -307,32 +365,77 @@ def _time_numbers(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
 
 
 def _parse_time_strings(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
-    pd = require("pandas", extra="pandas", feature="fitting text timestamps in memory")
-    values = pd.Series(arr.to_pandas(), dtype=object)
-    present = values.notna().to_numpy()
-    text = values[present].astype(str)
-    nums = pd.to_numeric(text, errors="coerce")
-    if len(text) and nums.notna().all():
-        out = np.zeros(len(values))
-        out[present] = nums.to_numpy(dtype=float)
-        return out, True
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        pos = int(np.flatnonzero(present)[np.flatnonzero(bad)[0]])
-        raise _bad_time(where, column, pos + 1, values.iloc[pos], "not a date or time")
-    aware = text.str.contains(AWARE_PATTERN, regex=True).to_numpy()
+    """Text times by the module's one rule: plain numbers, or ISO 8601 in microseconds.
+
+    The date arithmetic is exact for every year 0001-9999 (days from the civil date,
+    H. Hinnant's algorithm), so no time is wrapped into another century.
+    """
+    pa = require("pyarrow", extra="files", feature="fit")
+    pc = require("pyarrow.compute", extra="files", feature="fit")
+    arr = _as_text(arr)
+    present = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.flatnonzero(present)
+    values = arr.filter(pa.array(present))
+
+    def first_bad(ok: Any) -> int:
+        flags = np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
+        return int(rows[np.flatnonzero(~flags)[0]])
+
+    is_number = pc.match_substring_regex(values, NUMBER_PATTERN)
+    n_numbers = int(pc.sum(is_number.cast(pa.int64())).as_py() or 0)
+    if 0 < n_numbers < len(values) and 2 * n_numbers >= len(values):
+        row = first_bad(is_number)
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    if len(values) and n_numbers == len(values):
+        nums = np.zeros(len(arr))
+        nums[rows] = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        if not np.isfinite(nums).all():
+            row = int(np.flatnonzero(~np.isfinite(nums))[0])
+            raise _bad_time(where, column, row + 1, arr[row].as_py(), "not a finite number")
+        return nums, True
+    is_time = pc.match_substring_regex(values, TIME_PATTERN)
+    if len(values) and not pc.all(is_time).as_py():
+        row = first_bad(is_time)
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    aware = np.asarray(
+        pc.match_substring_regex(values, AWARE_PATTERN).to_numpy(zero_copy_only=False), dtype=bool
+    )
     if aware.any() and not aware.all():
         minority = aware if aware.sum() <= (~aware).sum() else ~aware
-        pos = int(np.flatnonzero(present)[np.flatnonzero(minority)[0]])
+        row = int(rows[np.flatnonzero(minority)[0]])
         why = (
             "mixes times with a time zone offset and times without one; give every time "
             "an offset (or none, meaning UTC)"
         )
-        raise _bad_time(where, column, pos + 1, values.iloc[pos], why)
-    out_i = np.zeros(len(values), dtype=np.int64)
-    out_i[present] = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64) // 1000
-    return out_i, False
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), why)
+    fields = pc.extract_regex(values, _TIME_FIELDS)
+
+    def number(name: str, width: int = 0) -> np.ndarray:
+        part = fields.field(name)
+        if width:
+            part = pc.utf8_rpad(pc.utf8_slice_codeunits(part, 0, width), width, "0")
+        part = pc.if_else(pc.equal(part, ""), "0", part)
+        return np.asarray(part.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    year, month, day = number("y"), number("mo"), number("d")
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[month - 1]
+    month_days = month_days + (leap & (month == 2))
+    if (day > month_days).any():
+        row = int(rows[np.flatnonzero(day > month_days)[0]])
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    # Days since 1970-01-01 of the proleptic Gregorian date (years shifted to March).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    seconds = days * 86_400 + number("h") * 3600 + number("mi") * 60 + number("s")
+    sign = np.where(np.asarray(pc.equal(fields.field("sign"), "-").to_numpy(False)), -1, 1)
+    seconds -= sign * (number("oh") * 3600 + number("om") * 60)
+    out = np.zeros(len(arr), dtype=np.int64)
+    out[rows] = seconds * 1_000_000 + number("f", 6)
+    return out, False
 
 
 def _as_text(arr: Any) -> Any:
@@ -503,8 +606,30 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     elif n:
         same[1:] = (who[1:] == who[:-1]) & (t[1:] == t[:-1]) & (code[1:] == code[:-1])
     dropped["duplicate"] = int(same.sum())
+    per_seg: dict[str, np.ndarray] = {}
+    if "segment" in col:
+        n_seg = max(len(seg_values), 1)
+
+        def by_seg(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(seg[mask & (seg >= 0)], minlength=n_seg)
+
+        per_seg = {
+            "input_rows": by_seg(np.ones(n_rows, dtype=bool)),
+            "null_customer": by_seg(~ok_c),
+            "null_time": by_seg(ok_c & time_null),
+            "null_touchpoint": by_seg(ok_cts & ~has_tp & ~has_oc),
+            "duplicate": np.bincount(who[same] // n_cust, minlength=n_seg),
+            "capped": np.zeros(n_seg, dtype=np.int64),
+        }
+    segment_capped: dict[str, list[str]] = {}
     keep = ~same
     who, t, code, src = who[keep], t[keep], code[keep], src[keep]
+
+    # First appearance of each touchpoint (before capping, as in the other engines).
+    first = np.full(max(len(touch), 1), np.inf)
+    touch_events = code < len(touch)
+    np.minimum.at(first, code[touch_events], t[touch_events].astype(np.float64))
+    first_seen = {touch[i]: float(first[i]) for i in range(len(touch)) if first[i] < np.inf}
 
     capped: list[str] = []
     dropped["capped"] = 0
@@ -519,6 +644,14 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
             capped = [cust_name(int(cust[src[i]])) for i in firsts[biggest]]
             drop = over[ids]
             dropped["capped"] = int(drop.sum())
+            if per_seg:
+                per_seg["capped"] = np.bincount(who[drop] // n_cust, minlength=len(seg_values))
+                ranked = firsts[np.argsort(-sizes[over], kind="stable")]
+                for i in ranked:
+                    name = str(seg_values[int(who[i] // n_cust)])
+                    names_ = segment_capped.setdefault(name, [])
+                    if len(names_) < 20:
+                        names_.append(cust_name(int(cust[src[i]])))
             who, t, code, src = who[~drop], t[~drop], code[~drop], src[~drop]
 
     bar.phase("count")
@@ -548,6 +681,9 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
 
     segs = who // n_cust
     k = len(names)
+    durations = (
+        {} if numeric else _numpy_durations(segs, prev, code, target, t, kind, names, seg_values)
+    )
     fields = [
         (segs, max(len(seg_values), 1)),
         (prev + 1, k + 1),
@@ -596,7 +732,66 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
                 int(m),
             )
         )
-    return Counts(rows, n_rows, dropped, capped, "numpy")
+    segments = {
+        str(v): {what: int(values[i]) for what, values in per_seg.items()}
+        for i, v in enumerate(seg_values)
+    }
+    return Counts(
+        rows, n_rows, dropped, capped, "numpy", first_seen, durations, segments, segment_capped
+    )
+
+
+def _numpy_durations(
+    segs: np.ndarray,
+    prev: np.ndarray,
+    code: np.ndarray,
+    target: np.ndarray,
+    t: np.ndarray,
+    kind: np.ndarray,
+    names: list[str],
+    seg_values: list[Any],
+) -> dict[tuple[str, str | None, str, str], tuple[float, int, float | None]]:
+    """Sum, count and lower median of the gaps of each move (events sorted by journey)."""
+    moving = np.flatnonzero((kind == MOVE) | (kind == TO_OUTCOME))
+    if not len(moving):
+        return {}
+    gaps = t[moving + 1] - t[moving]
+    size = len(names) + 1
+    key = ((segs[moving] * size + prev[moving] + 1) * size + code[moving]) * size + target[moving]
+    # Sort by (move, gap): gaps first, then a stable sort of the dense move numbers,
+    # which numpy does as a radix sort when they fit 16 bits (there are few moves).
+    space = int(key.max()) + 1
+    if space <= 1 << 24:  # a lookup table numbers the moves without sorting
+        seen = np.zeros(space, dtype=bool)
+        seen[key] = True
+        number = np.cumsum(seen) - 1
+        n_moves, dense = int(seen.sum()), number[key]
+    else:
+        uniq, dense = np.unique(key, return_inverse=True)
+        n_moves = len(uniq)
+    by_gap = np.argsort(gaps)
+    dense = dense.reshape(-1)[by_gap]
+    if n_moves <= 1 << 16:
+        dense = dense.astype(np.uint16)
+    order = by_gap[np.argsort(dense, kind="stable")]
+    key, gaps = key[order], gaps[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    counts = np.diff(np.r_[starts, len(key)])
+    sums = np.add.reduceat(gaps, starts)
+    medians = gaps[starts + (counts - 1) // 2]
+    out: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
+    for k_, total, n, med in zip(
+        key[starts].tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
+    ):
+        k_, tgt = divmod(k_, size)
+        k_, c = divmod(k_, size)
+        seg, p = divmod(k_, size)
+        out[(str(seg_values[seg]), names[p - 1] if p else None, names[c], names[tgt])] = (
+            float(total),
+            int(n),
+            float(med),
+        )
+    return out
 
 
 # -- DuckDB engine --------------------------------------------------------------------
@@ -626,13 +821,10 @@ def count_duckdb(
     try:
         bar = bar or Progress("", [], progress=False)
         return _count_duckdb(con, duckdb, source, spec, where, kind, list(files), bar)
-    except duckdb.InterruptException:
-        # Ctrl-C during a query: DuckDB stops the query and raises its own error
-        # (InterruptException, or RuntimeError("Query interrupted") from the Python
-        # client); it is the user's interrupt, not a problem with the log.
-        raise KeyboardInterrupt from None
-    except RuntimeError as exc:
-        if "interrupted" in str(exc).lower():
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        # Ctrl-C: DuckDB stops the query and reports it as its own error (DuckDB 2
+        # raises RuntimeError('Query interrupted')); it is the user's interrupt.
+        if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower():
             raise KeyboardInterrupt from None
         raise
     except duckdb.Error as exc:
@@ -662,13 +854,28 @@ def _count_duckdb(
     # DuckDB's own bar prints to stdout (where a CLI's --json goes); ours uses stderr.
     _run(con, "SET enable_progress_bar = false")
     bar.phase("statistics")
+    # DuckDB globs every file name it reads: a name holding * ? [ is a pattern there,
+    # so escape them into one-character classes ('events[2024].csv' stays that file).
+    files = [re.sub(r"([*?\[])", r"[\1]", f) for f in files]
     if kind == "parquet":
         rel = con.read_parquet(files, union_by_name=True)
     elif kind == "csv":
         rel = con.read_csv(files, all_varchar=True, header=True)
     else:
         rel = con.from_arrow(source)
-    rel.create_view("raw_events")
+    if kind == "csv":
+        # Every CSV cell loses the spreadsheet formula guard, as in the numpy engine.
+        rel.create_view("raw_csv")
+        guard = "'" + FORMULA_GUARD.replace("'", "''") + "'"
+        names = [row[0] for row in _run(con, "DESCRIBE raw_csv").fetchall()]
+        cells = ", ".join(
+            f"CASE WHEN regexp_matches({quote_ident(n)}, {guard}) THEN substr({quote_ident(n)}, 2) "
+            f"ELSE {quote_ident(n)} END AS {quote_ident(n)}"
+            for n in names
+        )
+        _run(con, f"CREATE VIEW raw_events AS SELECT {cells} FROM raw_csv")
+    else:
+        rel.create_view("raw_events")
     described = _run(con, "DESCRIBE raw_events").fetchall()
     types = {row[0]: str(row[1]).upper() for row in described}
     check_columns([row[0] for row in described], spec, where)
@@ -720,6 +927,7 @@ def _count_duckdb(
     min_t: Any = None
     max_t: Any = None
     touch_set: set[str] = set()
+    first_seen: dict[str, float] = {}
     unknown: set[str] = set()
     clash: set[str] = set()
     for tp, oc, no_c, no_t, no_s, n, lo, hi in groups:
@@ -740,6 +948,7 @@ def _count_duckdb(
             null_tp += n
         if tp_event:
             touch_set.add(tp)
+            first_seen[tp] = min(first_seen.get(tp, float(lo)), float(lo))
         n_items += n * (int(tp_event) + int(oc_event))
         if tp_event or oc_event:
             min_t = lo if min_t is None else min(min_t, lo)
@@ -781,12 +990,21 @@ def _count_duckdb(
         res = _run(
             con,
             f"WITH src AS ({src}), items AS ({items}), d AS (SELECT DISTINCT s, c, t, item, o "
-            "FROM items) SELECT CAST(c AS VARCHAR), count(*) AS n FROM d GROUP BY s, c "
+            "FROM items) SELECT CAST(c AS VARCHAR), count(*) AS n, s FROM d GROUP BY s, c "
             "HAVING count(*) > $cap ORDER BY n DESC, 1",
             {**out_params, "cap": spec.max_events},
         ).fetchall()
         capped = [r[0] for r in res[:20]]
         capped_rows = sum(int(r[1]) for r in res)
+    segments: dict[str, dict[str, int]] = {}
+    segment_capped: dict[str, list[str]] = {}
+    if spec.segment is not None:
+        segments, segment_capped = _duckdb_segments(con, src, spec, in_outs, out_params)
+        for r in res if spec.max_events is not None else []:
+            segments[str(r[2])]["capped"] += int(r[1])
+            listed = segment_capped.setdefault(str(r[2]), [])
+            if len(listed) < 20:
+                listed.append(r[0])
 
     bar.phase("count")
     # Time and code packed into one BIGINT sort key when the range allows it (always for
@@ -807,11 +1025,23 @@ def _count_duckdb(
     # First without removing duplicates: exact when the log has none (a duplicate is a
     # row equal to the one before it in the window order, so one window finds them). If
     # it finds any, count again over the distinct events.
-    result = _run(con, _duckdb_count_sql(src, items, spec, packed, dedupe=False), params)
-    rows_raw = result.fetchall()
-    if any(r[7] for r in rows_raw):
-        rows_raw = _run(con, _duckdb_count_sql(src, items, spec, packed, dedupe=True), params)
-        rows_raw = rows_raw.fetchall()
+    # Timestamp logs also get each move's gaps, from the same scan (a grouping set).
+    timed = not numeric
+    # With a cap, count over distinct events at once: the cap applies to distinct events,
+    # and capped customers' duplicates would not show in the first pass.
+    first_dedupe = spec.max_events is not None
+    sql = _duckdb_count_sql(src, items, spec, packed, dedupe=first_dedupe, durations=timed)
+    rows_raw = _run(con, sql, params).fetchall()
+    if not first_dedupe and any(r[7] for r in rows_raw if not timed or r[10] == 0):
+        sql = _duckdb_count_sql(src, items, spec, packed, dedupe=True, durations=timed)
+        rows_raw = _run(con, sql, params).fetchall()
+    durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
+    if timed:
+        for r in rows_raw:
+            if r[10] and r[4] in (MOVE, TO_OUTCOME):
+                key = (str(r[0]), names[r[1]] if r[1] is not None else None, names[r[2]])
+                durations[(*key, names[r[5]])] = (float(r[8]), int(r[6]), float(r[9]))
+        rows_raw = [r for r in rows_raw if r[10] == 0]
     rows = [
         (
             str(r[0]),
@@ -828,7 +1058,53 @@ def _count_duckdb(
     kept = sum(r[7] for r in rows)
     dropped["duplicate"] = int(n_items) - kept - capped_rows
     dropped["capped"] = capped_rows
-    return Counts(rows, int(n_rows), dropped, capped, "duckdb")
+    for seg, figures in segments.items():
+        seg_kept = sum(r[7] for r in rows if r[0] == seg)
+        figures["duplicate"] = figures.pop("items") - seg_kept - figures["capped"]
+    return Counts(
+        rows,
+        int(n_rows),
+        dropped,
+        capped,
+        "duckdb",
+        first_seen,
+        durations,
+        segments,
+        segment_capped,
+    )
+
+
+def _duckdb_segments(
+    con: Any, src: str, spec: Spec, in_outs: str, out_params: dict[str, Any]
+) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+    """Each segment's input rows, null rows and events (duplicates follow from them)."""
+    ok = "c IS NOT NULL AND t IS NOT NULL"
+    if spec.outcome:
+        oc_event, tp_event = "oc IS NOT NULL", "tp IS NOT NULL"
+    else:
+        oc_event = f"coalesce(tp {in_outs}, false)"
+        tp_event = f"(tp IS NOT NULL AND NOT coalesce(tp {in_outs}, false))"
+    res = _run(
+        con,
+        f"WITH src AS ({src}) SELECT s, count(*), count(*) FILTER (WHERE c IS NULL), "
+        "count(*) FILTER (WHERE c IS NOT NULL AND t IS NULL), "
+        f"count(*) FILTER (WHERE {ok} AND tp IS NULL AND NOT {oc_event}), "
+        f"sum(CASE WHEN {ok} THEN CAST({tp_event} AS INT) + CAST({oc_event} AS INT) ELSE 0 END) "
+        "FROM src WHERE s IS NOT NULL GROUP BY s",
+        out_params,
+    ).fetchall()
+    segments = {
+        str(r[0]): {
+            "input_rows": int(r[1]),
+            "null_customer": int(r[2]),
+            "null_time": int(r[3]),
+            "null_touchpoint": int(r[4]),
+            "items": int(r[5] or 0),
+            "capped": 0,
+        }
+        for r in res
+    }
+    return segments, {}
 
 
 def _cardinality_checks(
@@ -863,7 +1139,9 @@ def _cardinality_checks(
     return run
 
 
-def _duckdb_count_sql(src: str, items: str, spec: Spec, packed: bool, *, dedupe: bool) -> str:
+def _duckdb_count_sql(
+    src: str, items: str, spec: Spec, packed: bool, *, dedupe: bool, durations: bool = False
+) -> str:
     """The counting query: one window over each customer's events, then GROUP BY.
 
     Columns: segment, previous code (order 2), code, starts journey, kind, next code,
@@ -895,6 +1173,7 @@ def _duckdb_count_sql(src: str, items: str, spec: Spec, packed: bool, *, dedupe:
     n_cust_sql = f"count(*) OVER (PARTITION BY {part})" if spec.max_events is not None else "0"
     cap_sql = "WHERE n_cust <= $cap" if spec.max_events is not None else ""
     prev_sql = "CASE WHEN NOT st THEN pc END" if spec.order == 2 else "CAST(NULL AS BIGINT)"
+    final = _duckdb_final(prev_sql, durations)
     return f"""
         WITH src AS ({src}),
         items AS ({items}),
@@ -915,19 +1194,38 @@ def _duckdb_count_sql(src: str, items: str, spec: Spec, packed: bool, *, dedupe:
                     AS en
             FROM u
         )
-        SELECT s, {prev_sql} AS prev, code, st,
-            CASE
+        {final}
+    """
+
+
+def _duckdb_final(prev_sql: str, timed: bool) -> str:
+    """The last SELECT of the counting query: the count table, and with ``timed`` also
+    each move's gaps (sum, lower median) in a second grouping set of the same scan.
+
+    Columns: segment, previous, code, starts journey, kind, next, count, duplicate
+    group; with ``timed`` also the gap sum, the gap median and ``GROUPING(st, dup)``
+    (0 for count rows, 3 for move-gap rows).
+    """
+    kind = f"""CASE
                 WHEN o THEN {OUTCOME_ROW}
                 WHEN NOT en THEN CASE WHEN nxo THEN {TO_OUTCOME} ELSE {MOVE} END
                 WHEN nt IS NULL AND CAST($window AS DOUBLE) IS NOT NULL
                     AND CAST($until AS DOUBLE) - t < CAST($window AS DOUBLE) THEN {CENSORED}
                 ELSE {CHURN}
-            END AS kind,
-            CASE WHEN NOT o AND NOT en THEN nc END AS nxt,
-            count(*) AS n, dup
+            END"""
+    head = f"""
+        SELECT s, {prev_sql} AS prev, code, st, {kind} AS kind,
+            CASE WHEN NOT o AND NOT en THEN nc END AS nxt, count(*) AS n, dup"""
+    if not timed:
+        return head + "\n        FROM f\n        GROUP BY ALL\n"
+    gap = "CASE WHEN NOT o AND NOT en THEN nt - t END"
+    return (
+        head
+        + f""", sum({gap}) AS gsum, quantile_disc({gap}, 0.5) AS gmed, GROUPING(st, dup) AS g
         FROM f
-        GROUP BY ALL
-    """
+        GROUP BY GROUPING SETS ((s, prev, code, st, kind, nxt, dup), (s, prev, code, kind, nxt))
+        """
+    )
 
 
 def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool, str]:
@@ -957,17 +1255,38 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
             "timestamps, dates, ISO 8601 text or numbers"
         )
     present, numeric = _run(
-        con, f"SELECT count({col}), count(TRY_CAST({col} AS DOUBLE)) FROM raw_events"
+        con,
+        f"SELECT count({col}), count(*) FILTER (WHERE regexp_full_match({col}, $n)) "
+        "FROM raw_events",
+        {"n": NUMBER_PATTERN},
     ).fetchone()
+    if present and numeric and present != numeric and 2 * numeric >= present:
+        # Mostly numbers: name the first value that is not one.
+        bad = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            "WHERE v IS NOT NULL AND NOT regexp_full_match(v, $n) ORDER BY rn LIMIT 1",
+            {"n": NUMBER_PATTERN},
+        ).fetchone()
+        raise _bad_time(where, spec.time, int(bad[0]), bad[1], _NOT_A_TIME)
     if present and present == numeric:
+        bad = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            "WHERE v IS NOT NULL AND NOT isfinite(CAST(v AS DOUBLE)) ORDER BY rn LIMIT 1",
+        ).fetchone()
+        if bad:
+            raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a finite number")
         return True, f"CAST({col} AS DOUBLE)"
     bad = _run(
         con,
         f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
-        "WHERE v IS NOT NULL AND TRY_CAST(v AS TIMESTAMPTZ) IS NULL ORDER BY rn LIMIT 1",
+        "WHERE v IS NOT NULL AND (NOT regexp_full_match(v, $p) "
+        "OR TRY_CAST(v AS TIMESTAMPTZ) IS NULL) ORDER BY rn LIMIT 1",
+        {"p": TIME_PATTERN},
     ).fetchone()
     if bad:
-        raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a date or time")
+        raise _bad_time(where, spec.time, int(bad[0]), bad[1], _NOT_A_TIME)
     aware, naive = _run(
         con,
         f"SELECT count(*) FILTER (WHERE regexp_matches({col}, $p)), "
@@ -1127,13 +1446,44 @@ def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) ->
             d.groupBy("s", "c")
             .count()
             .where(F.col("count") > spec.max_events)
-            .select(F.col("c").cast("string").alias("c"), "count")
+            .select(F.col("c").cast("string").alias("c"), "count", "s")
             .orderBy(F.col("count").desc(), F.col("c"))
             .collect()
         )
         capped = [r[0] for r in big[:20]]
         capped_rows = sum(int(r[1]) for r in big)
         w = w.where(F.col("n_cust") <= spec.max_events)
+    segments: dict[str, dict[str, int]] = {}
+    segment_capped: dict[str, list[str]] = {}
+    if spec.segment is not None:
+        tp_ev = ok & F.coalesce(tp_item, F.lit(False))
+        oc_ev = ok & F.coalesce(oc_item, F.lit(False))
+        per = (
+            src.where(F.col("s").isNotNull())
+            .groupBy("s")
+            .agg(
+                F.count(F.lit(1)),
+                count_if(F.col("c").isNull()),
+                count_if(F.col("c").isNotNull() & F.col("t").isNull()),
+                count_if(ok & F.col("tp").isNull() & ~F.coalesce(oc_item, F.lit(False))),
+                count_if(tp_ev) + count_if(oc_ev),
+            )
+            .collect()
+        )
+        for r in per:
+            segments[str(r[0])] = {
+                "input_rows": int(r[1]),
+                "null_customer": int(r[2]),
+                "null_time": int(r[3]),
+                "null_touchpoint": int(r[4]),
+                "items": int(r[5]),
+                "capped": 0,
+            }
+        for r in big if spec.max_events is not None else []:
+            segments[str(r[2])]["capped"] += int(r[1])
+            listed = segment_capped.setdefault(str(r[2]), [])
+            if len(listed) < 20:
+                listed.append(r[0])
 
     gap_lit = F.lit(gap).cast("double")
     st = F.col("po").isNull() | (F.col("po") == 1)
@@ -1174,7 +1524,41 @@ def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) ->
     kept = sum(r[7] for r in rows)
     dropped["duplicate"] = int(n_items or 0) - kept - capped_rows
     dropped["capped"] = capped_rows
-    return Counts(rows, int(n_rows or 0), dropped, capped, "spark")
+    firsts = d.where(F.col("o") == 0).groupBy("item").agg(F.min("t")).collect()
+    first_seen = {str(r[0]): float(r[1]) for r in firsts}
+    durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
+    if not numeric:
+        gaps = (
+            f.where((F.col("o") == 0) & ~F.col("en"))
+            .select("s", prev.alias("prev"), "item", "nitem", (F.col("nt") - F.col("t")).alias("g"))
+            .groupBy("s", "prev", "item", "nitem")
+            .agg(
+                F.sum("g"),
+                F.count(F.lit(1)),
+                F.expr("percentile_disc(0.5) WITHIN GROUP (ORDER BY g)"),
+            )
+            .collect()
+        )
+        for r in gaps:
+            durations[(str(r[0]), r[1], str(r[2]), str(r[3]))] = (
+                float(r[4]),
+                int(r[5]),
+                float(r[6]),
+            )
+    for seg, figures in segments.items():
+        seg_kept = sum(r[7] for r in rows if r[0] == seg)
+        figures["duplicate"] = figures.pop("items") - seg_kept - figures["capped"]
+    return Counts(
+        rows,
+        int(n_rows or 0),
+        dropped,
+        capped,
+        "spark",
+        first_seen,
+        durations,
+        segments,
+        segment_capped,
+    )
 
 
 def _spark_stage_poll(df: Any) -> Any:
@@ -1203,16 +1587,33 @@ def _spark_time_strings(df: Any, name: str, spec: Spec, where: str) -> tuple[boo
     col = F.col(name)
     present, numeric, aware, naive = df.agg(
         F.count(col),
-        F.count(F.expr(f"try_cast({name} AS DOUBLE)")),
+        F.sum(F.when(col.rlike(NUMBER_PATTERN), 1).otherwise(0)),
         F.sum(F.when(col.rlike(AWARE_PATTERN), 1).otherwise(0)),
         F.sum(F.when(col.isNotNull() & ~col.rlike(AWARE_PATTERN), 1).otherwise(0)),
     ).collect()[0]
+    if present and numeric and present != numeric and 2 * numeric >= present:
+        value = df.where(col.isNotNull() & ~col.rlike(NUMBER_PATTERN)).select(col).limit(1)
+        raise _bad_time(where, spec.time, None, value.collect()[0][0], _NOT_A_TIME)
     if present and present == numeric:
-        return True, F.expr(f"try_cast({name} AS DOUBLE)")
+        as_number = F.expr(f"try_cast({name} AS DOUBLE)")
+        bad = (
+            df.where(col.isNotNull() & (F.isnan(as_number) | (F.abs(as_number) == float("inf"))))
+            .select(col)
+            .limit(1)
+            .collect()
+        )
+        if bad:
+            raise _bad_time(where, spec.time, None, bad[0][0], "not a finite number")
+        return True, as_number
     parsed = F.expr(f"try_cast({name} AS TIMESTAMP)")
-    bad = df.where(col.isNotNull() & parsed.isNull()).select(col).limit(1).collect()
+    bad = (
+        df.where(col.isNotNull() & (~col.rlike(TIME_PATTERN) | parsed.isNull()))
+        .select(col)
+        .limit(1)
+        .collect()
+    )
     if bad:
-        raise _bad_time(where, spec.time, None, bad[0][0], "not a date or time")
+        raise _bad_time(where, spec.time, None, bad[0][0], _NOT_A_TIME)
     if aware and naive:
         cond = col.rlike(AWARE_PATTERN) if aware <= naive else ~col.rlike(AWARE_PATTERN)
         value = df.where(col.isNotNull() & cond).select(col).limit(1).collect()[0][0]

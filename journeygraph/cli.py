@@ -318,6 +318,16 @@ def _parser() -> argparse.ArgumentParser:
         "or a map file (.yaml/.json) whose outcome ids and kinds to use",
     )
     p.add_argument("--stages", metavar="FILE", help="map file whose stages to use")
+    p.add_argument(
+        "--rename",
+        metavar="VALUE=ID,...",
+        help="map log values onto map ids, e.g. purchase_complete=purchase",
+    )
+    p.add_argument(
+        "--allow-no-conversion",
+        action="store_true",
+        help="accept a fit in which no journey converts although a conversion is declared",
+    )
     p.add_argument("--gap", metavar="DURATION", help="split journeys at gaps, e.g. 30min")
     p.add_argument("--window", metavar="DURATION", help="censor journeys open this long")
     p.add_argument("--order", type=int, choices=(1, 2), default=1, help="memory order")
@@ -676,6 +686,16 @@ def _fit(args: argparse.Namespace) -> int:
             )
         assert isinstance(outcomes, dict)
         outcomes[value.strip()] = kind.strip()
+    rename: dict[str, str] = {}
+    for part in (args.rename or "").split(","):
+        if not part.strip():
+            continue
+        value, sep, new = part.rpartition("=")
+        if not sep or not value.strip() or not new.strip():
+            raise JourneyGraphError(
+                f"--rename: {part!r} is not VALUE=ID, e.g. purchase_complete=purchase"
+            )
+        rename[value.strip()] = new.strip()
     jm = jg.fit(
         args.log,
         customer=args.customer,
@@ -692,6 +712,8 @@ def _fit(args: argparse.Namespace) -> int:
         max_events_per_customer=args.max_events,
         strict=args.strict,
         segment=args.segment,
+        rename=rename or None,
+        allow_no_conversion=args.allow_no_conversion,
     )
     if args.segment is not None:
         assert isinstance(jm, dict)
@@ -709,6 +731,9 @@ def _fit(args: argparse.Namespace) -> int:
             f"{report.events} events, {report.censored_journeys} censored"
             + (f"; dropped {dropped}" if dropped else "")
         )
+        if report.new_touchpoints:
+            shown = ", ".join(report.new_touchpoints)
+            print(f"touchpoints in the log but not in the template: {shown}")
     return 0
 
 

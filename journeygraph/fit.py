@@ -14,32 +14,50 @@ from __future__ import annotations
 import glob as _glob
 import itertools
 import os
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from journeygraph import _args
 from journeygraph._files import note_input
 from journeygraph._fit_engines import (
     CENSORED,
     CHURN,
+    FORMULA_GUARD,
     MOVE,
     TO_OUTCOME,
     Counts,
     Spec,
+    check_unique_columns,
     count_arrow,
     count_duckdb,
     count_spark,
 )
 from journeygraph._optional import require
 from journeygraph._progress import Progress
-from journeygraph.errors import EventLogError, JourneyGraphError, MapError, did_you_mean
+from journeygraph.errors import (
+    EventLogError,
+    JourneyGraphError,
+    JourneyGraphWarning,
+    MapError,
+    did_you_mean,
+)
 from journeygraph.model import OUTCOME_KINDS, JourneyMap, Persona, Stage, Touchpoint
 
-__all__ = ["FitReport", "collapse_order", "fit", "fit_paths"]
+__all__ = [
+    "FitReport",
+    "collapse_order",
+    "fit",
+    "fit_paths",
+    "split_state",
+    "state_id",
+    "touchpoint_removal_effects",
+]
 
 Engine = Literal["auto", "numpy", "duckdb", "spark"]
 
@@ -84,6 +102,17 @@ class FitReport:
         The segment of this map, when fitted with ``segment=``.
     order
         1, or 2 for maps whose states are (previous, current) touchpoint pairs.
+    pooled
+        With ``segment=``: the report of the whole log (every segment together); the
+        other fields then hold this segment's own figures only (``input_rows``,
+        ``dropped``, ``capped_customers``, ``events``, ``journeys``...). Rows with a
+        null segment belong to no segment: they are counted in ``pooled`` only.
+    unseen_touchpoints, unseen_outcomes
+        Touchpoints and outcomes of the template map (``stages=``/``outcomes=``) that
+        never occur in the log, so the map leaves them out (also a warning).
+    new_touchpoints
+        Touchpoints in the log but not in the template, in order of first appearance
+        (earliest time); in the map they come after the template's in their stage.
     """
 
     engine: str
@@ -96,11 +125,17 @@ class FitReport:
     capped_customers: tuple[str, ...] = ()
     segment: str | None = None
     order: int = 1
+    unseen_touchpoints: tuple[str, ...] = ()
+    unseen_outcomes: tuple[str, ...] = ()
+    new_touchpoints: tuple[str, ...] = ()
+    pooled: FitReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready dict."""
         out = asdict(self)
-        out["capped_customers"] = list(self.capped_customers)
+        for name in _TUPLE_FIELDS:
+            out[name] = list(getattr(self, name))
+        out["pooled"] = self.pooled.to_dict() if self.pooled is not None else None
         out["dropped"] = dict(self.dropped)
         return out
 
@@ -122,9 +157,19 @@ class FitReport:
         data = jm.metadata.get("fit")
         if not isinstance(data, dict):
             raise EventLogError(f"map {jm.name!r} was not fitted: it has no fit report")
+        return cls._from_dict(data)
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any]) -> FitReport:
         values: dict[str, Any] = dict(data)
-        values["capped_customers"] = tuple(values.get("capped_customers") or ())
+        for name in _TUPLE_FIELDS:
+            values[name] = tuple(values.get(name) or ())
+        if isinstance(values.get("pooled"), Mapping):
+            values["pooled"] = cls._from_dict(values["pooled"])
         return cls(**values)
+
+
+_TUPLE_FIELDS = ("capped_customers", "unseen_touchpoints", "unseen_outcomes", "new_touchpoints")
 
 
 # -- public functions -----------------------------------------------------------------
@@ -152,6 +197,8 @@ def fit(
     max_touchpoints: int = 500,
     strict: bool = False,
     progress: bool | None = None,
+    rename: Mapping[str, str] | None = None,
+    allow_no_conversion: bool = False,
 ) -> JourneyMap | dict[str, JourneyMap]:
     """Fit a journey map from an event log: weights are observed counts.
 
@@ -176,6 +223,9 @@ def fit(
         Touchpoint -> stage mapping (stages ordered by first appearance), stage ->
         touchpoints mapping, a :class:`JourneyMap` or map file whose stages and
         touchpoint details to use; ``None`` infers one stage per touchpoint (see Notes).
+        A map (here, else in ``outcomes=``) is the fit's template: its name (unless
+        ``name=``), persona, stage and touchpoint order and details and outcome names
+        are kept; touchpoints only in the log follow in order of first appearance.
     segment
         Column to split by: returns ``{segment value: JourneyMap}``.
     window
@@ -211,6 +261,13 @@ def fit(
         Show a progress bar on stderr (phase by phase; Spark stages with their tasks):
         ``None`` (default) shows it only on an interactive terminal and only for fits
         longer than a second, ``True`` always, ``False`` never.
+    rename
+        Log value -> id, applied to touchpoint and outcome values after counting:
+        ``{"purchase_complete": "purchase"}`` maps the log's values onto a template's
+        (or ``outcomes=``'s) ids. Values renamed onto an outcome id are outcome events.
+    allow_no_conversion
+        Accept a fit in which no journey ends in a conversion although ``outcomes=``
+        declares one (by default that is an ``EventLogError``: usually a wrong value).
 
     Returns
     -------
@@ -222,7 +279,16 @@ def fit(
     EventLogError
         Missing columns (with the columns that exist), bad timestamps (row and value),
         too many touchpoints, unknown touchpoints in ``stages``, an empty log, a file
-        that is not CSV or Parquet, or dropped rows with ``strict=True``.
+        that is not CSV or Parquet, dropped rows with ``strict=True``, an outcome value
+        of an ``outcomes=`` mapping that never occurs in the log (with the values that
+        do and the nearest one), or no conversion at all when one is declared.
+
+    Warns
+    -----
+    JourneyGraphWarning
+        Touchpoints or outcomes of a template map (``stages=``/``outcomes=``) that
+        never occur in the log (also in the report: ``unseen_touchpoints``,
+        ``unseen_outcomes``).
 
     Notes
     -----
@@ -250,6 +316,12 @@ def fit(
     >>> sorted((m.source, m.target, m.weight) for m in jm.moves)
     [('ad', 'shop', 2.0), ('shop', 'churn', 2.0), ('shop', 'purchase', 1.0)]
     """
+    customer = _args.text(customer, "customer")
+    time = _args.text(time, "time")
+    touchpoint = _args.text(touchpoint, "touchpoint")
+    outcome = _args.optional_text(outcome, "outcome")
+    segment = _args.optional_text(segment, "segment")
+    name = _args.optional_text(name, "name")
     if order not in (1, 2):
         raise EventLogError(f"order={order!r}: use 1, or 2 for second-order (memory) maps")
     kinds = _outcome_kinds(outcomes)
@@ -264,13 +336,21 @@ def fit(
         raise EventLogError(f"max_events_per_customer={max_events_per_customer!r}: use an int >= 1")
     if unknown_touchpoints not in ("error", "other"):
         raise EventLogError(f"unknown_touchpoints={unknown_touchpoints!r}: use 'error' or 'other'")
+    if not isinstance(allow_no_conversion, bool):
+        raise TypeError(
+            f"allow_no_conversion must be True or False, not {type(allow_no_conversion).__name__}"
+        )
+    renames = _renames(rename, kinds)
+    template = _template(stages, outcomes)
+    if isinstance(stages, str | os.PathLike):
+        stages = template
     spec = Spec(
         customer=customer,
         time=time,
         touchpoint=touchpoint,
         outcome=outcome,
         segment=segment,
-        outcome_values=tuple(sorted(kinds)),
+        outcome_values=tuple(sorted(set(kinds) | {v for v, t in renames.items() if t in kinds})),
         gap=gap,
         window=window,
         observed_until=observed_until,
@@ -282,17 +362,132 @@ def fit(
     with Progress("fit", [], progress=progress) as bar:
         counts, where, default_name = _count(source, spec, engine, bar)
         bar.phase("maps")
+        counts.rows = _renamed_rows(counts.rows, renames)
+        counts.first_seen = _renamed_first_seen(counts.first_seen, renames)
+        counts.durations = _renamed_durations(counts.durations, renames)
         return _maps_from_counts(
             counts,
             spec,
             kinds,
             where=where,
-            name=name or default_name,
+            name=name or (template.name if template is not None else default_name),
             stages=stages,
             churn=churn,
             unknown=unknown_touchpoints,
             strict=strict,
+            template=template,
+            declared=None if isinstance(outcomes, JourneyMap) else set(kinds),
+            allow_no_conversion=allow_no_conversion,
         )
+
+
+def _renames(rename: Mapping[str, str] | None, kinds: Mapping[str, str]) -> dict[str, str]:
+    """``rename=`` checked: text to text, and outcome values stay outcomes."""
+    if rename is None:
+        return {}
+    if not isinstance(rename, Mapping):
+        raise TypeError(
+            f"rename= must map log values to ids, e.g. {{'purchase_complete': 'purchase'}}; "
+            f"got {type(rename).__name__}"
+        )
+    out: dict[str, str] = {}
+    for value, new in rename.items():
+        if not isinstance(value, str) or not isinstance(new, str) or not new.strip():
+            raise EventLogError(
+                f"rename: {value!r} -> {new!r}: both must be non-empty text (a log value "
+                "and the id it stands for)"
+            )
+        if value in kinds and new not in kinds:
+            raise EventLogError(
+                f"rename: {value!r} -> {new!r} turns an outcome value into a touchpoint; "
+                f"add {new!r} to outcomes= or leave {value!r} out of rename="
+            )
+        out[value] = new
+    return out
+
+
+def _template(stages: Any, outcomes: Any) -> JourneyMap | None:
+    """The map whose names, order and details a fit keeps (``stages=``, else ``outcomes=``)."""
+    if isinstance(stages, str | os.PathLike):
+        from journeygraph.io import load
+
+        try:
+            return load(stages)
+        except MapError as exc:
+            raise EventLogError(f"stages: the stage map cannot be used: {exc}") from None
+    if isinstance(stages, JourneyMap):
+        return stages
+    if isinstance(outcomes, JourneyMap):
+        return outcomes
+    return None
+
+
+Row = tuple[str, str | None, str, bool, bool, int, str | None, int]
+
+
+def _renamed_rows(rows: list[Row], renames: Mapping[str, str]) -> list[Row]:
+    """Count rows with log values renamed to ids; rows that become equal are added."""
+    if not renames:
+        return rows
+
+    def new(value: str | None) -> str | None:
+        return None if value is None else renames.get(value, value)
+
+    merged: dict[tuple[Any, ...], int] = defaultdict(int)
+    for seg, prev, item, is_out, st, kind, nxt, n in rows:
+        merged[(seg, new(prev), renames.get(item, item), is_out, st, kind, new(nxt))] += n
+    return [(*key, n) for key, n in merged.items()]
+
+
+Gaps = dict[tuple[str, str | None, str, str], tuple[float, int, float | None]]
+
+
+def _renamed_durations(durations: Gaps, renames: Mapping[str, str]) -> Gaps:
+    """Move gaps with log values renamed; merged moves keep exact sums and counts, but
+    their median is unknown (``None``)."""
+    out: Gaps = {}
+    for (seg, prev, item, nxt), (total, n, med) in durations.items():
+        key = (
+            seg,
+            None if prev is None else renames.get(prev, prev),
+            renames.get(item, item),
+            renames.get(nxt, nxt),
+        )
+        if key in out:
+            old_total, old_n, _ = out[key]
+            out[key] = (old_total + total, old_n + n, None)
+        else:
+            out[key] = (total, n, med)
+    return out
+
+
+#: Units a fitted duration is given in, largest first, in microseconds.
+_UNITS_US = (
+    ("week", 604_800e6),
+    ("day", 86_400e6),
+    ("hour", 3_600e6),
+    ("minute", 60e6),
+    ("second", 1e6),
+)
+
+
+def _duration_unit(durations: Gaps) -> tuple[str, float]:
+    """The largest unit that the mean observed gap of the whole log reaches (else second)."""
+    total = sum(v[0] for v in durations.values())
+    count = sum(v[1] for v in durations.values())
+    mean = total / count if count else 0.0
+    for unit, size in _UNITS_US:
+        if mean >= size:
+            return unit, size
+    return _UNITS_US[-1]
+
+
+def _renamed_first_seen(first: Mapping[str, float], renames: Mapping[str, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value, when in first.items():
+        key = renames.get(value, value)
+        out[key] = min(out.get(key, when), when)
+    return out
 
 
 def fit_paths(
@@ -426,6 +621,7 @@ def collapse_order(jm: JourneyMap) -> JourneyMap:
     >>> sorted(t.id for t in jg.collapse_order(m2).touchpoints)
     ['ad', 'shop']
     """
+    jm = _args.journey_map(jm, "jm")
     states = jm.metadata.get("states")
     if not isinstance(states, dict):
         raise MapError(f"map {jm.name!r} is not a second-order map (no metadata 'states')")
@@ -462,6 +658,88 @@ def collapse_order(jm: JourneyMap) -> JourneyMap:
     )
 
 
+def touchpoint_removal_effects(jm: JourneyMap) -> dict[str, float]:
+    """Removal effect of each touchpoint of a second-order map: all its states at once.
+
+    In a map fitted with ``order=2`` a touchpoint is several states (``"ad > site"``,
+    ``"email > site"``...), and ``jg.analyze(jm).removal_effects`` gives one effect per
+    state. Removing the *touchpoint* removes every state whose current touchpoint it
+    is: journeys that would pass through any of them are lost. For a first-order map
+    each touchpoint is its own state and this equals ``removal_effects``.
+
+    Parameters
+    ----------
+    jm
+        A journey map; second-order maps are read through ``metadata["states"]`` (or
+        their state ids, see :func:`split_state`).
+
+    Returns
+    -------
+    dict of str to float
+        ``{touchpoint: 1 - P(convert without it) / P(convert)}``, in the map's order;
+        all 0.0 when the map never converts.
+
+    Notes
+    -----
+    With T the states kept (those whose touchpoint is not k), Q and R restricted to
+    them and π0 the entry distribution (mass entering a removed state is lost):
+    ``P_without_k = π0_Tᵀ (I - Q_TT)⁻¹ R_T,conv`` (DESIGN.md's absorbing-chain maths;
+    the per-state effect of Anderl et al. 2016 generalised to a set of states).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"c": [1, 1, 1, 2, 2], "t": [1, 2, 3, 1, 2],
+    ...                     "e": ["ad", "site", "buy", "site", "buy"]})
+    >>> m2 = jg.fit(log, customer="c", time="t", touchpoint="e",
+    ...             outcomes={"buy": "conversion"}, order=2)
+    >>> from journeygraph.fit import touchpoint_removal_effects
+    >>> touchpoint_removal_effects(m2)
+    {'ad': 0.5, 'site': 1.0}
+    """
+    from scipy.sparse import identity
+    from scipy.sparse.linalg import spsolve
+
+    from journeygraph.chain import to_chain
+
+    if not isinstance(jm, JourneyMap):
+        raise TypeError(f"jm must be a JourneyMap, not {type(jm).__name__}")
+    chain = to_chain(jm)
+    states = jm.metadata.get("states")
+    current: dict[str, str] = {}
+    for state in chain.touchpoints:
+        pair = states.get(state) if isinstance(states, dict) else None
+        if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], str):
+            current[state] = pair[1]
+        elif isinstance(states, dict):
+            current[state] = split_state(state)[1]
+        else:
+            current[state] = state
+    kinds = {o.id: o.kind for o in jm.outcomes}
+    conv = np.array([kinds[o] == "conversion" for o in chain.outcomes], dtype=float)
+    to_conversion = chain.R @ conv
+
+    def converting(keep: np.ndarray) -> float:
+        idx = np.flatnonzero(keep)
+        if not len(idx):
+            return 0.0
+        q = chain.Q[idx][:, idx]
+        system = (identity(len(idx), format="csc") - q).T.tocsc()
+        visits = np.atleast_1d(spsolve(system, chain.entry[idx]))
+        return float(visits @ to_conversion[idx])
+
+    everything = converting(np.ones(chain.size, dtype=bool))
+    labels = np.array([current[s] for s in chain.touchpoints], dtype=object)
+    out: dict[str, float] = {}
+    for touchpoint in dict.fromkeys(labels.tolist()):
+        if everything <= 0:
+            out[touchpoint] = 0.0
+            continue
+        without = converting(labels != touchpoint)
+        out[touchpoint] = float(min(max(1.0 - without / everything, 0.0), 1.0))
+    return out
+
+
 # -- sources --------------------------------------------------------------------------
 
 
@@ -471,6 +749,9 @@ def _count(source: Any, spec: Spec, engine: str, bar: Progress) -> tuple[Counts,
     if isinstance(source, str | os.PathLike):
         files, kind = _files(source)
         where = str(source)
+        if kind == "csv":
+            for f in files:
+                check_unique_columns(_csv_header(f, where), [c for _, c in spec.columns], f)
         stem = Path(files[0]).name.split(".")[0] if len(files) == 1 else Path(str(source)).name
         if engine in ("auto", "duckdb"):
             bar.plan("fit (duckdb)", _DUCKDB_PHASES)
@@ -514,6 +795,7 @@ def _to_arrow(source: Any, wanted: Sequence[str]) -> tuple[Any, str]:
     if module.startswith("pyarrow"):
         if not isinstance(source, pa.Table):
             raise EventLogError(f"cannot fit a {type(source).__name__}; pass a pyarrow Table")
+        check_unique_columns(source.column_names, wanted, "table")
         return source, "table"
     if module.startswith("polars") and hasattr(source, "to_arrow"):
         return source.to_arrow(), "DataFrame"
@@ -521,6 +803,7 @@ def _to_arrow(source: Any, wanted: Sequence[str]) -> tuple[Any, str]:
         if isinstance(source.index, type(source.columns)) is False:
             pass
         names = [str(c) for c in source.columns]
+        check_unique_columns(names, wanted, "DataFrame")
         take = [c for c in source.columns if str(c) in set(wanted)]
         arrays = {}
         for c in take:
@@ -547,7 +830,7 @@ def _to_arrow(source: Any, wanted: Sequence[str]) -> tuple[Any, str]:
 def _files(source: str | os.PathLike[str]) -> tuple[list[str], str]:
     """The files a path/glob/folder names, and whether they are Parquet or CSV."""
     text = str(source)
-    if any(ch in text for ch in "*?["):
+    if not os.path.exists(text) and any(ch in text for ch in "*?["):
         files = sorted(_glob.glob(text, recursive=True))
         if not files:
             raise EventLogError(f"{text}: no files match this pattern")
@@ -610,6 +893,30 @@ def _sniff(path: str, kind: str) -> None:
                 ) from None
 
 
+def _csv_header(path: str, where: str) -> list[str]:
+    """The column names of a CSV file (gzip-compressed when it ends in ``.gz``)."""
+    import csv
+    import gzip
+
+    try:
+        if path.lower().endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
+                line = fh.readline()
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                line = fh.readline()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise EventLogError(f"{where}: cannot read the event log {path}: {exc}") from None
+    return next(csv.reader([line]), [])
+
+
+def _unguard_arrow(column: Any) -> Any:
+    """A CSV text column with the spreadsheet formula guard (``'=buy``) taken off."""
+    pc = require("pyarrow.compute", extra="files", feature="fit")
+    guarded = pc.match_substring_regex(column, FORMULA_GUARD)
+    return pc.if_else(guarded, pc.utf8_slice_codeunits(column, 1), column)
+
+
 def _read_files(files: list[str], kind: str, where: str) -> Any:
     pa = require("pyarrow", extra="files", feature="fit")
     try:
@@ -619,19 +926,18 @@ def _read_files(files: list[str], kind: str, where: str) -> Any:
         pacsv = require("pyarrow.csv", extra="files", feature="fit")
         tables = []
         for f in files:
-            with open(f, encoding="utf-8-sig") as fh:
-                import csv
-
-                header = next(csv.reader([fh.readline()]), [])
+            header = _csv_header(f, where)
             opts = pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
                 strings_can_be_null=True,
                 null_values=[""],
                 quoted_strings_can_be_null=True,
             )
-            tables.append(pacsv.read_csv(f, convert_options=opts))
+            table = pacsv.read_csv(f, convert_options=opts)
+            columns = [_unguard_arrow(c) for c in table.columns]
+            tables.append(pa.table(columns, names=table.column_names))
         return pa.concat_tables(tables, promote_options="default")
-    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+    except (pa.ArrowException, OSError, EOFError, UnicodeDecodeError) as exc:
         raise EventLogError(f"{where}: cannot read the event log: {exc}") from None
 
 
@@ -703,6 +1009,9 @@ def _maps_from_counts(
     churn: str,
     unknown: str,
     strict: bool,
+    template: JourneyMap | None = None,
+    declared: set[str] | None = None,
+    allow_no_conversion: bool = False,
 ) -> JourneyMap | dict[str, JourneyMap]:
     dropped = dict(counts.dropped)
     dropped["outcome_without_touchpoint"] = sum(r[7] for r in counts.rows if r[3] and r[4])
@@ -723,6 +1032,8 @@ def _maps_from_counts(
         raise EventLogError(
             f"{where}: no journeys to fit: {what}" + (f" ({reasons})" if reasons else "")
         )
+
+    _check_outcomes_occur(counts.rows, spec, declared or set(), where)
 
     # Pooled first-order counts decide the touchpoints, outcomes and stages, so every
     # segment map has the same stages (ready for jg.compare).
@@ -752,10 +1063,83 @@ def _maps_from_counts(
         stages, touchpoints, pooled_entry, pooled_moves, unknown, where
     )
     seen_outcomes = sorted({str(r[6]) for r in rows if r[5] == TO_OUTCOME})
+    conversions = [o for o, k in kinds.items() if k == "conversion"]
+    if (
+        conversions
+        and not allow_no_conversion
+        and not any(kinds[o] == "conversion" for o in seen_outcomes)
+    ):
+        shown = ", ".join(repr(o) for o in conversions[:5])
+        raise EventLogError(
+            f"{where}: no journey ends in a conversion: the conversion outcome(s) {shown} "
+            "never follow a touchpoint in a journey, so the map would show 0 % conversion; "
+            "check outcomes= (and rename=), or pass allow_no_conversion=True "
+            "(--allow-no-conversion) if the log really has none"
+        )
+    # Outcomes in the template's order (its names too), then the others by id.
+    template_outcomes = [o.id for o in template.outcomes] if template is not None else []
+    seen_outcomes.sort(
+        key=lambda o: (
+            template_outcomes.index(o) if o in template_outcomes else len(template_outcomes),
+            o,
+        )
+    )
     outcome_kinds = {o: kinds[o] for o in seen_outcomes}
     if any(o == churn for (_, o) in pooled_moves):
         outcome_kinds[churn] = "churn"
+    outcome_names = (
+        {o.id: o.name for o in template.outcomes if o.name is not None}
+        if template is not None
+        else {}
+    )
+    unseen_touchpoints: tuple[str, ...] = ()
+    unseen_outcomes: tuple[str, ...] = ()
+    new_touchpoints: tuple[str, ...] = ()
+    if template is not None:
+        fitted = set(touchpoints)
+        unseen_touchpoints = tuple(t.id for t in template.touchpoints if t.id not in fitted)
+        known = {t.id for t in template.touchpoints}
+        new_touchpoints = tuple(
+            sorted(
+                (t for t in touchpoints if t not in known),
+                key=lambda t: (counts.first_seen.get(t, np.inf), t),
+            )
+        )
+        unseen_outcomes = tuple(
+            o.id
+            for o in template.outcomes
+            if o.id in kinds and o.id not in outcome_kinds and o.id != churn
+        )
+        if unseen_touchpoints or unseen_outcomes:
+            parts = []
+            if unseen_touchpoints:
+                parts.append("touchpoint(s) " + ", ".join(repr(t) for t in unseen_touchpoints[:8]))
+            if unseen_outcomes:
+                parts.append("outcome(s) " + ", ".join(repr(o) for o in unseen_outcomes[:8]))
+            warnings.warn(
+                f"{where}: the template's {' and '.join(parts)} never occur in the log, so "
+                "the fitted map leaves them out; check the values (rename= maps log values "
+                "onto template ids)",
+                JourneyGraphWarning,
+                stacklevel=3,
+            )
+    order_rank = _touchpoint_rank(touchpoints, template, counts.first_seen)
 
+    unit, unit_size = _duration_unit(counts.durations)
+    pooled = FitReport(
+        engine=counts.engine,
+        input_rows=counts.input_rows,
+        events=sum(r[7] for r in rows),
+        journeys=journeys_total,
+        censored_journeys=sum(r[7] for r in rows if r[5] == CENSORED),
+        single_event_journeys=sum(r[7] for r in rows if r[4] and r[5] in (CHURN, CENSORED)),
+        dropped=dropped,
+        capped_customers=tuple(counts.capped_customers),
+        order=spec.order,
+        unseen_touchpoints=unseen_touchpoints,
+        unseen_outcomes=unseen_outcomes,
+        new_touchpoints=new_touchpoints,
+    )
     segments = sorted({r[0] for r in rows})
     maps: dict[str, JourneyMap] = {}
     for seg in segments:
@@ -777,6 +1161,21 @@ def _maps_from_counts(
                 moves[(here, churn)] += n
             elif kind == CENSORED:
                 seg_ends[here] += n
+        seg_durations: dict[tuple[str, str], dict[str, Any]] = {}
+        for (d_seg, d_prev, d_item, d_next), (total, n, med) in counts.durations.items():
+            if d_seg != seg or n == 0:
+                continue
+            if spec.order == 2:
+                source = state_id(d_prev, d_item)
+                target = d_next if d_next in kinds else state_id(d_item, d_next)
+            else:
+                source, target = d_item, d_next
+            seg_durations[(source, target)] = {
+                "mean": total / n / unit_size,
+                "unit": unit,
+                **({"median": med / unit_size} if med is not None else {}),
+                "count": n,
+            }
         seg_touch = sorted({s for s, _ in moves} | set(entry) | set(seg_ends))
         if spec.order == 2:
             collisions = sorted(set(states) & (set(touchpoints) | set(kinds)))
@@ -796,21 +1195,59 @@ def _maps_from_counts(
             single_event_journeys=sum(r[7] for r in seg_rows if r[4] and r[5] in (CHURN, CENSORED)),
             dropped=dropped,
             capped_customers=tuple(counts.capped_customers),
-            segment=seg if spec.segment else None,
+            segment=None,
             order=spec.order,
+            unseen_touchpoints=unseen_touchpoints,
+            unseen_outcomes=unseen_outcomes,
+            new_touchpoints=new_touchpoints,
         )
+        if spec.segment is not None:
+            # The segment's own figures, and the pooled report beside them.
+            own = counts.segments.get(seg, {})
+            seg_dropped = {key: int(own.get(key, 0)) for key in dropped}
+            seg_dropped["null_segment"] = 0
+            seg_dropped["outcome_without_touchpoint"] = sum(
+                r[7] for r in counts.rows if r[0] == seg and r[3] and r[4]
+            )
+            report = replace(
+                report,
+                input_rows=int(own.get("input_rows", 0)),
+                dropped=seg_dropped,
+                capped_customers=tuple(counts.segment_capped.get(seg, ())),
+                segment=seg,
+                pooled=pooled,
+            )
         metadata: dict[str, Any] = {"fit": report.to_dict()}
         if spec.order == 2:
             metadata["states"] = {s: states[s] for s in seg_touch}
             seg_stage = {s: stage_of[states[s][1] or ""] for s in seg_touch}
             seg_details = {
-                s: {**details.get(states[s][1] or "", {}), "name": states[s][1]} for s in seg_touch
+                s: {
+                    **details.get(states[s][1] or "", {}),
+                    "name": details.get(states[s][1] or "", {}).get("name", states[s][1]),
+                }
+                for s in seg_touch
             }
         else:
             seg_stage, seg_details = stage_of, details
         seg_outcomes = {o: k for o, k in outcome_kinds.items()}
+        before = (-1, -1.0, "")
+        seg_rank: dict[str, tuple[Any, ...]]
+        if spec.order == 2:
+            seg_rank = {
+                s: (order_rank[states[s][1] or ""], order_rank.get(states[s][0] or "", before), s)
+                for s in seg_touch
+            }
+        else:
+            seg_rank = {t: (order_rank[t], before, t) for t in seg_touch}
+        persona = Persona(id=seg, name=seg) if spec.segment else None
+        if persona is None and template is not None:
+            persona = template.persona
         maps[seg] = _build_map(
             name=name,
+            rank=seg_rank,
+            durations=seg_durations,
+            outcome_names=outcome_names,
             entry=dict(entry),
             moves=dict(moves),
             touchpoints=seg_touch,
@@ -819,7 +1256,7 @@ def _maps_from_counts(
             stage_list=stage_list,
             details=seg_details,
             metadata=metadata,
-            persona=Persona(id=seg, name=seg) if spec.segment else None,
+            persona=persona,
             where=where,
         )
     if spec.segment is None:
@@ -827,13 +1264,100 @@ def _maps_from_counts(
     return maps
 
 
+def _check_outcomes_occur(rows: Sequence[Row], spec: Spec, declared: set[str], where: str) -> None:
+    """An outcome value of an ``outcomes=`` mapping that never occurs is an error."""
+    outcomes_seen = {r[2] for r in rows if r[3]}
+    missing = sorted(declared - outcomes_seen)
+    if not missing:
+        return
+    if spec.outcome is not None:
+        column, values = spec.outcome, sorted(outcomes_seen)
+    else:
+        column, values = spec.touchpoint, sorted({r[2] for r in rows})
+    shown = ", ".join(repr(v) for v in values[:12]) + (" ..." if len(values) > 12 else "")
+    raise EventLogError(
+        f"{where}: outcome value {missing[0]!r} (outcomes=) never occurs in column "
+        f"{column!r}{did_you_mean(missing[0], values)}; the values there are "
+        f"{shown or 'none'}; fix outcomes=, or map a log value onto it with rename="
+    )
+
+
+def _touchpoint_rank(
+    touchpoints: Sequence[str], template: JourneyMap | None, first_seen: Mapping[str, float]
+) -> dict[str, tuple[int, float, str]]:
+    """Order within a stage: the template's touchpoints in its order, then the others
+    by first appearance in the log (ties by id)."""
+    position = {t.id: i for i, t in enumerate(template.touchpoints)} if template is not None else {}
+    later = len(position)
+    return {
+        t: (position.get(t, later), 0.0 if t in position else first_seen.get(t, np.inf), t)
+        for t in touchpoints
+    }
+
+
 def _state(prev: str | None, item: str, order: int, states: dict[str, list[str | None]]) -> str:
     """The state id of an event: the touchpoint, or (order 2) "previous > touchpoint"."""
     if order == 1:
         return item
-    label = f"{prev if prev is not None else START}{STATE_SEP}{item}"
+    label = state_id(prev, item)
     states[label] = [prev, item]
     return label
+
+
+def _escape_part(part: str) -> str:
+    return part.replace("\\", "\\\\").replace(">", "\\>").replace("(", "\\(")
+
+
+def state_id(previous: str | None, current: str) -> str:
+    """The id of a second-order state: ``"previous > current"``, ``"(start) > current"``.
+
+    A ``\\`` in a touchpoint id is written ``\\\\``, a ``>`` is written ``\\>`` and a
+    ``(`` is written ``\\(``, so two different pairs never get the same id and
+    :func:`split_state` reads every id back.
+
+    Examples
+    --------
+    >>> from journeygraph.fit import split_state, state_id
+    >>> print(state_id("x > a", "b"), "|", state_id("x", "a > b"))
+    x \\> a > b | x > a \\> b
+    >>> split_state(state_id("x > a", "b"))
+    ('x > a', 'b')
+    """
+    first = START if previous is None else _escape_part(previous)
+    return f"{first}{STATE_SEP}{_escape_part(current)}"
+
+
+def split_state(state: str) -> tuple[str | None, str]:
+    """The (previous, current) touchpoints of a second-order state id; ``None`` for start.
+
+    Raises
+    ------
+    MapError
+        ``state`` is not an id that :func:`state_id` writes.
+    """
+    parts: list[str] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(state):
+        ch = state[i]
+        if ch == "\\" and i + 1 < len(state) and state[i + 1] in "\\>(":
+            buf.append(state[i + 1])
+            i += 2
+            continue
+        if state.startswith(STATE_SEP, i):
+            parts.append("".join(buf))
+            buf = []
+            i += len(STATE_SEP)
+            continue
+        if ch in "\\>":
+            break
+        buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    if i < len(state) or len(parts) != 2 or not parts[0] or not parts[1]:
+        raise MapError(f"{state!r} is not a second-order state id such as 'search > email'")
+    previous = None if state.startswith(START + STATE_SEP) else parts[0]
+    return previous, parts[1]
 
 
 def _check_absorbing(
@@ -960,22 +1484,37 @@ def _build_map(
     metadata: dict[str, Any],
     persona: Persona | None,
     where: str,
+    rank: Mapping[str, tuple[Any, ...]] | None = None,
+    outcome_names: Mapping[str, str] | None = None,
+    durations: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> JourneyMap:
     position = {s.id: i for i, s in enumerate(stage_list)}
-    ordered = sorted(touchpoints, key=lambda t: (position[stage_of[t]], t))
-    rank = {t: i for i, t in enumerate(ordered)}
+    within = rank or {}
+    ordered = sorted(touchpoints, key=lambda t: (position[stage_of[t]], within.get(t, ()), t))
+    index = {t: i for i, t in enumerate(ordered)}
     used_outcomes = {b for (_, b) in moves if b in outcome_kinds}
+    names = outcome_names or {}
+    gaps = durations or {}
     try:
         return JourneyMap(
             name=name,
             persona=persona,
             stages=stage_list,
             touchpoints=[{"id": t, **details.get(t, {}), "stage": stage_of[t]} for t in ordered],
-            outcomes=[{"id": o, "kind": k} for o, k in outcome_kinds.items() if o in used_outcomes],
+            outcomes=[
+                {"id": o, "kind": k, **({"name": names[o]} if o in names else {})}
+                for o, k in outcome_kinds.items()
+                if o in used_outcomes
+            ],
             entry={t: float(w) for t, w in sorted(entry.items())},
             moves=[
-                {"from": a, "to": b, "weight": float(w)}
-                for (a, b), w in sorted(moves.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1]))
+                {
+                    "from": a,
+                    "to": b,
+                    "weight": float(w),
+                    **({"duration": dict(gaps[(a, b)])} if (a, b) in gaps else {}),
+                }
+                for (a, b), w in sorted(moves.items(), key=lambda kv: (index[kv[0][0]], kv[0][1]))
             ],
             metadata=metadata,
         )

@@ -205,10 +205,16 @@ class Outcome(_Model):
 
 
 class Duration(_Model):
-    """Mean time a move takes, e.g. ``{mean: 2, unit: day}``."""
+    """Mean time a move takes, e.g. ``{mean: 2, unit: day}``.
+
+    Fitted maps also give the ``median`` (in the same unit) and the ``count`` of
+    observed gaps the figures come from; analyses use the mean.
+    """
 
     mean: float = Field(ge=0, strict=True)
     unit: Literal["second", "minute", "hour", "day", "week"] = "day"
+    median: float | None = Field(None, ge=0, strict=True)
+    count: int | None = Field(None, ge=0, strict=True)
 
     @property
     def hours(self) -> float:

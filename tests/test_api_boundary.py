@@ -156,10 +156,7 @@ CALLS: dict[str, Call] = {
     ),
 }
 
-# Functions in fit.py, which branch fit is rewriting: the lead adds the _args calls at
-# merge. strict: an XPASS fails, so the
-# marker is removed once they are fixed.
-PENDING: dict[str, Call] = {
+CALLS |= {
     "collapse_order(jm)": (lambda w: jg.collapse_order(w), "jm", "JourneyMap or a path"),
     "fit(customer=)": (
         lambda w: jg.fit(
@@ -200,17 +197,6 @@ def _check(call: Call, kind: str) -> None:
 @pytest.mark.parametrize("call", list(CALLS), ids=list(CALLS))
 def test_wrong_kind_of_object_is_refused_at_the_boundary(call: str, wrong: str) -> None:
     _check(CALLS[call], wrong)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AttributeError, KeyError, AssertionError, TypeError),
-    reason="fit.py is rewritten in branch fit; add the journeygraph._args checks at merge",
-)
-@pytest.mark.parametrize("call", list(PENDING), ids=list(PENDING))
-def test_pending_boundaries(call: str) -> None:
-    for kind in WRONG:
-        _check(PENDING[call], kind)
 
 
 def test_the_message_names_the_parameter_and_the_type() -> None:

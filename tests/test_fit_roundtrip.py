@@ -101,7 +101,14 @@ def test_whole_map_as_outcomes_and_a_clear_error_for_the_kind_column(tmp_path: P
     by_map = jg.fit(path, outcomes=jm, **kw)
     by_dict = jg.fit(path, outcomes={o.id: o.kind for o in jm.outcomes}, **kw)
     assert isinstance(by_map, jg.JourneyMap) and isinstance(by_dict, jg.JourneyMap)
-    assert by_map.model_dump() == by_dict.model_dump()
+    # The same counts; the map as outcomes= is also the template: its name and its
+    # outcome names are kept.
+    assert by_map.name == "tiny" and by_dict.name == "events"
+    assert [(o.id, o.name) for o in by_map.outcomes] == [(o.id, o.name) for o in jm.outcomes]
+    assert by_map.model_copy(update={"name": "x", "outcomes": ()}).model_dump() == (
+        by_dict.model_copy(update={"name": "x", "outcomes": ()}).model_dump()
+    )
+    assert [(o.id, o.kind) for o in by_map.outcomes] == [(o.id, o.kind) for o in by_dict.outcomes]
     for engine in ("duckdb", "numpy"):
         with pytest.raises(jg.EventLogError, match=r"holds outcome kinds.*leave out outcome="):
             jg.fit(path, outcomes=jm, outcome="outcome", engine=engine, **kw)

@@ -160,3 +160,63 @@ def test_spark_progress_bar_when_forced(spark: Any, capsys: pytest.CaptureFixtur
     assert err.startswith("\rfit (spark) [") and "100%" in err and err.endswith("\n")
     jg.fit(df, progress=False, **HAND_KW)
     assert capsys.readouterr().err == ""
+
+
+def test_spark_reads_text_times_by_the_shared_rule(spark: Any) -> None:
+    """The same far dates, number forms and refusals as tests/test_fit_logs.py."""
+    from .test_fit_logs import FAR, FAR_MOVES
+
+    kw: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+    far = [(str(c), t, e) for c, t, e in FAR.itertuples(index=False)]
+    df = spark.createDataFrame(far).toDF("c", "t", "e")
+    assert weights(jg.fit(df, **kw)) == FAR_MOVES
+    numbers = spark.createDataFrame([("1", "1e1", "c"), ("1", "+.5", "b"), ("1", "-3", "a")])
+    want = {("a", "b"): 1.0, ("b", "c"): 1.0, ("c", "churn"): 1.0}
+    assert weights(jg.fit(numbers.toDF("c", "t", "e"), **kw)) == want
+    for good, value in [("1", "1_000"), ("1", "inf"), ("2024-01-01", "10000-01-01")]:
+        bad = spark.createDataFrame([("1", good, "a"), ("1", value, "b"), ("1", good, "a")])
+        with pytest.raises(jg.EventLogError, match=f"not a date or time.*found {value!r}"):
+            jg.fit(bad.toDF("c", "t", "e"), **kw)
+    twice = spark.createDataFrame([("1", "1", "a", "5")]).toDF("c", "t", "e", "t")
+    with pytest.raises(jg.EventLogError, match="column 't' appears 2 times"):
+        jg.fit(twice, **kw)
+
+
+def test_spark_durations_equal_the_other_engines(spark: Any) -> None:
+    """Mean, lower median and count of every move's gaps, as tests/test_fit_durations.py."""
+    from .test_fit_durations import HAND, durations
+
+    rows = [(str(c), t, e) for c, t, e in HAND.itertuples(index=False)]
+    df = spark.createDataFrame(rows).toDF("c", "t", "e")
+    kw: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+    for order in (1, 2):
+        got = jg.fit(df, **kw, outcomes={"buy": "conversion"}, order=order)
+        want = jg.fit(HAND, **kw, outcomes={"buy": "conversion"}, order=order, engine="numpy")
+        assert durations(got) == durations(want)
+        assert [t.id for t in got.touchpoints] == [t.id for t in want.touchpoints]
+
+
+def test_spark_segment_reports_equal_the_other_engines(spark: Any) -> None:
+    """Each segment's own figures and the pooled report, as tests/test_fit_template.py."""
+    from .test_fit_template import SEGMENTED
+
+    rows = [tuple(None if pd.isna(v) else v for v in r) for r in SEGMENTED.itertuples(index=False)]
+    rows = [(s, c, None if t is None else int(t), e) for s, c, t, e in rows]
+    df = spark.createDataFrame(rows, "s string, c string, t long, e string")
+    kw: dict[str, Any] = dict(
+        customer="c",
+        time="t",
+        touchpoint="e",
+        segment="s",
+        outcomes={"purchase": "conversion"},
+        max_events_per_customer=3,
+    )
+    got = jg.fit(df, **kw)
+    want = jg.fit(SEGMENTED, **kw, engine="numpy")
+    assert isinstance(got, dict) and isinstance(want, dict)
+    for seg in ("x", "y"):
+        a, b = jg.FitReport.of(got[seg]), jg.FitReport.of(want[seg])
+        assert a.engine == "spark"
+        assert a.to_dict() | {"engine": "numpy", "pooled": None} == b.to_dict() | {"pooled": None}
+        assert a.pooled is not None and b.pooled is not None
+        assert (a.pooled.input_rows, a.pooled.dropped) == (b.pooled.input_rows, b.pooled.dropped)
