@@ -33,6 +33,7 @@ __all__ = [
     "entry_vector",
     "factorize",
     "inverse_diagonal",
+    "loop_free",
     "to_chain",
 ]
 
@@ -55,6 +56,13 @@ class AbsorbingChain:
         Expected duration (hours) of the next move out of each touchpoint,
         ``(P∘D) 1``; moves without a ``duration`` take no time. ``None`` when no move
         of the map has a duration.
+    leave
+        Length-``t`` probability of leaving each touchpoint on a step, ``1 - Q_ii``,
+        computed from the weights without cancellation (1 where there is no
+        self-loop); ``None`` derives it from ``Q`` (see :func:`loop_free`).
+    Q_free
+        ``Q`` without self-loops, each row divided by ``leave``: the chain observed
+        only when customers move on. ``None`` derives it from ``Q``.
     """
 
     touchpoints: tuple[str, ...]
@@ -65,6 +73,8 @@ class AbsorbingChain:
     step_hours: np.ndarray | None
     index: dict[str, int] = field(repr=False)
     outcome_index: dict[str, int] = field(repr=False)
+    leave: np.ndarray | None = field(default=None, repr=False)
+    Q_free: sparse.csr_matrix | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -136,6 +146,12 @@ def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> 
         count=len(moves),
     )
     probs = _row_normalise(rows, weights, t)
+    loop = ~to_outcome & (cols == rows)
+    leave = _leave(rows, weights, loop, t)
+    free_probs = _row_normalise(rows[~loop], weights[~loop], t)
+    free_rows, free_cols = rows[~loop], cols[~loop]
+    keep = ~to_outcome[~loop]
+    Q_free = sparse.csr_matrix((free_probs[keep], (free_rows[keep], free_cols[keep])), shape=(t, t))
 
     Q = sparse.csr_matrix(
         (probs[~to_outcome], (rows[~to_outcome], cols[~to_outcome])), shape=(t, t)
@@ -158,13 +174,57 @@ def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> 
         step_hours=step_hours,
         index=index,
         outcome_index=outcome_index,
+        leave=leave,
+        Q_free=Q_free,
     )
+
+
+def _leave(rows: np.ndarray, weights: np.ndarray, loop: np.ndarray, t: int) -> np.ndarray:
+    """``1 - Q_ii`` per touchpoint from the weights: other weights over all weights.
+
+    Computed as ``W / (W + w_ii)`` with W the sum of the other weights (each scaled by
+    their largest), so a self-loop of weight 1e12 next to weights of 1 gives ~1e-12 to
+    full relative precision instead of ``1 - (1 - 1e-12)``. 0 when nothing else is left.
+    """
+    other = ~loop
+    top = np.zeros(t)
+    np.maximum.at(top, rows[other], weights[other])
+    safe = np.where(top > 0, top, 1.0)
+    rest = np.bincount(rows[other], weights=weights[other] / safe[rows[other]], minlength=t)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # A loop beyond float64 next to its row's other weights gives inf: leave = 0.
+        stay = np.bincount(rows[loop], weights=weights[loop] / safe[rows[loop]], minlength=t)
+        result: np.ndarray = np.where(top > 0, rest / (rest + stay), 0.0)
+    return result
+
+
+def loop_free(chain: AbsorbingChain) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """``(Q_free, leave)``: the chain without self-loops, and ``1 - Q_ii``.
+
+    A self-loop changes how often and how long customers stay at its touchpoint, never
+    where they go next: with ``D = diag(leave)``, ``I - Q = D (I - Q_free)`` so
+    ``N = (I - Q_free)⁻¹ D⁻¹``. Solving with ``I - Q_free`` keeps a loop of weight 1e12
+    (``Q_ii = 1 - 1e-12``) as well conditioned as the map without it. Chains built by
+    :func:`to_chain` carry both, computed from the weights; for others they are derived
+    from ``Q`` (exact up to the rounding already in ``Q_ii``).
+    """
+    from scipy import sparse
+
+    if chain.Q_free is not None and chain.leave is not None:
+        return chain.Q_free, chain.leave
+    stay = chain.Q.diagonal()
+    leave = 1.0 - stay
+    offdiag = (chain.Q - sparse.diags(stay)).tocsr()
+    offdiag.eliminate_zeros()
+    safe = np.where(leave > 0, leave, 1.0)
+    Q_free = (sparse.diags(1.0 / safe) @ offdiag).tocsr()
+    return Q_free, leave
 
 
 def _row_normalise(rows: np.ndarray, weights: np.ndarray, t: int) -> np.ndarray:
     row_max = np.zeros(t)
     np.maximum.at(row_max, rows, weights)
-    scaled = weights / row_max[rows]
+    scaled = weights / np.where(row_max > 0, row_max, 1.0)[rows]
     totals = np.bincount(rows, weights=scaled, minlength=t)
     result: np.ndarray = scaled / totals[rows]
     return result
@@ -213,7 +273,7 @@ class ChainSolver:
     (BiCGSTAB then GMRES with a Jacobi preconditioner and an explicit residual check).
     """
 
-    __slots__ = ("_A", "_AT", "_diag", "_lu", "method", "size", "touchpoints")
+    __slots__ = ("_A", "_AT", "_diag", "_leave", "_lu", "method", "size", "touchpoints")
 
     def __init__(self, chain: AbsorbingChain, method: SolverMethod = "auto") -> None:
         from scipy import sparse
@@ -221,7 +281,9 @@ class ChainSolver:
         self.touchpoints = chain.touchpoints
         self.size = chain.size
         check_escape(chain)
-        A = (sparse.identity(self.size, format="csr") - chain.Q).tocsr()
+        # Self-loops are taken out exactly: I - Q = D (I - Q_free), D = diag(leave).
+        Q_free, self._leave = loop_free(chain)
+        A = (sparse.identity(self.size, format="csr") - Q_free).tocsr()
         self._A = A
         self._AT = A.T.tocsr()
         self._diag = A.diagonal()
@@ -251,7 +313,14 @@ class ChainSolver:
         return self._solve(b, transposed=True)
 
     def _solve(self, b: np.ndarray, *, transposed: bool) -> np.ndarray:
+        # N = (I - Q_free)⁻¹ D⁻¹: N b = N_free (D⁻¹ b) and Nᵀ b = D⁻¹ N_freeᵀ b.
         b = np.asarray(b, dtype=float)
+        scale = 1.0 / self._leave if b.ndim == 1 else (1.0 / self._leave)[:, None]
+        if transposed:
+            return self._solve_free(b, transposed=True) * scale
+        return self._solve_free(b * scale, transposed=False)
+
+    def _solve_free(self, b: np.ndarray, *, transposed: bool) -> np.ndarray:
         if self.method == "dense":
             from scipy.linalg import lu_solve
 
@@ -292,8 +361,11 @@ class ChainSolver:
         """
         if self.method == "dense":
             # Reuse the LU: diag(N) from N = LU⁻¹ I, no second factorisation.
-            return np.diag(self.solve(np.eye(self.size))).copy()
-        return inverse_diagonal(self._A, self.touchpoints, method=self.method)
+            free = np.diag(self._solve_free(np.eye(self.size), transposed=False)).copy()
+        else:
+            free = inverse_diagonal(self._A, self.touchpoints, method=self.method)
+        result: np.ndarray = free / self._leave
+        return result
 
 
 def factorize(chain: AbsorbingChain, method: SolverMethod = "auto") -> ChainSolver:
@@ -369,14 +441,22 @@ def check_escape(chain: AbsorbingChain) -> None:
     For each strongly connected group C of touchpoints, the largest one-step
     probability of leaving C (to an outcome or a touchpoint outside C) must reach
     :data:`ESCAPE_TOLERANCE`; below it, visits there are beyond float64.
+
+    Self-loops are no part of this test: they are solved exactly (:func:`loop_free`),
+    so a touchpoint that keeps customers with probability ``1 - 1e-12`` is fine; one
+    with nothing but a self-loop (or whose other weights vanish beside it) is refused.
     """
     from scipy.sparse.csgraph import connected_components
 
-    Q = chain.Q.tocoo()
-    n_groups, group = connected_components(chain.Q, directed=True, connection="strong")
+    Q_free, step_out = loop_free(chain)
+    trapped = np.flatnonzero(~(step_out > 0))
+    if trapped.size:
+        raise _singular(chain.touchpoints, trapped, escape=True)
+    Q = Q_free.tocoo()
+    n_groups, group = connected_components(Q_free, directed=True, connection="strong")
     outside = group[Q.row] != group[Q.col]
     leave = np.bincount(Q.row[outside], weights=Q.data[outside], minlength=chain.size).astype(float)
-    leave += np.asarray(chain.R.sum(axis=1)).ravel()
+    leave += np.asarray(chain.R.sum(axis=1)).ravel() / step_out
     best = np.zeros(n_groups)
     np.maximum.at(best, group, leave)
     stuck = np.flatnonzero(best < ESCAPE_TOLERANCE)
