@@ -135,16 +135,15 @@ def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> 
     t, a = len(touchpoints), len(outcomes)
 
     moves = [m for m in jm.moves if m.weight > 0]
-    rows = np.fromiter((index[m.source] for m in moves), dtype=np.int64, count=len(moves))
-    weights = np.fromiter((m.weight for m in moves), dtype=float, count=len(moves))
-    to_outcome = np.fromiter(
-        (m.target in outcome_index for m in moves), dtype=bool, count=len(moves)
-    )
-    cols = np.fromiter(
-        (outcome_index[m.target] if m.target in outcome_index else index[m.target] for m in moves),
-        dtype=np.int64,
-        count=len(moves),
-    )
+    # States are numbered touchpoints first, then outcomes (t + k), so one dict lookup
+    # per move gives both the column and whether it is an outcome.
+    state = {**index, **{o: t + k for o, k in outcome_index.items()}}
+    count = len(moves)
+    rows = np.fromiter((index[m.source] for m in moves), dtype=np.int64, count=count)
+    targets = np.fromiter((state[m.target] for m in moves), dtype=np.int64, count=count)
+    weights = np.fromiter((m.weight for m in moves), dtype=float, count=count)
+    to_outcome = targets >= t
+    cols = np.where(to_outcome, targets - t, targets)
     probs = _row_normalise(rows, weights, t)
     loop = ~to_outcome & (cols == rows)
     leave = _leave(rows, weights, loop, t)
