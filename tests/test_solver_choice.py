@@ -81,3 +81,17 @@ def test_choose_method_reads_the_envelope_per_touchpoint() -> None:
     A = (sparse.identity(n, format="csr") + band).tocsr()
     assert jgchain.choose_method(A) == "sparse"
     assert jgchain.choose_method(A[:1000, :1000].tocsr()) == "dense"
+
+
+def test_diagonal_blocks_in_threads_equal_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Column blocks of diag(N) are independent: threads change the time, not one bit.
+    from scipy import sparse
+
+    jm = _map(400, False)
+    A = (sparse.identity(400, format="csr") - jgchain.to_chain(jm).Q).tocsr()
+    monkeypatch.setattr(jgchain, "_KRYLOV_THREADS", 1)
+    one = jgchain._diagonal_block_krylov(A)
+    monkeypatch.setattr(jgchain, "_KRYLOV_THREADS", 2)
+    two = jgchain._diagonal_block_krylov(A)
+    assert np.array_equal(one, two)
+    assert_allclose(one, np.diag(np.linalg.inv(A.toarray())), rtol=1e-10)  # dense LAPACK
