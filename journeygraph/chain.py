@@ -187,8 +187,7 @@ def _leave(rows: np.ndarray, weights: np.ndarray, loop: np.ndarray, t: int) -> n
     full relative precision instead of ``1 - (1 - 1e-12)``. 0 when nothing else is left.
     """
     other = ~loop
-    top = np.zeros(t)
-    np.maximum.at(top, rows[other], weights[other])
+    top = _group_max(rows[other], weights[other], t)
     safe = np.where(top > 0, top, 1.0)
     rest = np.bincount(rows[other], weights=weights[other] / safe[rows[other]], minlength=t)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -222,11 +221,26 @@ def loop_free(chain: AbsorbingChain) -> tuple[sparse.csr_matrix, np.ndarray]:
 
 
 def _row_normalise(rows: np.ndarray, weights: np.ndarray, t: int) -> np.ndarray:
-    row_max = np.zeros(t)
-    np.maximum.at(row_max, rows, weights)
+    row_max = _group_max(rows, weights, t)
     scaled = weights / np.where(row_max > 0, row_max, 1.0)[rows]
     totals = np.bincount(rows, weights=scaled, minlength=t)
     result: np.ndarray = scaled / totals[rows]
+    return result
+
+
+def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Largest value per group (0 for empty groups; values >= 0), by one stable sort.
+
+    Equivalent to ``np.maximum.at(np.zeros(n), groups, values)``, which is several
+    times slower.
+    """
+    result = np.zeros(n)
+    if groups.size == 0:
+        return result
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    result[sorted_groups[starts]] = np.maximum.reduceat(values[order], starts)
     return result
 
 
@@ -428,10 +442,11 @@ def _envelope(A: sparse.csr_matrix) -> int:
 
     pattern = (abs(A) + abs(A.T)).tocsr()
     perm = reverse_cuthill_mckee(pattern, symmetric_mode=True)
-    P = pattern[perm][:, perm].tocoo()
+    P = pattern[perm][:, perm].tocsr()
     rank = np.arange(A.shape[0])
     first = np.full(A.shape[0], A.shape[0])
-    np.minimum.at(first, P.row, P.col)
+    filled = np.flatnonzero(np.diff(P.indptr))
+    first[filled] = np.minimum.reduceat(P.indices, P.indptr[filled])
     return int(2 * np.maximum(rank - np.minimum(first, rank), 0).sum() + A.shape[0])
 
 
@@ -523,8 +538,7 @@ def check_escape(chain: AbsorbingChain) -> None:
     outside = group[Q.row] != group[Q.col]
     leave = np.bincount(Q.row[outside], weights=Q.data[outside], minlength=chain.size).astype(float)
     leave += np.asarray(chain.R.sum(axis=1)).ravel() / step_out
-    best = np.zeros(n_groups)
-    np.maximum.at(best, group, leave)
+    best = _group_max(group, leave, n_groups)
     stuck = np.flatnonzero(best < ESCAPE_TOLERANCE)
     if stuck.size:
         members = np.flatnonzero(np.isin(group, stuck))
