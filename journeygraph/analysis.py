@@ -514,16 +514,26 @@ def analyze(
     Rc = chain.R.tocoo()
     q_flow = visits[Qc.row] * Qc.data
     r_flow = visits[Rc.row] * Rc.data
+    # Plain Python ints and floats (tolist) build the dicts without numpy scalars.
     move_flows = {
-        (tps[i], tps[j]): float(f) for i, j, f in zip(Qc.row, Qc.col, q_flow, strict=True)
+        (tps[i], tps[j]): f
+        for i, j, f in zip(Qc.row.tolist(), Qc.col.tolist(), q_flow.tolist(), strict=True)
     }
     move_flows.update(
-        {(tps[i], outs[k]): float(f) for i, k, f in zip(Rc.row, Rc.col, r_flow, strict=True)}
+        {
+            (tps[i], outs[k]): f
+            for i, k, f in zip(Rc.row.tolist(), Rc.col.tolist(), r_flow.tolist(), strict=True)
+        }
     )
 
+    # Stage position of every touchpoint, once per map (not through the model per use).
+    stage_index = {s.id: i for i, s in enumerate(jm.stages)}
+    stage_pos = np.fromiter(
+        (stage_index[tp.stage] for tp in jm.touchpoints), dtype=np.int64, count=t
+    )
     leaks = _leaks(jm, chain, R, visits, kind_p["churn"])
-    switching, by_stage = _switching(jm, chain, R, visits, kind_p["competitor"])
-    stage_flow = _stage_flow(jm, chain, Qc, q_flow, Rc, r_flow)
+    switching, by_stage = _switching(jm, chain, R, visits, kind_p["competitor"], stage_pos)
+    stage_flow = _stage_flow(jm, chain, Qc, q_flow, Rc, r_flow, stage_pos)
     expected_time = _expected_time(jm, chain, solver, B) if chain.step_hours is not None else None
 
     result = Analysis(
@@ -597,24 +607,34 @@ def _leaks(
 
 
 def _switching(
-    jm: JourneyMap, chain: AbsorbingChain, R: np.ndarray, visits: np.ndarray, comp_p: float
+    jm: JourneyMap,
+    chain: AbsorbingChain,
+    R: np.ndarray,
+    visits: np.ndarray,
+    comp_p: float,
+    stage_pos: np.ndarray,
 ) -> tuple[tuple[Switch, ...], dict[str, dict[str, float]]]:
-    rivals = jm.outcomes_of_kind("competitor")
-    items = []
-    stage_pos = np.array([jm.stage_position(t.stage) for t in jm.touchpoints])
-    by_stage: dict[str, dict[str, float]] = {}
-    for o in rivals:
-        k = chain.outcome_index[o.id]
-        flow = visits * R[:, k]
-        for i in np.flatnonzero(flow > 0):
-            items.append((float(flow[i]), int(i), o.id))
-        per_stage = np.bincount(stage_pos, weights=flow, minlength=len(jm.stages))
-        for s, f in zip(jm.stages, per_stage, strict=True):
-            by_stage.setdefault(s.id, {})[o.id] = float(f)
-    items.sort(key=lambda x: (-x[0], x[1], x[2]))
+    rivals = [o.id for o in jm.outcomes_of_kind("competitor")]
+    by_stage: dict[str, dict[str, float]] = {s.id: {} for s in jm.stages}
+    if not rivals:
+        return (), {}
+    cols = [chain.outcome_index[o] for o in rivals]
+    flow = visits[:, None] * R[:, cols]  # t x rivals
+    for r, o in enumerate(rivals):
+        per_stage = np.bincount(stage_pos, weights=flow[:, r], minlength=len(jm.stages))
+        for s, f in zip(jm.stages, per_stage.tolist(), strict=True):
+            by_stage[s.id][o] = f
+    tp_i, rival_i = np.nonzero(flow > 0)
+    f = flow[tp_i, rival_i]
+    # Largest flow first; ties by touchpoint order, then competitor id.
+    rival_rank = np.argsort(np.argsort(np.array(rivals, dtype=object), kind="stable"))
+    order = np.lexsort((rival_rank[rival_i], tp_i, -f))
+    tps = chain.touchpoints
     switches = tuple(
-        Switch(chain.touchpoints[i], comp, f, f / comp_p if comp_p > 0 else 0.0)
-        for f, i, comp in items
+        Switch(tps[i], rivals[r], x, x / comp_p if comp_p > 0 else 0.0)
+        for i, r, x in zip(
+            tp_i[order].tolist(), rival_i[order].tolist(), f[order].tolist(), strict=True
+        )
     )
     return switches, by_stage
 
@@ -626,9 +646,9 @@ def _stage_flow(
     q_flow: np.ndarray,
     Rc: Any,
     r_flow: np.ndarray,
+    pos: np.ndarray,
 ) -> StageFlow:
     stages = tuple(s.id for s in jm.stages)
-    pos = np.array([jm.stage_position(t.stage) for t in jm.touchpoints], dtype=np.int64)
     src, dst = pos[Qc.row], pos[Qc.col]
     s = len(stages)
     table = np.bincount(src * s + dst, weights=q_flow, minlength=s * s).reshape(s, s)

@@ -8,9 +8,10 @@ States are ordered as the map's touchpoints (transient, file order) then its out
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -33,6 +34,7 @@ __all__ = [
     "entry_vector",
     "factorize",
     "inverse_diagonal",
+    "loop_free",
     "to_chain",
 ]
 
@@ -55,6 +57,13 @@ class AbsorbingChain:
         Expected duration (hours) of the next move out of each touchpoint,
         ``(P∘D) 1``; moves without a ``duration`` take no time. ``None`` when no move
         of the map has a duration.
+    leave
+        Length-``t`` probability of leaving each touchpoint on a step, ``1 - Q_ii``,
+        computed from the weights without cancellation (1 where there is no
+        self-loop); ``None`` derives it from ``Q`` (see :func:`loop_free`).
+    Q_free
+        ``Q`` without self-loops, each row divided by ``leave``: the chain observed
+        only when customers move on. ``None`` derives it from ``Q``.
     """
 
     touchpoints: tuple[str, ...]
@@ -65,6 +74,8 @@ class AbsorbingChain:
     step_hours: np.ndarray | None
     index: dict[str, int] = field(repr=False)
     outcome_index: dict[str, int] = field(repr=False)
+    leave: np.ndarray | None = field(default=None, repr=False)
+    Q_free: sparse.csr_matrix | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -125,17 +136,22 @@ def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> 
     t, a = len(touchpoints), len(outcomes)
 
     moves = [m for m in jm.moves if m.weight > 0]
-    rows = np.fromiter((index[m.source] for m in moves), dtype=np.int64, count=len(moves))
-    weights = np.fromiter((m.weight for m in moves), dtype=float, count=len(moves))
-    to_outcome = np.fromiter(
-        (m.target in outcome_index for m in moves), dtype=bool, count=len(moves)
-    )
-    cols = np.fromiter(
-        (outcome_index[m.target] if m.target in outcome_index else index[m.target] for m in moves),
-        dtype=np.int64,
-        count=len(moves),
-    )
+    # States are numbered touchpoints first, then outcomes (t + k), so one dict lookup
+    # per move gives both the column and whether it is an outcome.
+    state = {**index, **{o: t + k for o, k in outcome_index.items()}}
+    count = len(moves)
+    rows = np.fromiter((index[m.source] for m in moves), dtype=np.int64, count=count)
+    targets = np.fromiter((state[m.target] for m in moves), dtype=np.int64, count=count)
+    weights = np.fromiter((m.weight for m in moves), dtype=float, count=count)
+    to_outcome = targets >= t
+    cols = np.where(to_outcome, targets - t, targets)
     probs = _row_normalise(rows, weights, t)
+    loop = ~to_outcome & (cols == rows)
+    leave = _leave(rows, weights, loop, t)
+    free_probs = _row_normalise(rows[~loop], weights[~loop], t)
+    free_rows, free_cols = rows[~loop], cols[~loop]
+    keep = ~to_outcome[~loop]
+    Q_free = sparse.csr_matrix((free_probs[keep], (free_rows[keep], free_cols[keep])), shape=(t, t))
 
     Q = sparse.csr_matrix(
         (probs[~to_outcome], (rows[~to_outcome], cols[~to_outcome])), shape=(t, t)
@@ -158,15 +174,73 @@ def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> 
         step_hours=step_hours,
         index=index,
         outcome_index=outcome_index,
+        leave=leave,
+        Q_free=Q_free,
     )
 
 
+def _leave(rows: np.ndarray, weights: np.ndarray, loop: np.ndarray, t: int) -> np.ndarray:
+    """``1 - Q_ii`` per touchpoint from the weights: other weights over all weights.
+
+    Computed as ``W / (W + w_ii)`` with W the sum of the other weights (each scaled by
+    their largest), so a self-loop of weight 1e12 next to weights of 1 gives ~1e-12 to
+    full relative precision instead of ``1 - (1 - 1e-12)``. 0 when nothing else is left.
+    """
+    other = ~loop
+    top = _group_max(rows[other], weights[other], t)
+    safe = np.where(top > 0, top, 1.0)
+    rest = np.bincount(rows[other], weights=weights[other] / safe[rows[other]], minlength=t)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # A loop beyond float64 next to its row's other weights gives inf: leave = 0.
+        stay = np.bincount(rows[loop], weights=weights[loop] / safe[rows[loop]], minlength=t)
+        result: np.ndarray = np.where(top > 0, rest / (rest + stay), 0.0)
+    return result
+
+
+def loop_free(chain: AbsorbingChain) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """``(Q_free, leave)``: the chain without self-loops, and ``1 - Q_ii``.
+
+    A self-loop changes how often and how long customers stay at its touchpoint, never
+    where they go next: with ``D = diag(leave)``, ``I - Q = D (I - Q_free)`` so
+    ``N = (I - Q_free)⁻¹ D⁻¹``. Solving with ``I - Q_free`` keeps a loop of weight 1e12
+    (``Q_ii = 1 - 1e-12``) as well conditioned as the map without it. Chains built by
+    :func:`to_chain` carry both, computed from the weights; for others they are derived
+    from ``Q`` (exact up to the rounding already in ``Q_ii``).
+    """
+    from scipy import sparse
+
+    if chain.Q_free is not None and chain.leave is not None:
+        return chain.Q_free, chain.leave
+    stay = chain.Q.diagonal()
+    leave = 1.0 - stay
+    offdiag = (chain.Q - sparse.diags(stay)).tocsr()
+    offdiag.eliminate_zeros()
+    safe = np.where(leave > 0, leave, 1.0)
+    Q_free = (sparse.diags(1.0 / safe) @ offdiag).tocsr()
+    return Q_free, leave
+
+
 def _row_normalise(rows: np.ndarray, weights: np.ndarray, t: int) -> np.ndarray:
-    row_max = np.zeros(t)
-    np.maximum.at(row_max, rows, weights)
-    scaled = weights / row_max[rows]
+    row_max = _group_max(rows, weights, t)
+    scaled = weights / np.where(row_max > 0, row_max, 1.0)[rows]
     totals = np.bincount(rows, weights=scaled, minlength=t)
     result: np.ndarray = scaled / totals[rows]
+    return result
+
+
+def _group_max(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Largest value per group (0 for empty groups; values >= 0), by one stable sort.
+
+    Equivalent to ``np.maximum.at(np.zeros(n), groups, values)``, which is several
+    times slower.
+    """
+    result = np.zeros(n)
+    if groups.size == 0:
+        return result
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    result[sorted_groups[starts]] = np.maximum.reduceat(values[order], starts)
     return result
 
 
@@ -191,8 +265,13 @@ SolverMethod = Literal["auto", "dense", "sparse", "iterative"]
 #: block of N is inverted densely when the diagonal of N is needed).
 DENSE_LIMIT = 1500
 #: Sparse LU is used when the envelope of I - Q (after reverse Cuthill–McKee), which
-#: bounds the fill-in of the factors, stays below this many entries; else iterative.
-ENVELOPE_LIMIT = 30_000_000
+#: bounds the fill-in of the factors, stays below this many entries per touchpoint
+#: (a narrow profile: stage-ordered maps); else the iterative solver. Measured on the
+#: benchmark maps (envelope per touchpoint, SuperLU fill per touchpoint): stage-ordered
+#: 2,000 / 5,000 / 20,000: 94 / 124 / 896 (18 / 39 / 156); random 2,000 / 5,000:
+#: 1,266 / 3,172 (486 / 1,243), where SuperLU took 10× / 100× the iterative solves;
+#: Jacobi BiCGSTAB stalls on one solve of the stage-ordered 20,000 map, so it stays LU.
+ENVELOPE_LIMIT = 1000
 #: Relative residual every solve must reach (checked explicitly, never assumed).
 RESIDUAL_TOLERANCE = 1e-11
 #: A group of touchpoints that customers leave with probability below this per step
@@ -213,7 +292,7 @@ class ChainSolver:
     (BiCGSTAB then GMRES with a Jacobi preconditioner and an explicit residual check).
     """
 
-    __slots__ = ("_A", "_AT", "_diag", "_lu", "method", "size", "touchpoints")
+    __slots__ = ("_A", "_AT", "_diag", "_leave", "_lu", "method", "size", "touchpoints")
 
     def __init__(self, chain: AbsorbingChain, method: SolverMethod = "auto") -> None:
         from scipy import sparse
@@ -221,7 +300,9 @@ class ChainSolver:
         self.touchpoints = chain.touchpoints
         self.size = chain.size
         check_escape(chain)
-        A = (sparse.identity(self.size, format="csr") - chain.Q).tocsr()
+        # Self-loops are taken out exactly: I - Q = D (I - Q_free), D = diag(leave).
+        Q_free, self._leave = loop_free(chain)
+        A = (sparse.identity(self.size, format="csr") - Q_free).tocsr()
         self._A = A
         self._AT = A.T.tocsr()
         self._diag = A.diagonal()
@@ -251,26 +332,44 @@ class ChainSolver:
         return self._solve(b, transposed=True)
 
     def _solve(self, b: np.ndarray, *, transposed: bool) -> np.ndarray:
+        # N = (I - Q_free)⁻¹ D⁻¹: N b = N_free (D⁻¹ b) and Nᵀ b = D⁻¹ N_freeᵀ b.
         b = np.asarray(b, dtype=float)
+        scale = 1.0 / self._leave if b.ndim == 1 else (1.0 / self._leave)[:, None]
+        if transposed:
+            return self._solve_free(b, transposed=True) * scale
+        return self._solve_free(b * scale, transposed=False)
+
+    def _solve_free(self, b: np.ndarray, *, transposed: bool) -> np.ndarray:
+        if self.method == "iterative":
+            x_it = self._try_iterative(b, transposed=transposed)
+            if x_it is not None:
+                self._check(x_it, b, transposed=transposed)
+                return x_it
+            # The Krylov solver stalled on this chain: factorise once, use LU from now on.
+            from scipy.sparse.linalg import splu
+
+            self._lu = splu(self._A.tocsc())
+            self.method = "sparse"
         if self.method == "dense":
             from scipy.linalg import lu_solve
 
             x: np.ndarray = lu_solve(self._lu, b, trans=1 if transposed else 0, check_finite=False)
-        elif self.method == "sparse":
-            x = self._lu.solve(np.ascontiguousarray(b), trans="T" if transposed else "N")
         else:
-            A = self._AT if transposed else self._A
-            if b.ndim == 1:
-                x = _iterative(A, self._diag, b, self.touchpoints)
-            else:
-                x = np.column_stack(
-                    [
-                        _iterative(A, self._diag, b[:, j], self.touchpoints)
-                        for j in range(b.shape[1])
-                    ]
-                )
+            x = self._lu.solve(np.ascontiguousarray(b), trans="T" if transposed else "N")
         self._check(x, b, transposed=transposed)
         return x
+
+    def _try_iterative(self, b: np.ndarray, *, transposed: bool) -> np.ndarray | None:
+        """Every column by Jacobi-preconditioned BiCGSTAB (300 steps); ``None`` if one stalls."""
+        A = self._AT if transposed else self._A
+        columns = [b] if b.ndim == 1 else [b[:, j] for j in range(b.shape[1])]
+        solved = []
+        for column in columns:
+            x = _iterative(A, self._diag, column, self.touchpoints, exact_fallback=False)
+            if x is None:
+                return None
+            solved.append(x)
+        return solved[0] if b.ndim == 1 else np.column_stack(solved)
 
     def _check(self, x: np.ndarray, b: np.ndarray, *, transposed: bool) -> None:
         A = self._AT if transposed else self._A
@@ -292,8 +391,11 @@ class ChainSolver:
         """
         if self.method == "dense":
             # Reuse the LU: diag(N) from N = LU⁻¹ I, no second factorisation.
-            return np.diag(self.solve(np.eye(self.size))).copy()
-        return inverse_diagonal(self._A, self.touchpoints, method=self.method)
+            free = np.diag(self._solve_free(np.eye(self.size), transposed=False)).copy()
+        else:
+            free = inverse_diagonal(self._A, self.touchpoints, method=self.method)
+        result: np.ndarray = free / self._leave
+        return result
 
 
 def factorize(chain: AbsorbingChain, method: SolverMethod = "auto") -> ChainSolver:
@@ -305,8 +407,8 @@ def factorize(chain: AbsorbingChain, method: SolverMethod = "auto") -> ChainSolv
         From :func:`to_chain`.
     method
         ``"auto"`` (default) picks dense LU up to :data:`DENSE_LIMIT` touchpoints,
-        sparse LU while the fill-in bound stays below :data:`ENVELOPE_LIMIT`, and the
-        iterative solver otherwise.
+        sparse LU while the fill-in bound stays below :data:`ENVELOPE_LIMIT` entries
+        per touchpoint, and the iterative solver otherwise (see :func:`choose_method`).
 
     Raises
     ------
@@ -319,11 +421,19 @@ def factorize(chain: AbsorbingChain, method: SolverMethod = "auto") -> ChainSolv
 
 
 def choose_method(A: sparse.csr_matrix) -> Literal["dense", "sparse", "iterative"]:
-    """Dense for small systems; sparse LU when its fill-in is bounded; else iterative."""
+    """Dense for small systems; then chosen from the structure, not the size.
+
+    Sparse LU when the envelope of ``I - Q`` after reverse Cuthill–McKee (an upper bound
+    on the fill-in of its factors) stays below :data:`ENVELOPE_LIMIT` entries per
+    touchpoint; otherwise the iterative solver, whose every result is checked by its
+    residual. Should BiCGSTAB not converge within 300 steps, the solver factorises with
+    sparse LU once and uses it from then on, so no map pays an unbounded fill-in and
+    none is left unsolved.
+    """
     t = A.shape[0]
     if t <= DENSE_LIMIT:
         return "dense"
-    return "sparse" if _envelope(A) <= ENVELOPE_LIMIT else "iterative"
+    return "sparse" if _envelope(A) <= ENVELOPE_LIMIT * t else "iterative"
 
 
 def _envelope(A: sparse.csr_matrix) -> int:
@@ -332,22 +442,65 @@ def _envelope(A: sparse.csr_matrix) -> int:
 
     pattern = (abs(A) + abs(A.T)).tocsr()
     perm = reverse_cuthill_mckee(pattern, symmetric_mode=True)
-    P = pattern[perm][:, perm].tocoo()
+    P = pattern[perm][:, perm].tocsr()
     rank = np.arange(A.shape[0])
     first = np.full(A.shape[0], A.shape[0])
-    np.minimum.at(first, P.row, P.col)
+    filled = np.flatnonzero(np.diff(P.indptr))
+    first[filled] = np.minimum.reduceat(P.indices, P.indptr[filled])
     return int(2 * np.maximum(rank - np.minimum(first, rank), 0).sum() + A.shape[0])
 
 
+@overload
 def _iterative(
-    A: sparse.csr_matrix, diag: np.ndarray, b: np.ndarray, names: tuple[str, ...]
-) -> np.ndarray:
+    A: sparse.csr_matrix,
+    diag: np.ndarray,
+    b: np.ndarray,
+    names: tuple[str, ...],
+    *,
+    exact_fallback: Literal[True] = ...,
+) -> np.ndarray: ...
+
+
+@overload
+def _iterative(
+    A: sparse.csr_matrix,
+    diag: np.ndarray,
+    b: np.ndarray,
+    names: tuple[str, ...],
+    *,
+    exact_fallback: bool,
+) -> np.ndarray | None: ...
+
+
+def _iterative(
+    A: sparse.csr_matrix,
+    diag: np.ndarray,
+    b: np.ndarray,
+    names: tuple[str, ...],
+    *,
+    exact_fallback: bool = True,
+) -> np.ndarray | None:
     from scipy.sparse.linalg import LinearOperator, bicgstab, gmres, splu
 
     if not b.any():
         return np.zeros_like(b)
     M = LinearOperator(A.shape, matvec=lambda v: v / diag, dtype=float)
     bnorm = float(np.abs(b).max())
+    if not exact_fallback:
+        # The caller has a fallback (sparse LU), so give up after 300 steps; the caller
+        # then checks every row's residual against RESIDUAL_TOLERANCE.
+        # Accepted on the backward error, max|r| <= 1e-12 max(|b| + |A||x|), which a
+        # solve reaches even when visits are large beside a spread-out entry.
+        absA = abs(A)
+        x = np.zeros_like(b)
+        for steps in (40, 260):
+            x, _ = bicgstab(A, b, x0=x, rtol=0.0, atol=1e-12 * bnorm, M=M, maxiter=steps)
+            if not np.isfinite(x).all():
+                return None
+            scale = float((np.abs(b) + absA @ np.abs(x)).max())
+            if np.abs(A @ x - b).max() <= 1e-12 * scale:
+                return np.asarray(x)
+        return None
     x, _ = bicgstab(A, b, rtol=1e-14, atol=0.0, M=M, maxiter=10 * A.shape[0] + 1000)
     if _converged(A, x, b, bnorm):
         return np.asarray(x)
@@ -369,16 +522,23 @@ def check_escape(chain: AbsorbingChain) -> None:
     For each strongly connected group C of touchpoints, the largest one-step
     probability of leaving C (to an outcome or a touchpoint outside C) must reach
     :data:`ESCAPE_TOLERANCE`; below it, visits there are beyond float64.
+
+    Self-loops are no part of this test: they are solved exactly (:func:`loop_free`),
+    so a touchpoint that keeps customers with probability ``1 - 1e-12`` is fine; one
+    with nothing but a self-loop (or whose other weights vanish beside it) is refused.
     """
     from scipy.sparse.csgraph import connected_components
 
-    Q = chain.Q.tocoo()
-    n_groups, group = connected_components(chain.Q, directed=True, connection="strong")
+    Q_free, step_out = loop_free(chain)
+    trapped = np.flatnonzero(~(step_out > 0))
+    if trapped.size:
+        raise _singular(chain.touchpoints, trapped, escape=True)
+    Q = Q_free.tocoo()
+    n_groups, group = connected_components(Q_free, directed=True, connection="strong")
     outside = group[Q.row] != group[Q.col]
     leave = np.bincount(Q.row[outside], weights=Q.data[outside], minlength=chain.size).astype(float)
-    leave += np.asarray(chain.R.sum(axis=1)).ravel()
-    best = np.zeros(n_groups)
-    np.maximum.at(best, group, leave)
+    leave += np.asarray(chain.R.sum(axis=1)).ravel() / step_out
+    best = _group_max(group, leave, n_groups)
     stuck = np.flatnonzero(best < ESCAPE_TOLERANCE)
     if stuck.size:
         members = np.flatnonzero(np.isin(group, stuck))
@@ -538,6 +698,8 @@ def _diagonal_by_columns(block: sparse.csr_matrix, method: str) -> np.ndarray:
 #: column): degree 0 (Jacobi only) 10–12; degree 3: 4.3 at 16 columns, 4.7 at 32, 6.1
 #: at 64; degree 5 and 8: 4.7–5.2. One column at a time with scipy's BiCGSTAB: ~47.
 _KRYLOV_BATCH = 16
+#: Threads solving blocks of columns at once (at most one per core).
+_KRYLOV_THREADS = 4
 _NEUMANN_DEGREE = 3
 #: Relative accuracy guaranteed for each N_kk by the block Krylov solver's stopping rule.
 _DIAGONAL_ACCURACY = 1e-12
@@ -573,7 +735,8 @@ def _diagonal_block_krylov(A: sparse.csr_matrix) -> np.ndarray:
     limit = _DIAGONAL_ACCURACY / np.maximum(steps, 1.0)  # allowed ‖r‖∞ per column k
     r0 = np.random.default_rng(0).standard_normal(n)  # shadow residual (e_k would break)
     diag = np.full(n, np.nan)
-    for start in range(0, n, _KRYLOV_BATCH):
+
+    def block(start: int) -> tuple[np.ndarray, np.ndarray]:
         cols = np.arange(start, min(n, start + _KRYLOV_BATCH))
         X = _block_bicgstab(offdiag, cols, 1.0 / d[cols], limit[cols], r0)
         ok = np.isfinite(X).all(axis=0)
@@ -581,7 +744,21 @@ def _diagonal_block_krylov(A: sparse.csr_matrix) -> np.ndarray:
         E[cols, np.arange(cols.size)] = 1.0
         residual = np.abs(E - A @ np.where(ok, X, 0.0)).max(axis=0)
         ok &= residual <= limit[cols]
-        diag[cols[ok]] = X[cols[ok], np.flatnonzero(ok)]
+        return cols[ok], X[cols[ok], np.flatnonzero(ok)]
+
+    # Blocks are independent and read only shared arrays; scipy's sparse products and
+    # numpy's array operations release the GIL, so threads use every core.
+    starts = range(0, n, _KRYLOV_BATCH)
+    workers = min(os.cpu_count() or 1, _KRYLOV_THREADS, len(starts))
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            solved = list(pool.map(block, starts))
+    else:
+        solved = [block(start) for start in starts]
+    for cols, values in solved:
+        diag[cols] = values
     for k in np.flatnonzero(np.isnan(diag)):
         e = np.zeros(n)
         e[k] = 1.0

@@ -12,7 +12,6 @@ its :class:`FitReport` in ``metadata["fit"]``.
 from __future__ import annotations
 
 import glob as _glob
-import itertools
 import os
 import warnings
 from collections import defaultdict
@@ -39,6 +38,7 @@ from journeygraph._fit_engines import (
     count_spark,
 )
 from journeygraph._optional import require
+from journeygraph._paths_count import count_column, count_paths
 from journeygraph._progress import Progress
 from journeygraph.errors import (
     EventLogError,
@@ -539,61 +539,49 @@ def fit_paths(
     [('email', 'churn', 2.0), ('search', 'site', 4.0), ('site', 'churn', 1.0), ('site', 'conversion', 3.0)]
     """
     arrow, where, default_name = _paths_table(table, [c for c in (path, conversions, nulls) if c])
-    paths = arrow.column(path).to_pylist()
     conv = _count_column(arrow, conversions, where)
-    lost = _count_column(arrow, nulls, where) if nulls else np.zeros(len(paths))
-    entry: dict[str, float] = defaultdict(float)
-    moves: dict[tuple[str, str], float] = defaultdict(float)
-    touchpoints: set[str] = set()
-    journeys = 0.0
-    for row, (text, c, n) in enumerate(zip(paths, conv.tolist(), lost.tolist(), strict=True), 2):
-        if c + n == 0:
-            continue
-        if not isinstance(text, str) or not text.strip():
-            raise EventLogError(
-                f"{where}: row {row}: path column {path!r} is empty or null (found {text!r})"
-            )
-        steps = [s.strip() for s in text.split(sep)]
-        if any(not s for s in steps):
-            raise EventLogError(
-                f"{where}: row {row}: path {text!r} has an empty step; check sep={sep!r}"
-            )
-        touchpoints.update(steps)
-        entry[steps[0]] += c + n
-        journeys += c + n
-        for a, b in itertools.pairwise(steps):
-            moves[(a, b)] += c + n
-        if c:
-            moves[(steps[-1], conversion)] += c
-        if n:
-            moves[(steps[-1], churn)] += n
-    if journeys == 0:
-        raise EventLogError(f"{where}: no journeys: every path has 0 conversions and 0 nulls")
-    clash = sorted({conversion, churn} & touchpoints)
+    lost = _count_column(arrow, nulls, where) if nulls else np.zeros(arrow.num_rows)
+    # Split and count on whole columns (journeygraph._paths_count), no loop per row.
+    counts = count_paths(arrow, path, conv, lost, sep, where)
+    names = counts.channels
+    clash = sorted({conversion, churn} & set(names))
     if clash:
         raise EventLogError(
             f"{where}: channel {clash[0]!r} has the same id as an outcome; pass "
             "conversion= or churn= with another id"
         )
+    touchpoints = list(names)
+    entry = {names[i]: float(counts.entry[i]) for i in np.flatnonzero(counts.entry)}
+    moves: dict[tuple[str, str], float] = {
+        (names[a], names[b]): w
+        for a, b, w in zip(
+            counts.pair_from.tolist(),
+            counts.pair_to.tolist(),
+            counts.pair_weight.tolist(),
+            strict=True,
+        )
+    }
+    for outcome, ends in ((conversion, counts.converted), (churn, counts.lost)):
+        moves.update({(names[i], outcome): float(ends[i]) for i in np.flatnonzero(ends)})
     outcome_kinds = {conversion: "conversion", churn: "churn"}
     used = {o for (_, o) in moves if o in outcome_kinds}
     report = FitReport(
         engine="paths",
-        input_rows=len(paths),
-        events=int(sum(conv) + sum(lost)),
-        journeys=int(journeys),
+        input_rows=arrow.num_rows,
+        events=int(counts.events),
+        journeys=int(counts.journeys),
         censored_journeys=0,
         single_event_journeys=0,
         dropped={},
     )
     stage_of, stage_list, details = _stages(
-        stages, sorted(touchpoints), entry, moves, unknown_touchpoints, where
+        stages, touchpoints, entry, moves, unknown_touchpoints, where
     )
     return _build_map(
         name=name or default_name,
-        entry=dict(entry),
-        moves=dict(moves),
-        touchpoints=sorted(touchpoints),
+        entry=entry,
+        moves=moves,
+        touchpoints=touchpoints,
         outcome_kinds={o: k for o, k in outcome_kinds.items() if o in used},
         stage_of=stage_of,
         stage_list=stage_list,
@@ -957,22 +945,7 @@ def _paths_table(table: Any, wanted: list[str]) -> tuple[Any, str, str]:
 
 
 def _count_column(arrow: Any, column: str, where: str) -> np.ndarray:
-    if column not in arrow.column_names:
-        hint = did_you_mean(column, arrow.column_names)
-        raise EventLogError(f"{where}: column {column!r} not found{hint}")
-    raw = arrow.column(column).to_pylist()
-    out = np.zeros(len(raw))
-    for row, v in enumerate(raw):
-        try:
-            x = float(v) if not isinstance(v, bool) and v is not None else float("nan")
-        except (TypeError, ValueError):
-            x = float("nan")
-        if not np.isfinite(x) or x < 0:
-            raise EventLogError(
-                f"{where}: row {row + 2}: column {column!r} must be a count >= 0 (found {v!r})"
-            )
-        out[row] = x
-    return out
+    return count_column(arrow, column, where)
 
 
 # -- maps from counts -----------------------------------------------------------------

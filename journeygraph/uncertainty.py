@@ -454,11 +454,13 @@ def posterior_sample(
     parts: list[dict[str, np.ndarray]] = []
     for start in range(0, draws, chunk):
         n = min(chunk, draws - start)
-        probs, entry_draws = pattern.sample(rng, n, prior, entry_uncertain)
+        probs, entry_draws, leave = pattern.sample(rng, n, prior, entry_uncertain)
         if batched:
-            visits, hit_conv = _solve_batched(pattern, probs, entry_draws, removal_effects)
+            visits, hit_conv = _solve_batched(pattern, probs, entry_draws, leave, removal_effects)
         else:
-            visits, hit_conv = _solve_looped(pattern, probs, entry_draws, removal_effects, solver)
+            visits, hit_conv = _solve_looped(
+                pattern, probs, entry_draws, leave, removal_effects, solver
+            )
         parts.append(pattern.figures(probs, visits, hit_conv))
     samples = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     for name, values in samples.items():
@@ -598,6 +600,11 @@ class _Pattern:
         self.weight = np.array([k[3] for k in keyed])
         self.row_start = np.searchsorted(self.source, np.arange(self.t))
         self.q = np.flatnonzero(~self.to_outcome)
+        # Self-loops are solved exactly (journeygraph.chain.loop_free): moves other than
+        # a loop, and the loop-free touchpoint-to-touchpoint moves.
+        is_loop = ~self.to_outcome & (self.source == self.target)
+        self.other = np.flatnonzero(~is_loop)
+        self.q_free = np.flatnonzero(~self.to_outcome & ~is_loop)
         self.r = np.flatnonzero(self.to_outcome)
         self.q_indptr = np.searchsorted(self.source[self.q], np.arange(self.t + 1))
         self.r_indptr = np.searchsorted(self.source[self.r], np.arange(self.t + 1))
@@ -648,8 +655,10 @@ class _Pattern:
 
     def sample(
         self, rng: np.random.Generator, n: int, prior: float, entry_uncertain: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` draws of every move probability ``(n, m)`` and of the entry ``(n, t)``."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``n`` draws of every move probability ``(n, m)``, of the entry ``(n, t)`` and
+        of each touchpoint's probability of moving on ``(n, t)`` (``1 - Q_ii``, from the
+        draws' weights without cancellation)."""
         gam = rng.standard_gamma(self.weight + prior, size=(n, self.m))
         totals = np.add.reduceat(gam, self.row_start, axis=1)
         empty = np.flatnonzero((totals <= 0).any(axis=0))
@@ -666,6 +675,11 @@ class _Pattern:
                 ]
             )
         probs: np.ndarray = gam / totals[:, self.source]
+        others = np.zeros((n, self.t))
+        np.add.at(others.T, self.source[self.other], gam[:, self.other].T)
+        leave = others / totals
+        if not (leave > 0).all():
+            raise _singular_draw()
         if entry_uncertain:
             eg = rng.standard_gamma(self.entry_weight + prior, size=(n, self.entry_pos.size))
             esum = eg.sum(axis=1, keepdims=True)
@@ -684,9 +698,9 @@ class _Pattern:
             entry[:, self.entry_pos] = eg / esum
         else:
             entry = np.broadcast_to(self.entry_fixed, (n, self.t)).copy()
-        return probs, entry
+        return probs, entry, leave
 
-    def chain(self, probs: np.ndarray, entry: np.ndarray) -> AbsorbingChain:
+    def chain(self, probs: np.ndarray, entry: np.ndarray, leave: np.ndarray) -> AbsorbingChain:
         """One draw as an :class:`AbsorbingChain` (for :func:`factorize`)."""
         from scipy import sparse
 
@@ -695,6 +709,11 @@ class _Pattern:
         )
         R = sparse.csr_matrix(
             (probs[self.r], self.target[self.r], self.r_indptr), shape=(self.t, self.a)
+        )
+        src = self.source[self.q_free]
+        Q_free = sparse.csr_matrix(
+            (probs[self.q_free] / leave[src], (src, self.target[self.q_free])),
+            shape=(self.t, self.t),
         )
         return AbsorbingChain(
             touchpoints=self.touchpoints,
@@ -705,6 +724,8 @@ class _Pattern:
             step_hours=None,
             index=self.index,
             outcome_index=self.outcome_index,
+            leave=leave,
+            Q_free=Q_free,
         )
 
     # -- figures -----------------------------------------------------------------------
@@ -764,22 +785,27 @@ def _share(part: np.ndarray, total: np.ndarray) -> np.ndarray:
 
 
 def _solve_batched(
-    pattern: _Pattern, probs: np.ndarray, entry: np.ndarray, removal: bool
+    pattern: _Pattern, probs: np.ndarray, entry: np.ndarray, leave: np.ndarray, removal: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Visits ``v = π₀ᵀN`` of every draw at once by stacked dense solves.
 
-    With ``removal``, ``N`` itself is formed per draw (``np.linalg.inv``), for its
-    diagonal: returns ``(v_k / N_kk) b_k`` with ``b = N r_conversion``.
+    Each draw is solved without its self-loops, ``N = (I - Q_free)⁻¹ D⁻¹`` with
+    ``D = diag(leave)`` (journeygraph.chain.loop_free), so a loop that keeps customers
+    with probability ``1 - 1e-12`` costs no precision. With ``removal``, the loop-free
+    inverse is formed per draw (``np.linalg.inv``), for its diagonal: returns
+    ``(v_k / N_kk) b_k`` with ``b = N r_conversion`` (the ratio ``v_k / N_kk`` is the
+    same with or without loops).
     """
     n, t = entry.shape
+    src = pattern.source[pattern.q_free]
     A = np.zeros((n, t, t))
     A[:, np.arange(t), np.arange(t)] = 1.0
-    A[:, pattern.source[pattern.q], pattern.target[pattern.q]] -= probs[:, pattern.q]
+    A[:, src, pattern.target[pattern.q_free]] -= probs[:, pattern.q_free] / leave[:, src]
     try:
         if removal:
             N = np.linalg.inv(A)
             visits = np.einsum("bi,bij->bj", entry, N)
-            r_conv = _times(probs[:, pattern.r], pattern.conversion_sum)
+            r_conv = _times(probs[:, pattern.r], pattern.conversion_sum) / leave
             conv_from = np.einsum("bij,bj->bi", N, r_conv)
             hit_conv: np.ndarray | None = visits / np.diagonal(N, axis1=1, axis2=2) * conv_from
         else:
@@ -792,13 +818,14 @@ def _solve_batched(
     scale = np.abs(entry) + np.einsum("bji,bj->bi", np.abs(A), np.abs(visits))
     if not (np.isfinite(visits).all() and (residual <= RESIDUAL_TOLERANCE * scale + 1e-300).all()):
         raise _singular_draw()
-    return visits, hit_conv
+    return visits / leave, hit_conv
 
 
 def _solve_looped(
     pattern: _Pattern,
     probs: np.ndarray,
     entry: np.ndarray,
+    leave: np.ndarray,
     removal: bool,
     method: SolverMethod,
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -807,7 +834,7 @@ def _solve_looped(
     visits = np.empty_like(entry)
     hit_conv = np.empty_like(entry) if removal else None
     for d in range(n):
-        chain = pattern.chain(probs[d], entry[d])
+        chain = pattern.chain(probs[d], entry[d], leave[d])
         solver = factorize(chain, method)
         visits[d] = solver.solve_transposed(entry[d])
         if hit_conv is not None:

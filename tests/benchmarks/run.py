@@ -1,0 +1,517 @@
+"""The benchmark suite: journeygraph against each alternative, in the same run.
+
+Run from the repository root::
+
+    python -m tests.benchmarks.run            # full sizes, rewrites docs/performance.md
+    python -m tests.benchmarks.run --quick    # seconds; what the test suite runs
+
+Each case times journeygraph and the best alternative measured on the same data in the
+same process (best of ``--repeats``), checks that they agree, and records both. The
+results go to a machine-readable JSON file (``tests/benchmarks/results.json``, with the
+machine, versions and date), and the generated part of ``docs/performance.md``
+(between the ``bench:begin``/``bench:end`` markers) is rewritten from that file, so
+no figure there is typed by hand. ``--quick`` writes into ``--out`` (a temporary folder
+by default) and leaves the docs alone unless ``--docs`` names a page.
+
+Alternatives: an exact vectorised pyarrow + numpy floor, bare DuckDB queries,
+ChannelAttribution's ``markov_model`` and Jacobi-preconditioned BiCGSTAB (scipy) as
+the iterative floor. Alternatives that are not installed are recorded as skipped with
+the reason (``pip install -e '.[bench]'`` installs them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import importlib.metadata
+import importlib.util
+import io
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "render_markdown", "update_page"]
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "tests" / "benchmarks" / "results.json"
+PAGE = ROOT / "docs" / "performance.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+#: Why journeygraph is still slower than an alternative, by case group (shown under a
+#: table wherever a measured ratio is above 1). Written from profiles of these cases.
+WHY_SLOWER = {
+    "attribution": (
+        "Counting the paths is at the floor (Arrow split + bincount, "
+        "journeygraph/_paths_count.py). The rest is building a validated JourneyMap: "
+        "one pydantic model per move (~40,000 at 200 channels, ~1.2 s in the profile) "
+        "and the stage-order inference in fit's shared map builder (~0.5 s), then "
+        "`to_chain` reading those models back into arrays. Fix: build maps from arrays "
+        "(validated column-wise) and let `analyze` take the arrays directly."
+    ),
+    "analysis": (
+        "The floor times the bare solves on arrays built before its clock starts; "
+        "`jg.analyze` also builds the chain from the map's pydantic moves (`to_chain`, "
+        "~40 ms of ~120 ms at 2,000 random touchpoints when the machine is quiet), "
+        "estimates the fill-in to pick the solver (reverse Cuthill–McKee), checks every "
+        "solve's residual and builds the per-id result dicts (visits, steps, move flows, "
+        "leaks, switching). Fix: keep the map's arrays on the model (built once at "
+        "validation) and build the result dicts lazily. Where the floor itself is slow "
+        "(stage-ordered 20,000: BiCGSTAB needs many steps) journeygraph's sparse LU wins."
+    ),
+    "counting": (
+        "Measured only: `fit()`'s engines belong to another branch (issue #16 targets "
+        "1.2× of the bare DuckDB query). The engine reads the log once more to validate "
+        "and report what it drops, which the bare query does not."
+    ),
+}
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _best(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    best, value = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, value
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _machine() -> dict[str, Any]:
+    packages = ["journeygraph", "numpy", "scipy", "pyarrow", "duckdb", "pandas"]
+    packages += ["channelattribution", "pm4py", "pydtmc", "pydantic"]
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "versions": {p: _version(p) for p in packages},
+    }
+
+
+def _case(
+    group: str,
+    case: str,
+    ours: float | None,
+    alternative: str,
+    theirs: float | None,
+    check: str = "",
+    skipped: str | None = None,
+    difference: float | None = None,
+) -> dict[str, Any]:
+    ratio = ours / theirs if ours and theirs else None
+    return {
+        "group": group,
+        "case": case,
+        "journeygraph_s": ours,
+        "alternative": alternative,
+        "alternative_s": theirs,
+        "ratio": ratio,
+        "check": check,
+        "skipped": skipped,
+        "difference": difference,
+    }
+
+
+# -- attribution: path tables -----------------------------------------------------------
+
+
+def attribution_floor(table: Any, sep: str = " > ") -> dict[str, float]:
+    """Exact removal effects straight from a path table with pyarrow + numpy only.
+
+    Independent of journeygraph: split and encode the paths, count entries, pairs and
+    last steps with bincount, build dense Q and R (channels + conversion + null) and
+    compute ``1 - P(conversion without k) / P(conversion)`` from one dense inverse.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    conv = table.column("total_conversions").to_numpy().astype(float)
+    lost = table.column("total_null").to_numpy().astype(float)
+    weight = conv + lost
+    parts = pc.split_pattern(table.column("path").combine_chunks(), sep)
+    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(parts.flatten()))
+    codes = np.asarray(enc.indices, dtype=np.int64)
+    names = enc.dictionary.to_pylist()
+    k = len(names)
+    offsets = np.asarray(parts.offsets)
+    lengths = np.diff(offsets)
+    first, last = codes[offsets[:-1]], codes[offsets[1:] - 1]
+    inner = np.ones(codes.size, dtype=bool)
+    inner[offsets[1:] - 1] = False
+    pairs = np.bincount(
+        codes[inner] * k + codes[1:][inner[:-1]],
+        weights=np.repeat(weight, lengths - 1),
+        minlength=k * k,
+    ).reshape(k, k)
+    ends = np.column_stack(
+        [np.bincount(last, weights=conv, minlength=k), np.bincount(last, weights=lost, minlength=k)]
+    )
+    entry = np.bincount(first, weights=weight, minlength=k)
+    total = pairs.sum(axis=1) + ends.sum(axis=1)
+    Q, R = pairs / total[:, None], ends / total[:, None]
+    N = np.linalg.inv(np.eye(k) - Q)
+    b = N @ R[:, 0]
+    v = (entry / entry.sum()) @ N
+    p = float(v @ R[:, 0])
+    lost_k = v / np.diag(N) * b
+    return {names[i]: float(lost_k[i] / p) for i in range(k)}
+
+
+def _duckdb_paths(table: Any) -> float:
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("paths", table)
+    t0 = time.perf_counter()
+    con.execute(
+        """
+        WITH s AS (
+          SELECT total_conversions + total_null AS w, string_split(path, ' > ') AS steps
+          FROM paths WHERE total_conversions + total_null > 0)
+        SELECT a, b, sum(w) FROM (
+          SELECT w, unnest(list_slice(steps, 1, len(steps) - 1)) AS a,
+                 unnest(list_slice(steps, 2, len(steps))) AS b FROM s)
+        GROUP BY a, b
+        """
+    ).fetchall()
+    return time.perf_counter() - t0
+
+
+def bench_attribution(journeys: int, repeats: int) -> list[dict[str, Any]]:
+    import pyarrow as pa
+
+    import journeygraph as jg
+    from tests.benchmarks.bench_attribution import make_paths
+
+    df = make_paths(journeys)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    label = f"{journeys:,} journeys, {len(df):,} paths, 200 channels"
+
+    def ours_fn() -> dict[str, float]:
+        return jg.analyze(jg.fit_paths(table)).removal_effects
+
+    t_ours, ours = _best(ours_fn, repeats)
+    t_floor, floor = _best(lambda: attribution_floor(table), repeats)
+    diff = max(abs(ours[c] - floor[c]) for c in floor)
+    rows = [
+        _case(
+            "attribution",
+            f"removal effects from a path table ({label})",
+            t_ours,
+            "exact pyarrow + numpy floor",
+            t_floor,
+            f"largest difference {diff:.1e}",
+            difference=diff,
+        )
+    ]
+    if importlib.util.find_spec("duckdb"):
+        t_duck = min(_duckdb_paths(table) for _ in range(repeats))
+        rows.append(
+            _case(
+                "attribution",
+                f"counting path pairs only ({label})",
+                None,
+                "DuckDB string_split/unnest",
+                t_duck,
+            )
+        )
+    if importlib.util.find_spec("ChannelAttribution") is None:
+        rows.append(
+            _case(
+                "attribution",
+                f"removal effects ({label})",
+                t_ours,
+                "ChannelAttribution markov_model",
+                None,
+                skipped="ChannelAttribution is not installed (pip install -e '.[bench]')",
+            )
+        )
+        return rows
+    import ChannelAttribution as ca
+
+    def theirs_fn() -> Any:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return ca.markov_model(
+                df, "path", "total_conversions", var_null="total_null", order=1,
+                sep=">", out_more=True, nsim_start=1e6 if journeys >= 100_000 else 1e4,
+                max_step=200, seed=1, verbose=False,
+            )  # fmt: skip
+
+    t_ca, res = _best(theirs_fn, 1)
+    re = res["removal_effects"]
+    theirs = dict(zip(re["channel_name"], re["removal_effect"], strict=True))
+    diff_ca = max(abs(theirs[c] - ours[c]) for c in ours)
+    rows.append(
+        _case(
+            "attribution",
+            f"removal effects ({label})",
+            t_ours,
+            "ChannelAttribution markov_model (simulation)",
+            t_ca,
+            f"largest difference {diff_ca:.4f} (theirs is a simulation)",
+            difference=diff_ca,
+        )
+    )
+    return rows
+
+
+# -- core analysis ------------------------------------------------------------------------
+
+
+def iterative_floor(jm: Any) -> float:
+    """The solves the core analysis needs, by scipy's Jacobi BiCGSTAB to 1e-12.
+
+    ``(I - Q)ᵀ v = entry``, ``(I - Q) B = R`` (one column per outcome), ``(I - Q) s = 1``
+    and ``(I - Q) w = s``: the linear algebra of ``jg.analyze`` with nothing around it
+    (the chain's arrays are built before the clock starts).
+    """
+    import numpy as np
+    from scipy import sparse
+    from scipy.sparse.linalg import LinearOperator, bicgstab
+
+    from journeygraph.chain import to_chain
+
+    ch = to_chain(jm)
+    n = ch.size
+    A = (sparse.identity(n, format="csr") - ch.Q).tocsr()
+    AT = A.T.tocsr()
+    d = A.diagonal()
+    M = LinearOperator(A.shape, matvec=lambda v: v / d, dtype=float)
+    R = ch.R.toarray()
+    t0 = time.perf_counter()
+    bicgstab(AT, ch.entry, rtol=1e-12, atol=0.0, M=M)
+    for j in range(R.shape[1]):
+        bicgstab(A, R[:, j], rtol=1e-12, atol=0.0, M=M)
+    s, _ = bicgstab(A, np.ones(n), rtol=1e-12, atol=0.0, M=M)
+    bicgstab(A, s, rtol=1e-12, atol=0.0, M=M)
+    return time.perf_counter() - t0
+
+
+def bench_analysis(sizes: tuple[int, ...], repeats: int) -> list[dict[str, Any]]:
+    import journeygraph as jg
+    from tests.random_maps import random_map
+
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jg.JourneyGraphWarning)
+        jg.analyze(random_map(50, seed=2))  # imports and first-call costs, off the clock
+    for kind in ("stage", "random"):
+        for n in sizes:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", jg.JourneyGraphWarning)
+                jm = random_map(n, seed=1, stage_ordered=kind == "stage")
+                t_ours, res = _best(lambda jm=jm: jg.analyze(jm), repeats)
+            t_floor = min(iterative_floor(jm) for _ in range(repeats))
+            rows.append(
+                _case(
+                    "analysis",
+                    f"core analysis, {n:,} touchpoints, {'stage-ordered' if kind == 'stage' else 'random'} "
+                    f"({res.solver_method})",
+                    t_ours,
+                    "Jacobi BiCGSTAB floor (solves only)",
+                    t_floor,
+                )
+            )
+    return rows
+
+
+# -- counting event logs (fit engines: measured, owned by another branch) ---------------------
+
+
+def bench_counting(journeys: int, repeats: int) -> list[dict[str, Any]]:
+    if not importlib.util.find_spec("duckdb"):
+        return [_case("counting", "fit(engine='duckdb')", None, "bare DuckDB", None, skipped="duckdb is not installed")]  # fmt: skip
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import journeygraph as jg
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 11, journeys)
+    customers = np.repeat(np.arange(journeys), lengths)
+    events = customers.size
+    names = np.array([f"tp{i:02d}" for i in range(40)] + ["purchase"], dtype=object)
+    tp = rng.integers(0, 41, events)
+    ts = np.arange(events, dtype=np.int64) * 1_000_000
+    table = pa.table(
+        {
+            "customer_id": customers,
+            "timestamp": pa.array(ts, type=pa.timestamp("us")),
+            "touchpoint": pa.array(names[tp].tolist()),
+        }
+    )
+    label = f"{journeys:,} journeys, {events:,} events, Parquet"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "events.parquet")
+        pq.write_table(table, path)
+
+        def ours(engine: str) -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return jg.fit(
+                    path, customer="customer_id", time="timestamp", touchpoint="touchpoint",
+                    outcomes={"purchase": "conversion"}, engine=engine,  # type: ignore[arg-type]
+                )  # fmt: skip
+
+        def bare() -> Any:
+            return duckdb.sql(
+                f"""
+                SELECT prev, touchpoint, count(*) FROM (
+                  SELECT touchpoint, LAG(touchpoint) OVER (
+                    PARTITION BY customer_id ORDER BY timestamp) AS prev
+                  FROM read_parquet('{path}'))
+                GROUP BY ALL
+                """
+            ).fetchall()
+
+        def floor() -> Any:
+            t = pq.read_table(path)
+            cust = t.column("customer_id").to_numpy()
+            stamp = t.column("timestamp").to_numpy().view(np.int64)
+            enc = t.column("touchpoint").combine_chunks().dictionary_encode()
+            codes = np.asarray(enc.indices, dtype=np.int64)
+            order = np.lexsort((stamp, cust))
+            c, k = codes[order], len(enc.dictionary)
+            same = cust[order][1:] == cust[order][:-1]
+            return np.bincount(c[:-1][same] * k + c[1:][same], minlength=k * k)
+
+        try:
+            t_duck, _ = _best(lambda: ours("duckdb"), repeats)
+            t_bare, _ = _best(bare, repeats)
+            rows.append(_case("counting", f"fit(engine='duckdb') ({label})", t_duck, "bare DuckDB LAG … GROUP BY", t_bare))  # fmt: skip
+            t_np, _ = _best(lambda: ours("numpy"), repeats)
+            t_floor, _ = _best(floor, repeats)
+            rows.append(_case("counting", f"fit(engine='numpy') ({label})", t_np, "pyarrow + numpy lexsort + bincount", t_floor))  # fmt: skip
+        except jg.JourneyGraphError as exc:
+            rows.append(_case("counting", "fit()", None, "bare DuckDB", None, skipped=str(exc)))
+    return rows
+
+
+# -- the page ----------------------------------------------------------------------------
+
+
+def _fmt_s(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """The generated part of docs/performance.md, from a results file's content."""
+    m = results["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    load = m.get("load_average")
+    lines = [
+        BEGIN,
+        "",
+        "## Benchmark suite (generated)",
+        "",
+        f"Generated by `python -m tests.benchmarks.run{' --quick' if results['quick'] else ''}` "
+        f"on {results['date']} from `tests/benchmarks/results.json`; do not edit by hand. "
+        f"Machine: {m['platform']} ({m['processor']}, {m['cpus']} cores, Python {m['python']}"
+        + (f", load average {load[0]:.1f} at the start" if load else "")
+        + f"). Versions: {versions}. Best of {results['repeats']} in one process; "
+        "ratio = journeygraph / alternative (below 1: journeygraph is faster).",
+        "",
+    ]
+    titles = {
+        "attribution": "Attribution from a path table",
+        "analysis": "Core analysis",
+        "counting": "Counting event logs (fit engines)",
+    }
+    for group, title in titles.items():
+        rows = [r for r in results["cases"] if r["group"] == group]
+        if not rows:
+            continue
+        lines += [f"### {title}", "", "| case | journeygraph | alternative | ratio | check |"]
+        lines.append("|---|---|---|---|---|")
+        slower = False
+        for r in rows:
+            if r["skipped"]:
+                alt = f"{r['alternative']}: skipped ({r['skipped']})"
+                ratio = "—"
+            else:
+                alt = f"{r['alternative']}: {_fmt_s(r['alternative_s'])}"
+                ratio = f"{r['ratio']:.2f}×" if r["ratio"] is not None else "—"
+                slower |= r["ratio"] is not None and r["ratio"] > 1
+            lines.append(
+                f"| {r['case']} | {_fmt_s(r['journeygraph_s'])} | {alt} | {ratio} | {r['check']} |"
+            )
+        lines.append("")
+        if slower:
+            lines += [f"Where journeygraph is slower: {WHY_SLOWER[group]}", ""]
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def update_page(page: Path, results: dict[str, Any]) -> None:
+    """Replace the generated block of ``page`` (or append one) atomically."""
+    text = page.read_text(encoding="utf-8") if page.exists() else "# Performance\n"
+    block = render_markdown(results)
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        text = head + block + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    tmp = page.with_name(f".{page.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, page)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the suite; write the results file and regenerate the page."""
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.run")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
+    parser.add_argument("--out", type=Path, help="folder for results.json")
+    parser.add_argument("--docs", type=Path, help="page to regenerate")
+    parser.add_argument("--repeats", type=int)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    repeats = args.repeats or (1 if quick else 3)
+    cases: list[dict[str, Any]] = []
+    cases += bench_attribution(3000 if quick else 1_000_000, repeats)
+    cases += bench_analysis((300,) if quick else (2000, 5000, 20000), repeats)
+    cases += bench_counting(500 if quick else 1_000_000, repeats)
+    results = {
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "quick": quick,
+        "repeats": repeats,
+        "machine": _machine(),
+        "cases": cases,
+    }
+    out = args.out or (Path(tempfile.mkdtemp()) if quick else RESULTS.parent)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    page = args.docs or (None if quick else PAGE)
+    if page is not None:
+        update_page(page, results)
+    print(render_markdown(results))
+    print(f"results: {out / 'results.json'}" + (f"; page: {page}" if page else ""))
+    return results
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

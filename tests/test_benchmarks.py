@@ -1,0 +1,49 @@
+"""The benchmark suite runs in quick mode, so it cannot rot (tests/benchmarks/run.py).
+
+Checks: every case is measured or says why it was skipped; journeygraph's removal
+effects equal the independent pyarrow + numpy floor to 1e-12; the page's generated
+block is exactly what the results file renders to, and regenerating replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.benchmarks import run
+
+
+def test_quick_suite_writes_results_and_regenerates_the_page(tmp_path: Path) -> None:
+    page = tmp_path / "performance.md"
+    page.write_text(
+        "# Performance\n\nintro\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\n## Kept\n"
+    )
+    results = run.main(["--quick", "--out", str(tmp_path), "--docs", str(page)])
+    stored = json.loads((tmp_path / "results.json").read_text())
+    assert stored == json.loads(json.dumps(results))
+    assert stored["machine"]["versions"]["numpy"]
+    groups = {c["group"] for c in stored["cases"]}
+    assert {"attribution", "analysis", "counting"} <= groups
+    for case in stored["cases"]:
+        measured = case["journeygraph_s"] is not None or case["alternative_s"] is not None
+        assert measured or case["skipped"], case
+    floor = next(c for c in stored["cases"] if c["alternative"].startswith("exact pyarrow"))
+    assert floor["difference"] <= 1e-12
+    text = page.read_text()
+    assert run.render_markdown(stored) in text
+    assert "old" not in text and text.endswith("## Kept\n") and "intro" in text
+    run.update_page(page, stored)  # regenerating keeps one block
+    assert page.read_text() == text
+
+
+def test_attribution_floor_matches_hand_solved_paths() -> None:
+    # Two paths (conftest-style hand solution): "a > b" 3 conversions 1 null, "b" 0/2.
+    # Q: a->b 1; b: conversion 3/6, null 3/6; entry a 4/6, b 2/6. P(conv) = 1/2 and
+    # removing either channel loses every conversion through it: a 4/6·1/2 / (1/2) = 2/3,
+    # b: 1.
+    import pyarrow as pa
+
+    table = pa.table({"path": ["a > b", "b"], "total_conversions": [3, 0], "total_null": [1, 2]})
+    effects = run.attribution_floor(table)
+    assert abs(effects["a"] - 2 / 3) < 1e-12
+    assert abs(effects["b"] - 1.0) < 1e-12
