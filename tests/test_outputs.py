@@ -140,8 +140,8 @@ def test_every_log_file_of_a_folder_is_protected(tmp_path: Path) -> None:
     """note_input is called for each file the fit reads, not just the argument."""
     logs = tmp_path / "logs"
     logs.mkdir()
-    jg.simulate(jg.load(TINY), 20, seed=2).write(logs / "a.csv")
-    jg.simulate(jg.load(TINY), 20, seed=3).write(logs / "b.csv")
+    jg.simulate(jg.load(TINY), 200, seed=2).write(logs / "a.csv")  # every outcome occurs
+    jg.simulate(jg.load(TINY), 200, seed=3).write(logs / "b.csv")
     with protect_inputs():
         jg.fit(
             logs,
