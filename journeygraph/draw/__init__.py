@@ -11,7 +11,7 @@ dispatches. See ``docs/rendering.md``.
 
 from __future__ import annotations
 
-from journeygraph.draw.dot import render
+from journeygraph.draw.dispatch import render
 from journeygraph.draw.scene import (
     Scene,
     SceneCallout,
