@@ -252,6 +252,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="no percentage labels",
     )
+    _picture_options(p)
     p.set_defaults(run=_render)
 
     p = sub.add_parser(
@@ -297,6 +298,7 @@ def _parser() -> argparse.ArgumentParser:
         "--level", type=float, metavar="L", help="interval probability for --intervals (0.9)"
     )
     p.add_argument("--seed", type=int, metavar="S", help="random seed for --intervals")
+    _picture_options(p)
     p.set_defaults(run=_compare)
 
     p = sub.add_parser(
@@ -464,6 +466,23 @@ def _demo_diagram(obj: jg.Analysis | jg.MapDiff, stem: Path, suffix: str) -> str
     return suffix
 
 
+def _picture_options(p: argparse.ArgumentParser) -> None:
+    """--preset and --lang, shared by render and compare."""
+    p.add_argument(
+        "--preset",
+        choices=["full", "slide"],
+        default="full",
+        help="full: everything (default); slide: 16:9, text >= 12 px at 1280 px wide, "
+        "the strongest moves only",
+    )
+    p.add_argument(
+        "--lang",
+        choices=["en", "ko"],
+        default="en",
+        help="language of the interface words (legend, headings, summary): en or ko",
+    )
+
+
 def _compare(args: argparse.Namespace) -> int:
     renames = {}
     for item in args.rename:
@@ -489,11 +508,11 @@ def _compare(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     if args.output:
-        jg.render(diff, args.output, view=args.view)
+        jg.render(diff, args.output, view=args.view, preset=args.preset, lang=args.lang)
     if args.json:
         print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(diff.summary())
+        print(diff.summary(lang=args.lang))
         if args.output:
             print(f"wrote {args.output}")
     return 0
@@ -522,6 +541,8 @@ def _render(args: argparse.Namespace) -> int:
         color_by=args.color_by,
         min_flow=args.min_flow,
         edge_labels=args.edge_labels,
+        preset=args.preset,
+        lang=args.lang,
     )
     if args.output is None:
         assert isinstance(result, str)
