@@ -1,0 +1,923 @@
+"""The explorer: one self-contained, offline, interactive HTML page of a journey.
+
+``jg.explore(obj, "journey.html")`` writes a single HTML file for a map, an analysis or
+a comparison. The file holds
+
+- the page's data as JSON in a ``<script type="application/json">`` block (every user
+  string travels only there, escaped so that no ``</script>``, ``<!--`` or line
+  separator can end the block early),
+- a small script and stylesheet of our own (``explorer.js``, ``explorer.css`` beside
+  this module), inlined, and allowed by a Content-Security-Policy whose hashes name
+  exactly them: nothing else runs, and nothing is fetched from the network.
+
+The script draws the diagram as SVG from the data (stage columns, touchpoints in file
+order, outcomes on the right), with pan and zoom, a flow threshold slider that says how
+many moves it hides, touchpoint highlighting and a panel of its figures, sortable tables
+of leaks, switching and removal effects, a drop-off view per stage, search, and for a
+comparison the current, future and change states of one layout. User text reaches the
+page only through ``textContent`` and ``setAttribute`` of non-URL attributes, never as
+markup. See docs/explorer.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from journeygraph._escape import one_line, shorten
+from journeygraph._files import atomic_write
+from journeygraph.analysis import Analysis, analyze
+from journeygraph.compare import MapDiff
+from journeygraph.errors import JourneyGraphWarning, RenderError, did_you_mean
+from journeygraph.model import JourneyMap, Outcome, Stage, Touchpoint
+from journeygraph.uncertainty import CredibleInterval, CredibleIntervals
+
+__all__ = ["LANGUAGES", "explore", "page_data"]
+
+#: Languages of the page's interface words.
+LANGUAGES: tuple[str, ...] = ("en", "ko")
+
+#: Display text limits (characters); the panel and tooltips show the full text.
+_LABEL_LIMIT = 200
+_NOTE_LIMIT = 2_000
+
+# Layout, in SVG user units (pixels at zoom 1).
+_NODE_W = 140.0
+_NODE_H = 72.0
+_ROW = 86.0
+_COLUMN = 200.0
+_TOP = 64.0
+_LEFT = 16.0
+_OUTCOME_GAP = 40.0
+# Text fitting: the node's text width in em at the 13 px font the stylesheet uses.
+_LABEL_EM = (_NODE_W - 12) / 13
+_LABEL_LINES = 3
+#: A reweighted move is drawn as changed when its probability moves by at least this
+#: (1 point, as MapDiff.summary counts them); smaller ripples are drawn as they are.
+_CHANGED_MOVE = 0.01
+_OUTCOME_ORDER = {"conversion": 0, "competitor": 1, "churn": 2}
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "page_title": "Journey explorer",
+        "journey": "Journey",
+        "comparison": "Comparison",
+        "state_current": "Current",
+        "state_future": "Future",
+        "state_change": "Change",
+        "conversion": "Conversion",
+        "churn": "Churn",
+        "competitor": "Lost to competitors",
+        "steps": "Moves per journey",
+        "hours": "Hours per journey",
+        "threshold": "Hide minor moves",
+        "hiding": "Hiding {hidden} of {total} moves (below {value} of customers)",
+        "hiding_none": "Showing all {total} moves",
+        "search": "Search a touchpoint",
+        "matches": "{n} found",
+        "no_match": "No touchpoint matches",
+        "zoom_in": "Zoom in",
+        "zoom_out": "Zoom out",
+        "fit": "Fit",
+        "tab_touchpoint": "Touchpoint",
+        "tab_leaks": "Leaks",
+        "tab_switching": "Switching",
+        "tab_removal": "Removal",
+        "tab_dropoff": "Drop-off",
+        "tab_changes": "Changes",
+        "pick": "Hover or click a touchpoint to see its figures; click the background to clear.",
+        "stage": "Stage",
+        "channel": "Channel",
+        "owner": "Owner",
+        "sentiment": "Sentiment",
+        "pains": "Pains",
+        "visits": "Visits per customer",
+        "leak": "Lost to churn here",
+        "leak_detail": "{share} of all churn; {rate} of visits end here",
+        "switching": "Switching to competitors",
+        "removal": "Removal effect",
+        "removal_detail": "conversion lost without this touchpoint",
+        "sensitivity": "Fix {fraction} of its churn",
+        "sensitivity_detail": "conversion gain",
+        "converts": "Converts from here",
+        "moves_out": "Moves out",
+        "moves_in": "Moves in",
+        "none": "none",
+        "interval": "{level} credible interval",
+        "col_touchpoint": "Touchpoint",
+        "col_stage": "Stage",
+        "col_flow": "Customers",
+        "col_share": "Share",
+        "col_exit_rate": "Exit rate",
+        "col_competitor": "Competitor",
+        "col_removal": "Removal effect",
+        "col_gain": "Fix 10% gain",
+        "col_before": "Before",
+        "col_after": "After",
+        "col_change": "Change",
+        "col_metric": "Figure",
+        "col_status": "Status",
+        "dropoff_intro": "Customers per 100 entering: arrivals at each stage (returns count "
+        "again) and where those who leave there go.",
+        "arrive": "arrive",
+        "leave": "leave",
+        "entering": "100 customers enter",
+        "added": "added",
+        "removed": "removed",
+        "changed": "changed",
+        "unchanged": "unchanged",
+        "not_in_state": "Not in this map",
+        "legend_conversion": "conversion",
+        "legend_churn": "churn (dashed)",
+        "legend_competitor": "competitor (dotted)",
+        "legend_backtrack": "backtrack",
+        "legend_width": "width: customers",
+        "legend_added": "added",
+        "legend_removed": "removed",
+        "legend_changed": "changed",
+        "pts": "pts",
+        "visits_short": "{v} visits",
+        "lost_short": "{p} lost",
+        "per_100": "per 100 customers",
+        "offline": "This page works offline; it fetches nothing.",
+    },
+    "ko": {
+        "page_title": "여정 탐색기",
+        "journey": "여정",
+        "comparison": "비교",
+        "state_current": "현재",
+        "state_future": "미래",
+        "state_change": "변화",
+        "conversion": "전환",
+        "churn": "이탈",
+        "competitor": "경쟁사로 이탈",
+        "steps": "여정당 이동 수",
+        "hours": "여정당 시간",
+        "threshold": "작은 이동 숨기기",
+        "hiding": "이동 {total}개 중 {hidden}개 숨김 (고객의 {value} 미만)",
+        "hiding_none": "이동 {total}개 모두 표시",
+        "search": "터치포인트 검색",
+        "matches": "{n}개 찾음",
+        "no_match": "일치하는 터치포인트 없음",
+        "zoom_in": "확대",
+        "zoom_out": "축소",
+        "fit": "맞춤",
+        "tab_touchpoint": "터치포인트",
+        "tab_leaks": "이탈 지점",
+        "tab_switching": "경쟁사 전환",
+        "tab_removal": "제거 효과",
+        "tab_dropoff": "단계별 이탈",
+        "tab_changes": "변경 사항",
+        "pick": "터치포인트에 마우스를 올리거나 클릭하면 수치가 보입니다. 배경을 클릭하면 해제됩니다.",
+        "stage": "단계",
+        "channel": "채널",
+        "owner": "담당",
+        "sentiment": "감정",
+        "pains": "불편 사항",
+        "visits": "고객당 방문 수",
+        "leak": "여기서 이탈",
+        "leak_detail": "전체 이탈의 {share}; 방문의 {rate}가 여기서 끝남",
+        "switching": "경쟁사로 전환",
+        "removal": "제거 효과",
+        "removal_detail": "이 터치포인트가 없을 때 잃는 전환",
+        "sensitivity": "이탈의 {fraction} 개선 시",
+        "sensitivity_detail": "전환 증가",
+        "converts": "여기서 시작한 전환율",
+        "moves_out": "나가는 이동",
+        "moves_in": "들어오는 이동",
+        "none": "없음",
+        "interval": "{level} 신용구간",
+        "col_touchpoint": "터치포인트",
+        "col_stage": "단계",
+        "col_flow": "고객",
+        "col_share": "비중",
+        "col_exit_rate": "이탈률",
+        "col_competitor": "경쟁사",
+        "col_removal": "제거 효과",
+        "col_gain": "10% 개선 효과",
+        "col_before": "이전",
+        "col_after": "이후",
+        "col_change": "변화",
+        "col_metric": "지표",
+        "col_status": "상태",
+        "dropoff_intro": "유입 고객 100명당: 단계별 도착 수(재방문 포함)와 그 단계에서 떠나는 "
+        "고객의 행선지.",
+        "arrive": "도착",
+        "leave": "떠남",
+        "entering": "고객 100명 유입",
+        "added": "추가",
+        "removed": "삭제",
+        "changed": "변경",
+        "unchanged": "변경 없음",
+        "not_in_state": "이 지도에는 없음",
+        "legend_conversion": "전환",
+        "legend_churn": "이탈 (파선)",
+        "legend_competitor": "경쟁사 (점선)",
+        "legend_backtrack": "되돌아감",
+        "legend_width": "굵기: 고객 수",
+        "legend_added": "추가",
+        "legend_removed": "삭제",
+        "legend_changed": "변경",
+        "pts": "%p",
+        "visits_short": "방문 {v}",
+        "lost_short": "이탈 {p}",
+        "per_100": "고객 100명당",
+        "offline": "이 페이지는 오프라인으로 작동하며 아무것도 내려받지 않습니다.",
+    },
+}
+
+# The script and stylesheet are inlined; the CSP names their hashes.
+_CSP = (
+    "default-src 'none'; script-src '{script}'; style-src '{style}'; img-src data:; "
+    "connect-src 'none'; font-src 'none'; object-src 'none'; media-src 'none'; "
+    "frame-src 'none'; worker-src 'none'; base-uri 'none'; form-action 'none'"
+)
+
+_SHELL = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="journeygraph {version}">
+<meta name="referrer" content="no-referrer">
+<title>journeygraph</title>
+<link rel="icon" href="data:,">
+<style>{style}</style>
+</head>
+<body>
+<header id="top">
+<div id="titles"><h1 id="title"></h1><p id="subtitle"></p></div>
+<div id="headline"></div>
+<div id="controls">
+<div id="states" role="tablist"></div>
+<label id="search-box"><span class="sr" data-word="search"></span>
+<input id="search" type="search" autocomplete="off" spellcheck="false"></label>
+<div id="search-results"></div>
+<label id="threshold-box"><span data-word="threshold"></span>
+<input id="threshold" type="range" min="0" max="0" step="1" value="0"></label>
+<output id="hidden-count"></output>
+</div>
+</header>
+<main>
+<section id="stage-area">
+<svg id="diagram" xmlns="http://www.w3.org/2000/svg" role="img"><g id="viewport"></g></svg>
+<div id="zoom"><button id="zoom-in" type="button">+</button>
+<button id="zoom-out" type="button">&#8722;</button>
+<button id="zoom-fit" type="button" data-word="fit"></button></div>
+<div id="legend"></div>
+</section>
+<aside id="panel">
+<nav id="tabs" role="tablist"></nav>
+<div id="panel-body"></div>
+<p id="offline" data-word="offline"></p>
+</aside>
+</main>
+<script type="application/json" id="jg-data">{data}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
+
+
+# -- the public function -------------------------------------------------------------
+
+
+def explore(
+    obj: JourneyMap | Analysis | MapDiff,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    lang: str = "en",
+    intervals: CredibleIntervals | None = None,
+) -> str:
+    """Write the journey explorer: one offline, interactive HTML page.
+
+    Parameters
+    ----------
+    obj
+        A :class:`~journeygraph.model.JourneyMap` (analysed with
+        :func:`~journeygraph.analysis.analyze` and its own entry), an
+        :class:`~journeygraph.analysis.Analysis`, or a
+        :class:`~journeygraph.compare.MapDiff` (current, future and change as three
+        states of one layout).
+    path
+        Write the page here (``.html`` or ``.htm``), atomically: a temporary file, then
+        a rename. ``None`` only returns it.
+    lang
+        Language of the page's interface words: ``"en"`` (default) or ``"ko"``.
+    intervals
+        Credible intervals of the same map (:func:`~journeygraph.credible_intervals`);
+        the panel and tables then show them. Not for a comparison.
+
+    Returns
+    -------
+    str
+        The HTML text of the page.
+
+    Raises
+    ------
+    TypeError
+        ``obj`` or ``intervals`` is not one of the types above.
+    RenderError
+        An unknown language, a path that is not ``.html``/``.htm``, intervals of
+        another map, or intervals with a comparison.
+
+    Examples
+    --------
+    >>> html = jg.explore(jm)
+    >>> html.startswith("<!DOCTYPE html>"), "Content-Security-Policy" in html
+    (True, True)
+    >>> data = page_data(jm)
+    >>> [n["id"] for n in data["nodes"]]
+    ['ad', 'shop', 'buy', 'gone']
+    """
+    data = page_data(obj, lang=lang, intervals=intervals)
+    target = _html_path(path)
+    html = _page(data)
+    if target is not None:
+        atomic_write(target, html)
+    return html
+
+
+def page_data(
+    obj: JourneyMap | Analysis | MapDiff,
+    *,
+    lang: str = "en",
+    intervals: CredibleIntervals | None = None,
+) -> dict[str, Any]:
+    """The data the explorer page holds (what its JSON block carries), as plain values.
+
+    Tests and other tools read it to check the page against the analysis. Keys:
+    ``kind`` (``"analysis"`` or ``"diff"``), ``states``, ``words``, ``stages``,
+    ``nodes``, ``moves`` (``v``: one expected flow per state, ``None`` where the move
+    does not exist), ``figures`` (per state, per touchpoint), ``headline``,
+    ``dropoff`` and ``layout``.
+    """
+    if not isinstance(lang, str) or lang not in _WORDS:
+        raise RenderError(
+            f"lang={lang!r}: no interface words for this language"
+            f"{did_you_mean(lang, _WORDS)}; use one of {', '.join(LANGUAGES)}"
+        )
+    if intervals is not None and not isinstance(intervals, CredibleIntervals):
+        raise TypeError(
+            "explore(): intervals must be CredibleIntervals (jg.credible_intervals(jm)), "
+            f"not {type(intervals).__name__}"
+        )
+    if isinstance(obj, MapDiff):
+        if intervals is not None:
+            raise RenderError(
+                "explore(): a comparison takes no intervals; explore each map with its own"
+            )
+        return _diff_data(obj, lang)
+    if isinstance(obj, JourneyMap):
+        res = analyze(obj)
+    elif isinstance(obj, Analysis):
+        res = obj
+    else:
+        raise TypeError(
+            "explore(): obj must be a JourneyMap (jg.load), an Analysis (jg.analyze) or a "
+            f"MapDiff (jg.compare), not {type(obj).__name__}"
+        )
+    return _analysis_data(res, lang, intervals)
+
+
+# -- page assembly -----------------------------------------------------------------
+
+
+def _asset(name: str) -> str:
+    return resources.files("journeygraph.draw").joinpath(name).read_text(encoding="utf-8")
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def json_for_script(data: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` only ever occur inside JSON strings, where ``\\u003c`` etc.
+    mean the same characters; U+2028/U+2029 are escaped too (JavaScript source).
+
+    >>> json_for_script({"name": "</script><!--"})
+    '{"name":"\\\\u003c/script\\\\u003e\\\\u003c!--"}'
+    """
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _page(data: dict[str, Any]) -> str:
+    from journeygraph import __version__
+
+    script = _asset("explorer.js")
+    style = _asset("explorer.css")
+    csp = _CSP.format(script=_sha256(script), style=_sha256(style))
+    return _SHELL.format(
+        lang=data["lang"],
+        csp=csp,
+        version=__version__,
+        style=style,
+        script=script,
+        data=json_for_script(data),
+    )
+
+
+def _html_path(path: str | os.PathLike[str] | None) -> Path | None:
+    if path is None:
+        return None
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"explore(): path must be a file path, not {type(path).__name__}")
+    target = Path(path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise RenderError(
+            f"{target}: the explorer is an HTML page; name the file with .html "
+            f"(e.g. {target.with_suffix('.html').name})"
+        )
+    if target.is_dir():
+        raise RenderError(f"{target}: is a folder; give a file name ending in .html")
+    return target
+
+
+# -- text --------------------------------------------------------------------------
+
+
+def _em(text: str) -> float:
+    """Approximate width in em at the page's sans-serif font (wide scripts are 1 em)."""
+    width = 0.0
+    for c in text:
+        if unicodedata.east_asian_width(c) in ("W", "F"):
+            width += 1.0
+        elif unicodedata.combining(c):
+            continue
+        elif c in "ilj.,:;'|!":
+            width += 0.3
+        elif c.isupper() or c in "mwMW":
+            width += 0.72
+        else:
+            width += 0.55
+    return width
+
+
+def _fit_lines(text: str, max_em: float, max_lines: int) -> list[str]:
+    """Break ``text`` into at most ``max_lines`` lines of ``max_em``; ellipsis if cut."""
+    words = one_line(text).split(" ")
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        candidate = f"{current} {word}" if current else word
+        if _em(candidate) <= max_em:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = ""
+        while _em(word) > max_em:
+            cut = len(word)
+            while cut > 1 and _em(word[:cut]) > max_em:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    if current:
+        lines.append(current)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and _em(last + "…") > max_em:
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last.rstrip() + "…"]
+    return lines or [""]
+
+
+def _label(text: str) -> str:
+    return shorten(one_line(text), _LABEL_LIMIT)
+
+
+# -- the scene: what is drawn, where, and its facts ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Union:
+    """Stages, touchpoints and outcomes of one map, or of both maps of a diff.
+
+    ``ids`` follow the future map's naming (renames applied). ``where[id]`` says which
+    states hold the item.
+    """
+
+    stages: list[Stage]
+    touchpoints: list[Touchpoint]
+    outcomes: list[Outcome]
+    status: Mapping[str, str | None]
+
+
+def _single_union(jm: JourneyMap) -> _Union:
+    return _Union(
+        list(jm.stages),
+        list(jm.touchpoints),
+        list(jm.outcomes),
+        {t.id: None for t in jm.touchpoints} | {o.id: None for o in jm.outcomes},
+    )
+
+
+def _diff_union(diff: MapDiff) -> _Union:
+    """The current map's layout, with future-only items placed after their neighbours."""
+    ren = diff.renames
+
+    def new(ident: str) -> str:
+        return ren.get(ident, ident)
+
+    cur, fut = diff.current, diff.future
+    stages = [s.model_copy(update={"id": new(s.id)}) for s in cur.stages]
+    known = {s.id for s in stages}
+    for i, stage in enumerate(fut.stages):
+        if stage.id in known:
+            continue
+        at = 0
+        for earlier in reversed(fut.stages[:i]):
+            if earlier.id in known:
+                at = next(k for k, s in enumerate(stages) if s.id == earlier.id) + 1
+                break
+        stages.insert(at, stage)
+        known.add(stage.id)
+    future_tp = {t.id: t for t in fut.touchpoints}
+    touchpoints = []
+    for t in cur.touchpoints:
+        # A touchpoint present in both shows its future text, in its current column.
+        after = future_tp.get(new(t.id))
+        shown = after if after is not None else t
+        touchpoints.append(shown.model_copy(update={"id": new(t.id), "stage": new(t.stage)}))
+    added = set(diff.touchpoints_added)
+    touchpoints += [t for t in fut.touchpoints if t.id in added]
+    outcomes = [o.model_copy(update={"id": new(o.id)}) for o in cur.outcomes]
+    outcomes += [o for o in fut.outcomes if o.id in set(diff.outcomes_added)]
+    status: dict[str, str | None] = {t.id: None for t in touchpoints}
+    status |= {o.id: None for o in outcomes}
+    for c in diff.touchpoints_changed:
+        status[c.touchpoint] = "changed"
+    for ident in (*diff.touchpoints_added, *diff.outcomes_added):
+        status[ident] = "added"
+    for ident in (*diff.touchpoints_removed, *diff.outcomes_removed):
+        status[ident] = "removed"
+    return _Union(stages, touchpoints, outcomes, status)
+
+
+def _layout(union: _Union) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Stage columns with touchpoints in file order, outcomes in a column on the right."""
+    column = {s.id: i for i, s in enumerate(union.stages)}
+    rows = [0] * len(union.stages)
+    nodes: list[dict[str, Any]] = []
+    for t in union.touchpoints:
+        col = column[t.stage]
+        x = _LEFT + col * _COLUMN
+        y = _TOP + rows[col] * _ROW
+        rows[col] += 1
+        nodes.append(
+            {
+                "id": t.id,
+                "dom": _dom_id("tp", t.id),
+                "kind": "touchpoint",
+                "label": _label(t.label),
+                "lines": _fit_lines(t.label, _LABEL_EM, _LABEL_LINES),
+                "stage": t.stage,
+                "col": col,
+                "x": x,
+                "y": y,
+                "channel": _label(t.channel) if t.channel else None,
+                "owner": _label(t.owner) if t.owner else None,
+                "sentiment": t.sentiment,
+                "pains": [shorten(one_line(p), _NOTE_LIMIT) for p in t.pains[:5]],
+                "status": union.status.get(t.id),
+            }
+        )
+    tallest = max(rows, default=0)
+    outcome_col = len(union.stages)
+    ordered = sorted(enumerate(union.outcomes), key=lambda io: (_OUTCOME_ORDER[io[1].kind], io[0]))
+    height = max(tallest, len(ordered)) * _ROW
+    spacing = max(_ROW, height / max(len(ordered), 1))
+    for k, (_, o) in enumerate(ordered):
+        nodes.append(
+            {
+                "id": o.id,
+                "dom": _dom_id("out", o.id),
+                "kind": "outcome",
+                "outcome_kind": o.kind,
+                "label": _label(o.label),
+                "lines": _fit_lines(o.label, _LABEL_EM, _LABEL_LINES),
+                "col": outcome_col,
+                "x": _LEFT + outcome_col * _COLUMN + _OUTCOME_GAP,
+                "y": _TOP + k * spacing,
+                "status": union.status.get(o.id),
+            }
+        )
+    stages = [
+        {
+            "id": s.id,
+            "dom": _dom_id("stage", s.id),
+            "label": _label(s.label),
+            "lines": _fit_lines(s.label, (_COLUMN - 24) / 14, 2),
+            "x": _LEFT + i * _COLUMN,
+        }
+        for i, s in enumerate(union.stages)
+    ]
+    layout = {
+        "width": _LEFT + outcome_col * _COLUMN + _OUTCOME_GAP + _NODE_W + _LEFT,
+        "height": _TOP + height + _LEFT,
+        "node_w": _NODE_W,
+        "node_h": _NODE_H,
+        "column": _COLUMN,
+    }
+    return stages, nodes, layout
+
+
+def _dom_id(prefix: str, ident: str) -> str:
+    """An HTML/XML id derived from a map id, injectively: ``a b`` -> ``tp-a_20_b``."""
+    out = []
+    for c in ident:
+        if c.isascii() and (c.isalnum() or c == "-"):
+            out.append(c)
+        else:
+            out.append(f"_{ord(c):x}_")
+    return f"jg-{prefix}-{''.join(out)}"
+
+
+def _move_kind(
+    source: str, target: str, col: Mapping[str, int], outcome_kinds: Mapping[str, str]
+) -> str:
+    if target in outcome_kinds:
+        return outcome_kinds[target]
+    gap = col[target] - col[source]
+    if gap == 1:
+        return "forward"
+    if gap > 1:
+        return "skip"
+    if gap < 0:
+        return "backtrack"
+    return "within"
+
+
+def _moves(
+    union: _Union, flows: list[Mapping[tuple[str, str], float]], status: Mapping[Any, str]
+) -> list[dict[str, Any]]:
+    col = {s.id: i for i, s in enumerate(union.stages)}
+    col |= {t.id: col[t.stage] for t in union.touchpoints}
+    outcome_kinds = {o.id: o.kind for o in union.outcomes}
+    keys: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for f in flows:
+        for key in f:
+            if key not in seen:
+                seen.add(key)
+                keys.append(key)
+    return [
+        {
+            "from": a,
+            "to": b,
+            "kind": _move_kind(a, b, col, outcome_kinds),
+            "v": [_finite(f[(a, b)]) if (a, b) in f else None for f in flows],
+            "status": status.get((a, b)),
+        }
+        for a, b in keys
+    ]
+
+
+def _finite(x: float) -> float:
+    value = float(x)
+    if not math.isfinite(value):
+        raise RenderError(f"explore(): a figure is {value!r}; expected a finite number")
+    return value
+
+
+# -- figures ----------------------------------------------------------------------------
+
+
+def _entry_shares(res: Analysis) -> dict[str, float]:
+    """Where journeys start, normalised (the analysis' entry)."""
+    entry = getattr(res, "entry", None)
+    weights: Mapping[str, float] = entry if isinstance(entry, Mapping) else _map(res).entry
+    total = math.fsum(weights.values())
+    return {k: float(w) / total for k, w in weights.items() if w > 0} if total > 0 else {}
+
+
+def _map(res: Analysis) -> JourneyMap:
+    jm = getattr(res, "map", None)
+    if isinstance(jm, JourneyMap):
+        return jm
+    return res._map
+
+
+def _ci(item: CredibleInterval | None) -> list[float] | None:
+    return None if item is None else [_finite(item.lower), _finite(item.upper)]
+
+
+def _figures(
+    res: Analysis, rename: Mapping[str, str], intervals: CredibleIntervals | None
+) -> dict[str, Any]:
+    """Per touchpoint: visits, leak, switching, removal, sensitivity, conversion from it."""
+    jm = _map(res)
+
+    def new(ident: str) -> str:
+        return rename.get(ident, ident)
+
+    conversions = [o.id for o in jm.outcomes_of_kind("conversion")]
+    leaks = {x.touchpoint: x for x in res.leaks}
+    gains = {s.touchpoint: s.gain for s in res.sensitivity}
+    switching: dict[str, list[list[Any]]] = {}
+    for s in res.switching:
+        ci = intervals.switching.get((s.touchpoint, s.competitor)) if intervals else None
+        switching.setdefault(s.touchpoint, []).append(
+            [new(s.competitor), _finite(s.flow), _finite(s.share), _ci(ci)]
+        )
+    removal = res.removal_effects
+    out: dict[str, Any] = {}
+    for t in jm.touchpoints:
+        leak = leaks.get(t.id)
+        absorption = res.absorption(t.id)
+        removal_ci = (
+            intervals.removal_effects.get(t.id)
+            if intervals is not None and intervals.removal_effects is not None
+            else None
+        )
+        out[new(t.id)] = {
+            "visits": _finite(res.expected_visits[t.id]),
+            "leak": None
+            if leak is None
+            else [_finite(leak.flow), _finite(leak.share), _finite(leak.exit_rate)],
+            "leak_ci": _ci(intervals.leaks.get(t.id)) if intervals else None,
+            "switching": switching.get(t.id, []),
+            "removal": _finite(removal[t.id]),
+            "removal_ci": _ci(removal_ci),
+            "gain": _finite(gains[t.id]) if t.id in gains else None,
+            "converts": _finite(math.fsum(absorption[o] for o in conversions)),
+        }
+    return out
+
+
+def _headline(
+    res: Analysis, rename: Mapping[str, str], intervals: CredibleIntervals | None
+) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "outcomes": {rename.get(o, o): _finite(p) for o, p in res.outcome_probabilities.items()},
+        "conversion": _finite(res.conversion_probability),
+        "churn": _finite(res.churn_probability),
+        "competitor": _finite(res.competitor_probability),
+        "steps": _finite(res.expected_steps),
+        "hours": _finite(res.expected_time.mean) if res.expected_time else None,
+    }
+    if intervals is not None:
+        head["ci"] = {
+            "conversion": _ci(intervals.conversion_probability),
+            "churn": _ci(intervals.churn_probability),
+            "competitor": _ci(intervals.competitor_probability),
+            "steps": _ci(intervals.expected_steps),
+        }
+    return head
+
+
+def _dropoff(res: Analysis, rename: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Per stage: expected arrivals per entrant, and exits to each outcome.
+
+    Arrivals at a stage are journeys starting there plus moves into it from another
+    stage (``stage_flow.moves``), so a customer who comes back counts again; exits are
+    ``stage_flow.exits``. Both are read from the analysis, not recomputed.
+    """
+    jm = _map(res)
+    flow = res.stage_flow
+    start: dict[str, float] = {}
+    for tp, share in _entry_shares(res).items():
+        stage = jm.touchpoint(tp).stage
+        start[stage] = start.get(stage, 0.0) + share
+    rows = []
+    for s in jm.stages:
+        arrivals = start.get(s.id, 0.0) + math.fsum(
+            f for (a, b), f in flow.moves.items() if b == s.id and a != s.id
+        )
+        leaving = sorted(
+            ((rename.get(o, o), _finite(f)) for (a, o), f in flow.exits.items() if a == s.id),
+            key=lambda e: -e[1],
+        )
+        exits = [list(e) for e in leaving]
+        rows.append(
+            {"stage": rename.get(s.id, s.id), "arrivals": _finite(arrivals), "exits": exits}
+        )
+    return rows
+
+
+def _analysis_data(res: Analysis, lang: str, intervals: CredibleIntervals | None) -> dict[str, Any]:
+    jm = _map(res)
+    if intervals is not None:
+        _check_intervals(jm, intervals)
+    union = _single_union(jm)
+    stages, nodes, layout = _layout(union)
+    moves = _moves(union, [res.move_flows], {})
+    return {
+        "kind": "analysis",
+        "lang": lang,
+        "words": _WORDS[lang],
+        "title": _label(jm.name),
+        "subtitle": _label(jm.persona.label) if jm.persona else "",
+        "states": ["single"],
+        "stages": stages,
+        "nodes": nodes,
+        "moves": moves,
+        "layout": layout,
+        "figures": [_figures(res, {}, intervals)],
+        "headline": [_headline(res, {}, intervals)],
+        "dropoff": [_dropoff(res, {})],
+        "fix_fraction": res.fix_fraction,
+        "interval_level": intervals.level if intervals is not None else None,
+        "changes": [],
+    }
+
+
+def _check_intervals(jm: JourneyMap, ci: CredibleIntervals) -> None:
+    outcomes = {o.id for o in jm.outcomes}
+    touchpoints = {t.id for t in jm.touchpoints}
+    if set(ci.outcome_probabilities) != outcomes or not set(ci.leaks) <= touchpoints:
+        raise RenderError(
+            "explore(): the intervals are not of this map (their outcomes or touchpoints "
+            "differ); compute them with jg.credible_intervals(jm) of the same map"
+        )
+
+
+def _diff_data(diff: MapDiff, lang: str) -> dict[str, Any]:
+    union = _diff_union(diff)
+    stages, nodes, layout = _layout(union)
+    ren = dict(diff.renames)
+    current_flows = {
+        (ren.get(a, a), ren.get(b, b)): f for (a, b), f in diff.current_analysis.move_flows.items()
+    }
+    future_flows = dict(diff.future_analysis.move_flows)
+    status: dict[tuple[str, str], str] = {}
+    for kind, moves in (
+        ("added", diff.moves_added),
+        ("removed", diff.moves_removed),
+        ("changed", diff.moves_reweighted),
+    ):
+        for m in moves:
+            if kind != "changed" or abs(m.delta) >= _CHANGED_MOVE:
+                status[(m.source, m.target)] = kind
+    drawn = _moves(union, [current_flows, future_flows], status)
+    changes = [
+        [c.touchpoint, c.field, _change_text(c.before), _change_text(c.after)]
+        for c in diff.touchpoints_changed
+    ]
+    metrics = {
+        key: [m.before, m.after]
+        for key, m in diff.metrics.items()
+        if key in ("conversion", "churn", "competitor", "expected_steps", "expected_hours")
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JourneyGraphWarning)
+        figures = [
+            _figures(diff.current_analysis, ren, None),
+            _figures(diff.future_analysis, {}, None),
+        ]
+    return {
+        "kind": "diff",
+        "lang": lang,
+        "words": _WORDS[lang],
+        "title": _label(f"{diff.current.name} → {diff.future.name}"),
+        "subtitle": _label(diff.future.persona.label) if diff.future.persona else "",
+        "states": ["current", "future", "change"],
+        "stages": stages,
+        "nodes": nodes,
+        "moves": drawn,
+        "layout": layout,
+        "figures": figures,
+        "headline": [
+            _headline(diff.current_analysis, ren, None),
+            _headline(diff.future_analysis, {}, None),
+        ],
+        "metrics": metrics,
+        "dropoff": [_dropoff(diff.current_analysis, ren), _dropoff(diff.future_analysis, {})],
+        "fix_fraction": diff.future_analysis.fix_fraction,
+        "interval_level": None,
+        "changes": changes,
+        "present": [
+            [n["id"] for n in nodes if n["status"] != "added"],
+            [n["id"] for n in nodes if n["status"] != "removed"],
+        ],
+    }
+
+
+def _change_text(value: Any) -> str | float | None:
+    if value is None or (isinstance(value, float | int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        return shorten(one_line("; ".join(str(v) for v in value)), _NOTE_LIMIT)
+    return shorten(one_line(str(value)), _NOTE_LIMIT)
