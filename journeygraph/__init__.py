@@ -14,7 +14,7 @@ from journeygraph.analysis import (
     analyze,
 )
 from journeygraph.compare import FieldChange, MapDiff, MetricDelta, MoveChange, compare
-from journeygraph.draw import explore
+from journeygraph.draw import explore, render
 from journeygraph.errors import (
     EventLogError,
     JourneyGraphError,
@@ -36,7 +36,6 @@ from journeygraph.model import (
     Touchpoint,
 )
 from journeygraph.paths import Path, path_probability, top_paths
-from journeygraph.render import render
 from journeygraph.simulate import EventLog, simulate
 from journeygraph.uncertainty import CredibleInterval, CredibleIntervals, credible_intervals
 from journeygraph.whatif import (

@@ -176,9 +176,34 @@ class Analysis:
             f"churn={self.churn_probability:.4f}, competitor={self.competitor_probability:.4f})"
         )
 
+    @property
+    def map(self) -> JourneyMap:
+        """The journey map this analysis is of.
+
+        Examples
+        --------
+        >>> jg.analyze(jm).map is jm
+        True
+        """
+        return self._map
+
+    @property
+    def entry(self) -> dict[str, float]:
+        """The entry distribution the analysis used: touchpoint id -> share (sums to 1).
+
+        The map's own entry, normalised, or the one passed to :func:`analyze`.
+
+        Examples
+        --------
+        >>> jg.analyze(jm, entry="shop").entry
+        {'ad': 0.0, 'shop': 1.0}
+        """
+        chain = self._chain
+        return {tp: float(w) for tp, w in zip(chain.touchpoints, chain.entry, strict=True)}
+
     def _repr_svg_(self) -> str:
         """The map with this analysis drawn on it, so notebooks show it (jg.render)."""
-        from journeygraph.render import render
+        from journeygraph.draw import render
 
         svg = render(self, format="svg")
         assert isinstance(svg, str)

@@ -127,7 +127,7 @@ class MapDiff:
 
     def _repr_svg_(self) -> str:
         """The diff diagram (both maps in one), so notebooks show it (jg.render)."""
-        from journeygraph.render import render
+        from journeygraph.draw import render
 
         svg = render(self, format="svg")
         assert isinstance(svg, str)

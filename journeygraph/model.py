@@ -324,8 +324,8 @@ class JourneyMap(_Model):
     __str__ = __repr__
 
     def _repr_svg_(self) -> str:
-        """The journey diagram, so notebooks draw the map (see journeygraph.render)."""
-        from journeygraph.render import render
+        """The journey diagram, so notebooks draw the map (see journeygraph.draw)."""
+        from journeygraph.draw import render
 
         svg = render(self, format="svg")
         assert isinstance(svg, str)

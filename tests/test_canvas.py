@@ -1,4 +1,4 @@
-"""The journey canvas (journeygraph.canvas): content, emotion curve, overlay, safety.
+"""The journey canvas (journeygraph.draw.canvas): content, emotion curve, overlay, safety.
 
 Expected numbers of the analysis overlay come from the hand-solved ``tiny`` map in
 tests/conftest.py: visits v = (80/88, 70/88); churn flows v_ad*0.4 = 32/88 and
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import journeygraph as jg
-from journeygraph.canvas import _em, _wrap, render_canvas, render_canvas_comparison
+from journeygraph.draw.canvas import _em, _wrap, render_canvas, render_canvas_comparison
 
 from .conftest import EXAMPLES
 
@@ -674,7 +674,7 @@ def test_wrong_types_are_refused(tiny: jg.JourneyMap) -> None:
 
 def test_output_is_identical_across_runs_and_hash_seeds(tmp_path: Path) -> None:
     code = (
-        "import sys, journeygraph as jg; from journeygraph.canvas import "
+        "import sys, journeygraph as jg; from journeygraph.draw.canvas import "
         "render_canvas_comparison as r; "
         "sys.stdout.write(r(jg.load(sys.argv[1]), jg.load(sys.argv[2])))"
     )

@@ -35,7 +35,7 @@ from .conftest import DATA, EXAMPLES
 from .conftest import run_cli as run
 
 # The module, not the function jg.render that shadows it as an attribute.
-R = importlib.import_module("journeygraph.render")
+R = importlib.import_module("journeygraph.draw.dot")
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -309,7 +309,7 @@ def test_system_dot_timeout_is_a_render_error(tiny: jg.JourneyMap, fake_path: Pa
 def test_wasm_backend_renders_svg_and_needs_a_converter_for_png(
     tiny: jg.JourneyMap, no_system_dot: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level("DEBUG", logger="journeygraph.render"):
+    with caplog.at_level("DEBUG", logger="journeygraph.draw.dot"):
         svg = jg.render(tiny)
     assert "WebAssembly" in caplog.text
     assert isinstance(svg, str) and ET.fromstring(svg).tag == f"{SVG}svg"

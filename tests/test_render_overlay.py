@@ -24,14 +24,14 @@ from numpy.testing import assert_allclose
 
 import journeygraph as jg
 from journeygraph._escape import escape_text, xml_chars
-from journeygraph.canvas import render_canvas, render_canvas_comparison
+from journeygraph.draw.canvas import render_canvas, render_canvas_comparison
 
 from ._reference import dense
 from .conftest import EXAMPLES
 from .conftest import run_cli as run
 from .test_render import _edges, _hostile_map, _svg_texts, needs_wasm
 
-R = importlib.import_module("journeygraph.render")
+R = importlib.import_module("journeygraph.draw.dot")
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 PAIRS = sorted(p.name[: -len("_current.yaml")] for p in EXAMPLES.glob("*_current.yaml"))
 SVG = "{http://www.w3.org/2000/svg}"

@@ -22,7 +22,7 @@ import pytest
 import journeygraph as jg
 
 # The module, not the function jg.render that shadows it as an attribute.
-render_module = importlib.import_module("journeygraph.render")
+render_module = importlib.import_module("journeygraph.draw.dot")
 
 
 def fitted_like_map(touchpoints: int, *, seed: int = 0, stages: int = 6) -> jg.JourneyMap:

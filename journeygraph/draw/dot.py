@@ -10,7 +10,7 @@ probabilities (each touchpoint's outgoing weights, normalised) or, with an analy
 its expected flows (``Analysis.move_flows``); node fills from the touchpoints' sentiment
 or the analysis's leaks. A :class:`~journeygraph.compare.MapDiff` is drawn as one map (the
 union of both) through the same code, with its own overlay. ``view="canvas"`` hands over
-to :mod:`journeygraph.canvas`.
+to :mod:`journeygraph.draw.canvas`.
 
 Layout runs in the system Graphviz ``dot`` when it is on ``PATH`` (as an argument list,
 never through a shell, with a timeout), otherwise in-process in the WebAssembly build
@@ -39,8 +39,8 @@ from typing import Any, Literal
 from journeygraph._escape import TOOLTIP_LIMIT, escape_id, escape_text, wrap_words
 from journeygraph._files import atomic_write
 from journeygraph.analysis import Analysis
-from journeygraph.canvas import render_canvas, render_canvas_comparison
 from journeygraph.compare import MapDiff
+from journeygraph.draw.canvas import render_canvas, render_canvas_comparison
 from journeygraph.errors import JourneyGraphError, JourneyGraphWarning, RenderError
 from journeygraph.model import JourneyMap, MoveKind, Outcome, Touchpoint
 
@@ -153,8 +153,8 @@ def render(
         PDF of the canvas need ``cairosvg`` or ``rsvg-convert`` (see docs/rendering.md).
     view
         ``"graph"`` (default): the Graphviz diagram. ``"canvas"``: the workshop-style
-        journey canvas (:func:`journeygraph.canvas.render_canvas`, or
-        :func:`~journeygraph.canvas.render_canvas_comparison` for a diff).
+        journey canvas (:func:`journeygraph.draw.canvas.render_canvas`, or
+        :func:`~journeygraph.draw.canvas.render_canvas_comparison` for a diff).
     analysis
         An analysis of the map (``jg.analyze(jm)``). Edge widths and labels then show
         expected flows (traversals per entering customer, ``analysis.move_flows``), the
@@ -269,7 +269,7 @@ def render(
 def _canvas(
     obj: JourneyMap | MapDiff, analysis: Analysis | None, fmt: str, timeout: float
 ) -> str | bytes:
-    """The canvas view: SVG from journeygraph.canvas, PNG/PDF through a converter."""
+    """The canvas view: SVG from journeygraph.draw.canvas, PNG/PDF through a converter."""
     if fmt == "dot":
         raise RenderError(
             "the canvas is drawn as SVG directly, not with Graphviz: there is no DOT "

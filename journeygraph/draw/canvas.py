@@ -457,7 +457,7 @@ def render_canvas(
 
     Examples
     --------
-    >>> from journeygraph.canvas import render_canvas
+    >>> from journeygraph.draw.canvas import render_canvas
     >>> svg = render_canvas(jm)
     >>> svg.count('class="emotion-missing map"')   # neither touchpoint has a sentiment
     2
@@ -522,7 +522,7 @@ def render_canvas_comparison(
 
     Examples
     --------
-    >>> from journeygraph.canvas import render_canvas_comparison
+    >>> from journeygraph.draw.canvas import render_canvas_comparison
     >>> 'data-change' in render_canvas_comparison(jm, jm)   # nothing added or removed
     False
     """
