@@ -27,9 +27,7 @@ import json
 import math
 import os
 import unicodedata
-import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,8 +36,10 @@ from journeygraph._escape import one_line, shorten
 from journeygraph._files import atomic_write
 from journeygraph.analysis import Analysis, analyze
 from journeygraph.compare import MapDiff
-from journeygraph.errors import JourneyGraphWarning, RenderError, did_you_mean
-from journeygraph.model import JourneyMap, Outcome, Stage, Touchpoint
+from journeygraph.draw.palette import COLOURS, FILLS, INK, MUTED
+from journeygraph.draw.scene import Scene, build_scene
+from journeygraph.errors import RenderError, did_you_mean
+from journeygraph.model import JourneyMap
 from journeygraph.uncertainty import CredibleInterval, CredibleIntervals
 
 __all__ = ["LANGUAGES", "explore", "page_data"]
@@ -116,7 +116,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "interval": "{level} credible interval",
         "col_touchpoint": "Touchpoint",
         "col_stage": "Stage",
-        "col_flow": "Customers",
+        "col_flow": "Customers lost",
         "col_share": "Share",
         "col_exit_rate": "Exit rate",
         "col_competitor": "Competitor",
@@ -146,6 +146,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "legend_removed": "removed",
         "legend_changed": "changed",
         "pts": "pts",
+        "leak_rank": "leak #{n}",
+        "callouts": "Largest changes (customers per entrant)",
+        "callout_leak": "lost at {tp}",
         "visits_short": "{v} visits",
         "lost_short": "{p} lost",
         "per_100": "per 100 customers",
@@ -199,7 +202,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "interval": "{level} 신용구간",
         "col_touchpoint": "터치포인트",
         "col_stage": "단계",
-        "col_flow": "고객",
+        "col_flow": "잃은 고객",
         "col_share": "비중",
         "col_exit_rate": "이탈률",
         "col_competitor": "경쟁사",
@@ -229,6 +232,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "legend_removed": "삭제",
         "legend_changed": "변경",
         "pts": "%p",
+        "leak_rank": "이탈 {n}위",
+        "callouts": "가장 큰 변화 (유입 고객 대비)",
+        "callout_leak": "{tp}에서 이탈",
         "visits_short": "방문 {v}",
         "lost_short": "이탈 {p}",
         "per_100": "고객 100명당",
@@ -259,6 +265,7 @@ _SHELL = """<!DOCTYPE html>
 <header id="top">
 <div id="titles"><h1 id="title"></h1><p id="subtitle"></p></div>
 <div id="headline"></div>
+<div id="callouts"></div>
 <div id="controls">
 <div id="states" role="tablist"></div>
 <label id="search-box"><span class="sr" data-word="search"></span>
@@ -422,11 +429,19 @@ def json_for_script(data: Any) -> str:
     )
 
 
+def _palette_css() -> str:
+    """The one palette (draw/palette.py) as CSS variables: ``--churn``, ``--fill-churn``."""
+    names = [f"--{k}: {v};" for k, v in COLOURS.items()]
+    names += [f"--fill-{k}: {v};" for k, v in FILLS.items()]
+    names += [f"--ink: {INK};", f"--muted: {MUTED};"]
+    return ":root { " + " ".join(names) + " }\n"
+
+
 def _page(data: dict[str, Any]) -> str:
     from journeygraph import __version__
 
     script = _asset("explorer.js")
-    style = _asset("explorer.css")
+    style = _palette_css() + _asset("explorer.css")
     csp = _CSP.format(script=_sha256(script), style=_sha256(style))
     return _SHELL.format(
         lang=data["lang"],
@@ -508,191 +523,7 @@ def _label(text: str) -> str:
     return shorten(one_line(text), _LABEL_LIMIT)
 
 
-# -- the scene: what is drawn, where, and its facts ----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Union:
-    """Stages, touchpoints and outcomes of one map, or of both maps of a diff.
-
-    ``ids`` follow the future map's naming (renames applied). ``where[id]`` says which
-    states hold the item.
-    """
-
-    stages: list[Stage]
-    touchpoints: list[Touchpoint]
-    outcomes: list[Outcome]
-    status: Mapping[str, str | None]
-
-
-def _single_union(jm: JourneyMap) -> _Union:
-    return _Union(
-        list(jm.stages),
-        list(jm.touchpoints),
-        list(jm.outcomes),
-        {t.id: None for t in jm.touchpoints} | {o.id: None for o in jm.outcomes},
-    )
-
-
-def _diff_union(diff: MapDiff) -> _Union:
-    """The current map's layout, with future-only items placed after their neighbours."""
-    ren = diff.renames
-
-    def new(ident: str) -> str:
-        return ren.get(ident, ident)
-
-    cur, fut = diff.current, diff.future
-    stages = [s.model_copy(update={"id": new(s.id)}) for s in cur.stages]
-    known = {s.id for s in stages}
-    for i, stage in enumerate(fut.stages):
-        if stage.id in known:
-            continue
-        at = 0
-        for earlier in reversed(fut.stages[:i]):
-            if earlier.id in known:
-                at = next(k for k, s in enumerate(stages) if s.id == earlier.id) + 1
-                break
-        stages.insert(at, stage)
-        known.add(stage.id)
-    future_tp = {t.id: t for t in fut.touchpoints}
-    touchpoints = []
-    for t in cur.touchpoints:
-        # A touchpoint present in both shows its future text, in its current column.
-        after = future_tp.get(new(t.id))
-        shown = after if after is not None else t
-        touchpoints.append(shown.model_copy(update={"id": new(t.id), "stage": new(t.stage)}))
-    added = set(diff.touchpoints_added)
-    touchpoints += [t for t in fut.touchpoints if t.id in added]
-    outcomes = [o.model_copy(update={"id": new(o.id)}) for o in cur.outcomes]
-    outcomes += [o for o in fut.outcomes if o.id in set(diff.outcomes_added)]
-    status: dict[str, str | None] = {t.id: None for t in touchpoints}
-    status |= {o.id: None for o in outcomes}
-    for c in diff.touchpoints_changed:
-        status[c.touchpoint] = "changed"
-    for ident in (*diff.touchpoints_added, *diff.outcomes_added):
-        status[ident] = "added"
-    for ident in (*diff.touchpoints_removed, *diff.outcomes_removed):
-        status[ident] = "removed"
-    return _Union(stages, touchpoints, outcomes, status)
-
-
-def _layout(union: _Union) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    """Stage columns with touchpoints in file order, outcomes in a column on the right."""
-    column = {s.id: i for i, s in enumerate(union.stages)}
-    rows = [0] * len(union.stages)
-    nodes: list[dict[str, Any]] = []
-    for t in union.touchpoints:
-        col = column[t.stage]
-        x = _LEFT + col * _COLUMN
-        y = _TOP + rows[col] * _ROW
-        rows[col] += 1
-        nodes.append(
-            {
-                "id": t.id,
-                "dom": _dom_id("tp", t.id),
-                "kind": "touchpoint",
-                "label": _label(t.label),
-                "lines": _fit_lines(t.label, _LABEL_EM, _LABEL_LINES),
-                "stage": t.stage,
-                "col": col,
-                "x": x,
-                "y": y,
-                "channel": _label(t.channel) if t.channel else None,
-                "owner": _label(t.owner) if t.owner else None,
-                "sentiment": t.sentiment,
-                "pains": [shorten(one_line(p), _NOTE_LIMIT) for p in t.pains[:5]],
-                "status": union.status.get(t.id),
-            }
-        )
-    tallest = max(rows, default=0)
-    outcome_col = len(union.stages)
-    ordered = sorted(enumerate(union.outcomes), key=lambda io: (_OUTCOME_ORDER[io[1].kind], io[0]))
-    height = max(tallest, len(ordered)) * _ROW
-    spacing = max(_ROW, height / max(len(ordered), 1))
-    for k, (_, o) in enumerate(ordered):
-        nodes.append(
-            {
-                "id": o.id,
-                "dom": _dom_id("out", o.id),
-                "kind": "outcome",
-                "outcome_kind": o.kind,
-                "label": _label(o.label),
-                "lines": _fit_lines(o.label, _LABEL_EM, _LABEL_LINES),
-                "col": outcome_col,
-                "x": _LEFT + outcome_col * _COLUMN + _OUTCOME_GAP,
-                "y": _TOP + k * spacing,
-                "status": union.status.get(o.id),
-            }
-        )
-    stages = [
-        {
-            "id": s.id,
-            "dom": _dom_id("stage", s.id),
-            "label": _label(s.label),
-            "lines": _fit_lines(s.label, (_COLUMN - 24) / 14, 2),
-            "x": _LEFT + i * _COLUMN,
-        }
-        for i, s in enumerate(union.stages)
-    ]
-    layout = {
-        "width": _LEFT + outcome_col * _COLUMN + _OUTCOME_GAP + _NODE_W + _LEFT,
-        "height": _TOP + height + _LEFT,
-        "node_w": _NODE_W,
-        "node_h": _NODE_H,
-        "column": _COLUMN,
-    }
-    return stages, nodes, layout
-
-
-def _dom_id(prefix: str, ident: str) -> str:
-    """An HTML/XML id derived from a map id, injectively: ``a b`` -> ``tp-a_20_b``."""
-    out = []
-    for c in ident:
-        if c.isascii() and (c.isalnum() or c == "-"):
-            out.append(c)
-        else:
-            out.append(f"_{ord(c):x}_")
-    return f"jg-{prefix}-{''.join(out)}"
-
-
-def _move_kind(
-    source: str, target: str, col: Mapping[str, int], outcome_kinds: Mapping[str, str]
-) -> str:
-    if target in outcome_kinds:
-        return outcome_kinds[target]
-    gap = col[target] - col[source]
-    if gap == 1:
-        return "forward"
-    if gap > 1:
-        return "skip"
-    if gap < 0:
-        return "backtrack"
-    return "within"
-
-
-def _moves(
-    union: _Union, flows: list[Mapping[tuple[str, str], float]], status: Mapping[Any, str]
-) -> list[dict[str, Any]]:
-    col = {s.id: i for i, s in enumerate(union.stages)}
-    col |= {t.id: col[t.stage] for t in union.touchpoints}
-    outcome_kinds = {o.id: o.kind for o in union.outcomes}
-    keys: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
-    for f in flows:
-        for key in f:
-            if key not in seen:
-                seen.add(key)
-                keys.append(key)
-    return [
-        {
-            "from": a,
-            "to": b,
-            "kind": _move_kind(a, b, col, outcome_kinds),
-            "v": [_finite(f[(a, b)]) if (a, b) in f else None for f in flows],
-            "status": status.get((a, b)),
-        }
-        for a, b in keys
-    ]
+# -- from the scene: where things go -------------------------------------------------
 
 
 def _finite(x: float) -> float:
@@ -702,22 +533,111 @@ def _finite(x: float) -> float:
     return value
 
 
-# -- figures ----------------------------------------------------------------------------
+def _maybe(x: float | None) -> float | None:
+    return None if x is None else _finite(x)
 
 
-def _entry_shares(res: Analysis) -> dict[str, float]:
-    """Where journeys start, normalised (the analysis' entry)."""
-    entry = getattr(res, "entry", None)
-    weights: Mapping[str, float] = entry if isinstance(entry, Mapping) else _map(res).entry
-    total = math.fsum(weights.values())
-    return {k: float(w) / total for k, w in weights.items() if w > 0} if total > 0 else {}
+def _status(change: str) -> str | None:
+    return None if change == "unchanged" else change
 
 
-def _map(res: Analysis) -> JourneyMap:
-    jm = getattr(res, "map", None)
-    if isinstance(jm, JourneyMap):
-        return jm
-    return res._map
+def _layout(scene: Scene) -> dict[str, Any]:
+    """Stage columns with touchpoints in the scene's order, outcomes in a right column."""
+    rows = [0] * len(scene.stages)
+    nodes: list[dict[str, Any]] = []
+    for t in scene.touchpoints:
+        rows[t.stage_index] = max(rows[t.stage_index], t.row + 1)
+        nodes.append(
+            {
+                "id": t.id,
+                "dom": t.element_id,
+                "cls": list(t.classes),
+                "kind": "touchpoint",
+                "label": _label(t.label),
+                "lines": _fit_lines(t.label, _LABEL_EM, _LABEL_LINES),
+                "stage": t.stage,
+                "x": _LEFT + t.stage_index * _COLUMN,
+                "y": _TOP + t.row * _ROW,
+                "channel": _label(t.channel) if t.channel else None,
+                "owner": _label(t.owner) if t.owner else None,
+                "sentiment": _maybe(t.sentiment),
+                "sentiment_before": _maybe(t.sentiment_before),
+                "pains": [shorten(one_line(p), _NOTE_LIMIT) for p in t.pains[:5]],
+                "status": _status(t.change),
+                "leak_rank": t.leak_rank,
+                "switch_rank": t.switch_rank,
+            }
+        )
+    tallest = max(rows, default=0)
+    column = len(scene.stages)
+    ordered = sorted(enumerate(scene.outcomes), key=lambda io: (_OUTCOME_ORDER[io[1].kind], io[0]))
+    height = max(tallest, len(ordered)) * _ROW
+    spacing = max(_ROW, height / max(len(ordered), 1))
+    for k, (_, o) in enumerate(ordered):
+        nodes.append(
+            {
+                "id": o.id,
+                "dom": o.element_id,
+                "cls": list(o.classes),
+                "kind": "outcome",
+                "outcome_kind": o.kind,
+                "label": _label(o.label),
+                "lines": _fit_lines(o.label, _LABEL_EM, _LABEL_LINES),
+                "x": _LEFT + column * _COLUMN + _OUTCOME_GAP,
+                "y": _TOP + k * spacing,
+                "status": _status(o.change),
+            }
+        )
+    stages = [
+        {
+            "id": s.id,
+            "dom": s.element_id,
+            "cls": list(s.classes),
+            "label": _label(s.label),
+            "lines": _fit_lines(s.label, (_COLUMN - 24) / 14, 2),
+            "x": _LEFT + s.index * _COLUMN,
+            "status": _status(s.change),
+        }
+        for s in scene.stages
+    ]
+    return {
+        "stages": stages,
+        "nodes": nodes,
+        "layout": {
+            "width": _LEFT + column * _COLUMN + _OUTCOME_GAP + _NODE_W + _LEFT,
+            "height": _TOP + height + _LEFT,
+            "node_w": _NODE_W,
+            "node_h": _NODE_H,
+        },
+    }
+
+
+def _moves(scene: Scene) -> list[dict[str, Any]]:
+    """Every move with its expected flow in each state (``None``: not in that map)."""
+    diff = scene.kind == "diff"
+    out = []
+    for m in scene.moves:
+        notable = (
+            m.change == "changed"
+            and m.probability is not None
+            and m.probability_before is not None
+            and abs(m.probability - m.probability_before) >= _CHANGED_MOVE
+        )
+        out.append(
+            {
+                "from": m.source,
+                "to": m.target,
+                "dom": m.element_id,
+                "cls": [*m.classes, "notable"] if notable else list(m.classes),
+                "kind": m.kind,
+                "v": [_maybe(m.flow_before), _maybe(m.flow)] if diff else [_maybe(m.flow)],
+                "status": _status(m.change),
+            }
+        )
+    return out
+
+
+# -- figures the panel shows, read from the analyses ----------------------------------
 
 
 def _ci(item: CredibleInterval | None) -> list[float] | None:
@@ -727,8 +647,12 @@ def _ci(item: CredibleInterval | None) -> list[float] | None:
 def _figures(
     res: Analysis, rename: Mapping[str, str], intervals: CredibleIntervals | None
 ) -> dict[str, Any]:
-    """Per touchpoint: visits, leak, switching, removal, sensitivity, conversion from it."""
-    jm = _map(res)
+    """Per touchpoint: visits, leak, switching, removal, sensitivity, conversion from it.
+
+    Read from the analysis (``rename`` maps the current map's ids of a diff to the
+    future map's); nothing is recomputed.
+    """
+    jm = res.map
 
     def new(ident: str) -> str:
         return rename.get(ident, ident)
@@ -743,15 +667,11 @@ def _figures(
             [new(s.competitor), _finite(s.flow), _finite(s.share), _ci(ci)]
         )
     removal = res.removal_effects
+    removal_ci = intervals.removal_effects if intervals is not None else None
     out: dict[str, Any] = {}
     for t in jm.touchpoints:
         leak = leaks.get(t.id)
         absorption = res.absorption(t.id)
-        removal_ci = (
-            intervals.removal_effects.get(t.id)
-            if intervals is not None and intervals.removal_effects is not None
-            else None
-        )
         out[new(t.id)] = {
             "visits": _finite(res.expected_visits[t.id]),
             "leak": None
@@ -760,24 +680,18 @@ def _figures(
             "leak_ci": _ci(intervals.leaks.get(t.id)) if intervals else None,
             "switching": switching.get(t.id, []),
             "removal": _finite(removal[t.id]),
-            "removal_ci": _ci(removal_ci),
+            "removal_ci": _ci(removal_ci.get(t.id)) if removal_ci else None,
             "gain": _finite(gains[t.id]) if t.id in gains else None,
             "converts": _finite(math.fsum(absorption[o] for o in conversions)),
         }
     return out
 
 
-def _headline(
-    res: Analysis, rename: Mapping[str, str], intervals: CredibleIntervals | None
-) -> dict[str, Any]:
-    head: dict[str, Any] = {
-        "outcomes": {rename.get(o, o): _finite(p) for o, p in res.outcome_probabilities.items()},
-        "conversion": _finite(res.conversion_probability),
-        "churn": _finite(res.churn_probability),
-        "competitor": _finite(res.competitor_probability),
-        "steps": _finite(res.expected_steps),
-        "hours": _finite(res.expected_time.mean) if res.expected_time else None,
-    }
+def _headline(scene: Scene, state: int, intervals: CredibleIntervals | None) -> dict[str, Any]:
+    """The headline figures and outcome totals of one state (0: current of a diff)."""
+    before = scene.kind == "diff" and state == 0
+    head: dict[str, Any] = {f.key: _maybe(f.before if before else f.value) for f in scene.figures}
+    head["outcomes"] = {o.id: _maybe(o.total_before if before else o.total) for o in scene.outcomes}
     if intervals is not None:
         head["ci"] = {
             "conversion": _ci(intervals.conversion_probability),
@@ -795,10 +709,10 @@ def _dropoff(res: Analysis, rename: Mapping[str, str]) -> list[dict[str, Any]]:
     stage (``stage_flow.moves``), so a customer who comes back counts again; exits are
     ``stage_flow.exits``. Both are read from the analysis, not recomputed.
     """
-    jm = _map(res)
+    jm = res.map
     flow = res.stage_flow
     start: dict[str, float] = {}
-    for tp, share in _entry_shares(res).items():
+    for tp, share in res.entry.items():
         stage = jm.touchpoint(tp).stage
         start[stage] = start.get(stage, 0.0) + share
     rows = []
@@ -810,38 +724,14 @@ def _dropoff(res: Analysis, rename: Mapping[str, str]) -> list[dict[str, Any]]:
             ((rename.get(o, o), _finite(f)) for (a, o), f in flow.exits.items() if a == s.id),
             key=lambda e: -e[1],
         )
-        exits = [list(e) for e in leaving]
         rows.append(
-            {"stage": rename.get(s.id, s.id), "arrivals": _finite(arrivals), "exits": exits}
+            {
+                "stage": rename.get(s.id, s.id),
+                "arrivals": _finite(arrivals),
+                "exits": [list(e) for e in leaving],
+            }
         )
     return rows
-
-
-def _analysis_data(res: Analysis, lang: str, intervals: CredibleIntervals | None) -> dict[str, Any]:
-    jm = _map(res)
-    if intervals is not None:
-        _check_intervals(jm, intervals)
-    union = _single_union(jm)
-    stages, nodes, layout = _layout(union)
-    moves = _moves(union, [res.move_flows], {})
-    return {
-        "kind": "analysis",
-        "lang": lang,
-        "words": _WORDS[lang],
-        "title": _label(jm.name),
-        "subtitle": _label(jm.persona.label) if jm.persona else "",
-        "states": ["single"],
-        "stages": stages,
-        "nodes": nodes,
-        "moves": moves,
-        "layout": layout,
-        "figures": [_figures(res, {}, intervals)],
-        "headline": [_headline(res, {}, intervals)],
-        "dropoff": [_dropoff(res, {})],
-        "fix_fraction": res.fix_fraction,
-        "interval_level": intervals.level if intervals is not None else None,
-        "changes": [],
-    }
 
 
 def _check_intervals(jm: JourneyMap, ci: CredibleIntervals) -> None:
@@ -854,63 +744,76 @@ def _check_intervals(jm: JourneyMap, ci: CredibleIntervals) -> None:
         )
 
 
-def _diff_data(diff: MapDiff, lang: str) -> dict[str, Any]:
-    union = _diff_union(diff)
-    stages, nodes, layout = _layout(union)
-    ren = dict(diff.renames)
-    current_flows = {
-        (ren.get(a, a), ren.get(b, b)): f for (a, b), f in diff.current_analysis.move_flows.items()
-    }
-    future_flows = dict(diff.future_analysis.move_flows)
-    status: dict[tuple[str, str], str] = {}
-    for kind, moves in (
-        ("added", diff.moves_added),
-        ("removed", diff.moves_removed),
-        ("changed", diff.moves_reweighted),
-    ):
-        for m in moves:
-            if kind != "changed" or abs(m.delta) >= _CHANGED_MOVE:
-                status[(m.source, m.target)] = kind
-    drawn = _moves(union, [current_flows, future_flows], status)
-    changes = [
-        [c.touchpoint, c.field, _change_text(c.before), _change_text(c.after)]
-        for c in diff.touchpoints_changed
-    ]
-    metrics = {
-        key: [m.before, m.after]
-        for key, m in diff.metrics.items()
-        if key in ("conversion", "churn", "competitor", "expected_steps", "expected_hours")
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", JourneyGraphWarning)
-        figures = [
-            _figures(diff.current_analysis, ren, None),
-            _figures(diff.future_analysis, {}, None),
-        ]
+def _common(scene: Scene, lang: str) -> dict[str, Any]:
+    title = scene.title
+    if scene.current_title is not None and scene.current_title != scene.title:
+        title = f"{scene.current_title} → {scene.title}"
     return {
-        "kind": "diff",
         "lang": lang,
         "words": _WORDS[lang],
-        "title": _label(f"{diff.current.name} → {diff.future.name}"),
-        "subtitle": _label(diff.future.persona.label) if diff.future.persona else "",
+        "title": _label(title),
+        "subtitle": _label(scene.persona.label) if scene.persona else "",
+        **_layout(scene),
+        "moves": _moves(scene),
+    }
+
+
+def _analysis_data(res: Analysis, lang: str, intervals: CredibleIntervals | None) -> dict[str, Any]:
+    if intervals is not None:
+        _check_intervals(res.map, intervals)
+    scene = build_scene(res)
+    return {
+        "kind": "analysis",
+        "states": ["single"],
+        **_common(scene, lang),
+        "figures": [_figures(res, {}, intervals)],
+        "headline": [_headline(scene, 0, intervals)],
+        "dropoff": [_dropoff(res, {})],
+        "fix_fraction": res.fix_fraction,
+        "interval_level": intervals.level if intervals is not None else None,
+        "changes": [],
+        "callouts": [],
+    }
+
+
+def _diff_data(diff: MapDiff, lang: str) -> dict[str, Any]:
+    scene = build_scene(diff)
+    ren = dict(diff.renames)
+    changes = [
+        [t.id, c.field, _change_text(c.before), _change_text(c.after)]
+        for t in scene.touchpoints
+        for c in t.changes
+    ]
+    return {
+        "kind": "diff",
         "states": ["current", "future", "change"],
-        "stages": stages,
-        "nodes": nodes,
-        "moves": drawn,
-        "layout": layout,
-        "figures": figures,
-        "headline": [
-            _headline(diff.current_analysis, ren, None),
-            _headline(diff.future_analysis, {}, None),
+        **_common(scene, lang),
+        "figures": [
+            _figures(diff.current_analysis, ren, None),
+            _figures(diff.future_analysis, {}, None),
         ],
-        "metrics": metrics,
+        "headline": [_headline(scene, 0, None), _headline(scene, 1, None)],
         "dropoff": [_dropoff(diff.current_analysis, ren), _dropoff(diff.future_analysis, {})],
         "fix_fraction": diff.future_analysis.fix_fraction,
         "interval_level": None,
         "changes": changes,
+        "callouts": [
+            {
+                "rank": c.rank,
+                "subject": c.subject,
+                "source": c.source,
+                "target": c.target,
+                "dom": c.element_id,
+                "before": _finite(c.before),
+                "after": _finite(c.after),
+            }
+            for c in scene.callouts
+        ],
         "present": [
-            [n["id"] for n in nodes if n["status"] != "added"],
-            [n["id"] for n in nodes if n["status"] != "removed"],
+            [t.id for t in scene.touchpoints if t.change != "added"]
+            + [o.id for o in scene.outcomes if o.change != "added"],
+            [t.id for t in scene.touchpoints if t.change != "removed"]
+            + [o.id for o in scene.outcomes if o.change != "removed"],
         ],
     }
 

@@ -100,17 +100,16 @@
   function headline() {
     var box = document.getElementById("headline");
     clear(box);
-    var items = [["conversion", "conversion", pct], ["churn", "churn", pct],
-      ["competitor", "competitor", pct], ["steps", "expected_steps", function (x) { return num(x, 2); }],
-      ["hours", "expected_hours", function (x) { return num(x, 1); }]];
+    var items = [["conversion", pct], ["churn", pct], ["competitor", pct],
+      ["steps", function (x) { return num(x, 2); }], ["hours", function (x) { return num(x, 1); }]];
     items.forEach(function (it) {
-      var key = it[0], fmt = it[2];
+      var key = it[0], fmt = it[1];
       var cell = h("div", "figure figure-" + key);
       cell.appendChild(h("span", "figure-label", word(key)));
       var value;
       if (isChange()) {
-        var pair = D.metrics[it[1]];
-        if (!pair || (pair[0] === null && pair[1] === null)) return;
+        var pair = [D.headline[0][key], D.headline[1][key]];
+        if (pair[0] === undefined || (pair[0] === null && pair[1] === null)) return;
         value = fmt(pair[0]) + " → " + fmt(pair[1]);
         var delta = h("span", "figure-delta");
         if (pair[0] !== null && pair[1] !== null) {
@@ -130,6 +129,24 @@
       cell.dataset.key = key;
       box.appendChild(cell);
     });
+  }
+
+  function callouts() {
+    var box = document.getElementById("callouts");
+    clear(box);
+    if (!isChange() || !D.callouts.length) return;
+    box.appendChild(h("span", null, word("callouts")));
+    var list = h("ol");
+    D.callouts.forEach(function (c) {
+      var what = c.subject === "leak" ? word("callout_leak", { tp: label(c.source) })
+        : label(c.source) + " → " + label(c.target);
+      var li = h("li", null, what + ": " + pct(c.before, 1) + " → " + pct(c.after, 1));
+      li.dataset.element = c.dom;
+      li.addEventListener("mouseenter", function () { hovered = c.source; focus(); });
+      li.addEventListener("mouseleave", function () { hovered = null; focus(); });
+      list.appendChild(li);
+    });
+    box.appendChild(list);
   }
 
   var stateBox = document.getElementById("states");
@@ -158,7 +175,7 @@
   var NW = L.node_w, NH = L.node_h;
 
   D.stages.forEach(function (st) {
-    var g = s("g", { id: st.dom }, "stage");
+    var g = s("g", { id: st.dom }, st.cls.join(" "));
     g.appendChild(s("rect", { x: st.x - 10, y: 8, width: NW + 20, height: L.height - 16, rx: 10 }, "stage-band"));
     st.lines.forEach(function (line, i) {
       var t = s("text", { x: st.x + NW / 2, y: 28 + i * 15 }, "stage-title");
@@ -174,9 +191,7 @@
   var nodeEls = {};
   var movesOf = {};
   D.nodes.forEach(function (n) {
-    var cls = "node " + (n.kind === "outcome" ? "outcome outcome-" + n.outcome_kind : "touchpoint");
-    if (n.status) cls += " " + n.status;
-    var g = s("g", { id: n.dom, transform: "translate(" + n.x + "," + n.y + ")" }, cls);
+    var g = s("g", { id: n.dom, transform: "translate(" + n.x + "," + n.y + ")" }, "node " + n.cls.join(" "));
     g.dataset.id = n.id;
     g.appendChild(s("rect", { width: NW, height: NH, rx: n.kind === "outcome" ? 27 : 7 }, "box"));
     n.lines.forEach(function (line, i) {
@@ -186,6 +201,11 @@
     });
     var sub = s("text", { x: NW / 2, y: NH - 7 }, "sub");
     g.appendChild(sub);
+    if (n.leak_rank) {
+      var rank = s("text", { x: 2, y: -3 }, "rank");
+      rank.textContent = word("leak_rank", { n: n.leak_rank });
+      g.appendChild(rank);
+    }
     if (n.status) {
       var badge = s("text", { x: NW - 4, y: 12 }, "badge");
       badge.textContent = n.status === "added" ? "+" : n.status === "removed" ? "−" : "~";
@@ -250,8 +270,7 @@
       var dx = Math.max((x2 - x1) * 0.45, 30);
       d = "M" + x1 + "," + y1 + " C" + (x1 + dx) + "," + y1 + " " + (x2 - dx) + "," + y2 + " " + x2 + "," + y2;
     }
-    var cls = "move " + m.kind + (m.status ? " " + m.status : "");
-    var p = s("path", { d: d, id: "jg-move-" + i }, cls);
+    var p = s("path", { d: d, id: m.dom }, m.cls.join(" "));
     p.dataset.index = String(i);
     var t = s("title");
     t.textContent = a.label + " → " + b.label;
@@ -521,7 +540,7 @@
     if (!id) { body.appendChild(h("p", "hint", word("pick"))); return; }
     var n = nodeById[id];
     var box = h("div", "tp-panel");
-    box.id = "tp-panel";
+    box.id = "touchpoint-panel";
     box.dataset.id = id;
     box.appendChild(h("h2", null, n.label));
     var meta = h("p", "meta");
@@ -783,6 +802,7 @@
     restyleMoves();
     nodeSubText();
     headline();
+    callouts();
     focus();
     showPanel();
   }
