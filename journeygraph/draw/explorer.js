@@ -272,13 +272,21 @@
     }
     var p = s("path", { d: d, id: m.dom }, m.cls.join(" "));
     p.dataset.index = String(i);
-    var t = s("title");
-    t.textContent = a.label + " → " + b.label;
-    p.appendChild(t);
     moveLayer.appendChild(p);
     moveEls.push(p);
     movesOf[m.from].push(i);
     if (m.to !== m.from) movesOf[m.to].push(i);
+  });
+
+  // A move's tooltip is written when the pointer first reaches it (thousands of moves).
+  moveLayer.addEventListener("mouseover", function (ev) {
+    var el = ev.target;
+    if (!el || !el.dataset || el.dataset.index === undefined) return;
+    var m = D.moves[+el.dataset.index];
+    var text = label(m.from) + " → " + label(m.to) + ": " +
+      (isChange() ? pct(m.v[0], 2) + " → " + pct(m.v[1], 2) : pct(moveValue(m), 2));
+    var title = el.firstChild || el.appendChild(s("title"));
+    title.textContent = text;
   });
 
   // -- widths, threshold slider ------------------------------------------------------
@@ -298,14 +306,6 @@
       order.push(i);
       var w = max > 0 ? 1 + 11 * Math.sqrt(v / max) : 1;
       el.style.strokeWidth = w.toFixed(2) + "px";
-      var title = el.firstChild;
-      var text = label(m.from) + " → " + label(m.to) + ": ";
-      if (isChange()) {
-        text += pct(m.v[0], 2) + " → " + pct(m.v[1], 2);
-      } else {
-        text += pct(v, 2);
-      }
-      title.textContent = text;
     });
     order.sort(function (i, j) { return moveValue(D.moves[i]) - moveValue(D.moves[j]) || i - j; });
     slider.max = String(Math.max(order.length - 1, 0));
@@ -313,12 +313,18 @@
       cutAt[stateIndex] = order.length > 400 ? order.length - 400 : 0;
     }
     slider.value = String(Math.min(cutAt[stateIndex], order.length));
+    appliedK = -1;
     applyThreshold();
   }
+  var appliedK = -1;  // how many moves are hidden now (-1: redo every move)
   function applyThreshold() {
     var k = parseInt(slider.value, 10) || 0;
     cutAt[stateIndex] = k;
-    for (var r = 0; r < order.length; r++) moveEls[order[r]].classList.toggle("cut", r < k);
+    // Only the moves between the old and the new position change.
+    var lo = appliedK < 0 ? 0 : Math.min(appliedK, k);
+    var hi = appliedK < 0 ? order.length : Math.max(appliedK, k);
+    for (var r = lo; r < hi; r++) moveEls[order[r]].classList.toggle("cut", r < k);
+    appliedK = k;
     var shown = order.length - k;
     svg.dataset.shown = String(shown);
     svg.dataset.hidden = String(k);
@@ -730,20 +736,31 @@
   }
   function changesTable() {
     var a = D.figures[0], b = D.figures[1], rows = [];
+    var mark = { added: "+ ", removed: "− ", changed: "~ " };
     D.nodes.forEach(function (n) {
       if (n.kind !== "touchpoint") return;
       var fa = a[n.id], fb = b[n.id];
       var la = fa ? (fa.leak ? fa.leak[0] : 0) : null, lb = fb ? (fb.leak ? fb.leak[0] : 0) : null;
       var ra = fa ? fa.removal : null, rb = fb ? fb.removal : null;
-      rows.push({ tp: n.id, cells: [n.label, word(n.status || "unchanged"), la, lb,
-        la !== null && lb !== null ? lb - la : null, ra, rb] });
+      rows.push({
+        tp: n.id, status: n.status,
+        pairs: [[la, lb], [ra, rb]],
+        cells: [(mark[n.status] || "") + n.label,
+          la !== null && lb !== null ? lb - la : null,
+          ra !== null && rb !== null ? rb - ra : null]
+      });
     });
-    rows.sort(function (x, y) { return Math.abs(y.cells[4] || 0) - Math.abs(x.cells[4] || 0); });
-    var p2 = function (x) { return pct(x, 2); };
-    table("table-changes", [[word("col_touchpoint"), "text", text], [word("col_status"), "text", text],
-      [word("leak") + " · " + word("col_before"), "num", p2], [word("col_after"), "num", p2],
-      [word("col_change"), "num", function (x) { return x === null ? "–" : pts(x); }],
-      [word("removal") + " · " + word("col_before"), "num", pct], [word("col_after"), "num", pct]], rows);
+    rows.sort(function (x, y) { return Math.abs(y.cells[1] || 0) - Math.abs(x.cells[1] || 0); });
+    function change(k, digits) {
+      return function (d, r) {
+        var p = r.pairs[k];
+        var text = (p[0] === null ? "–" : pct(p[0], digits)) + " → " + (p[1] === null ? "–" : pct(p[1], digits));
+        return d === null ? text : text + " (" + pts(d) + ")";
+      };
+    }
+    var t = table("table-changes", [[word("col_touchpoint"), "text", text],
+      [word("leak"), "num", change(0, 2)], [word("removal"), "num", change(1, 1)]], rows);
+    t.classList.add("changes");
   }
 
   // -- drop-off view -------------------------------------------------------------------
@@ -810,5 +827,6 @@
   setState(isDiff ? 2 : 0);
   fit();
   window.addEventListener("resize", fit);
+  if (window.performance && performance.mark) performance.mark("jg-ready");
   document.body.dataset.ready = "true";
 })();
