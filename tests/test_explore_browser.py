@@ -478,3 +478,25 @@ def test_screenshot_at_1280_by_800(explore_page: Any, tmp_path: Path) -> None:
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (1280, 800)
     assert o.errors == []
+
+
+def test_a_fitted_size_map_stays_under_3_mb_and_usable(explore_page: Any) -> None:
+    """300 touchpoints, ~3,000 moves (timings: tests/benchmarks/bench_explore.py)."""
+    from tests.benchmarks.bench_explore import SIZE_BUDGET, big_map
+
+    jm = big_map(1)
+    assert len(jm.touchpoints) == 300 and len(jm.moves) >= 3000
+    o = explore_page(jm)
+    assert len(jg.explore(jm).encode("utf-8")) < SIZE_BUDGET  # 3 MB, issue #12
+    page = o.page
+    # Big maps open with the 400 strongest moves shown, and say so.
+    assert visible_moves(page) == 400
+    assert (
+        page.locator("#hidden-count")
+        .text_content()
+        .startswith(f"Hiding {len(jm.moves) - 400} of {len(jm.moves)} moves")
+    )
+    page.locator("#threshold").focus()
+    page.keyboard.press("Home")
+    assert visible_moves(page) == len(jm.moves)
+    assert o.errors == [] and o.foreign_requests == []

@@ -597,14 +597,15 @@
   }
   function changeFigures(dl, id) {
     var a = D.figures[0][id], b = D.figures[1][id];
-    function both(key, fmt, pick) {
+    function both(key, fmt, pick, delta) {
       var va = a ? pick(a) : null, vb = b ? pick(b) : null;
       var text = fmt(va) + " → " + fmt(vb);
       var d = row(dl, word(key), text);
-      if (va !== null && vb !== null) d.appendChild(h("span", "ci", " " + pts(vb - va)));
+      if (va !== null && vb !== null) d.appendChild(h("span", "ci", " " + (delta || pts)(vb - va)));
       return d;
     }
-    both("visits", function (x) { return num(x, 3); }, function (f) { return f.visits; });
+    both("visits", function (x) { return num(x, 3); }, function (f) { return f.visits; },
+      function (d) { return signedNum(d, 3); });
     both("leak", function (x) { return pct(x, 2); }, function (f) { return f.leak ? f.leak[0] : 0; });
     both("switching", function (x) { return pct(x, 2); }, function (f) {
       return f.switching.reduce(function (t, x) { return t + x[1]; }, 0);
@@ -613,7 +614,7 @@
     D.changes.forEach(function (c) {
       if (c[0] === id) {
         var f = (c[2] === null ? "–" : String(c[2])) + " → " + (c[3] === null ? "–" : String(c[3]));
-        row(dl, c[1], f);
+        row(dl, Object.prototype.hasOwnProperty.call(W, "field_" + c[1]) ? word("field_" + c[1]) : c[1], f);
       }
     });
   }
