@@ -220,6 +220,11 @@ def test_clicking_a_touchpoint_shows_its_removal_effect_from_analyze(explore_pag
         own = {m.element_id for m in scene.moves if tp.id in (m.source, m.target)}
         assert lit == own
         assert page.locator("#diagram.focus").count() == 1
+    # The keyboard reaches touchpoints too: focus one, press Enter.
+    last = scene.touchpoints[-1]
+    page.locator(f"#{last.element_id}").focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#touchpoint-panel").get_attribute("data-id") == last.id
     # Clicking the background clears the selection.
     page.mouse.click(400, 760)
     assert page.locator("#viewport .move.hl").count() == 0
@@ -500,3 +505,24 @@ def test_a_fitted_size_map_stays_under_3_mb_and_usable(explore_page: Any) -> Non
     page.keyboard.press("Home")
     assert visible_moves(page) == len(jm.moves)
     assert o.errors == [] and o.foreign_requests == []
+
+
+def test_diff_fades_removed_touchpoints_in_the_future_state(explore_page: Any) -> None:
+    # Future -> current of the retail example: the live chat is removed.
+    diff = jg.compare(example("retail_five_a_future"), example("retail_five_a_current"))
+    assert diff.touchpoints_removed == ("live_chat",)
+    o = explore_page(diff)
+    page = o.page
+    element = jg.draw.build_scene(diff).touchpoint("live_chat").element_id
+    classes = page.locator(f"#{element}").get_attribute("class").split()
+    assert "removed" in classes and "ghost" not in classes  # the change state shows it
+    removed = page.eval_on_selector_all("#viewport .move.removed", "els => els.length")
+    assert removed == len(diff.moves_removed) > 0
+    page.locator("#state-future").click()
+    assert "ghost" in page.locator(f"#{element}").get_attribute("class").split()
+    page.locator("#threshold").focus()
+    page.keyboard.press("Home")
+    assert visible_moves(page) == len(diff.future.moves)
+    page.locator("#state-current").click()
+    assert "ghost" not in page.locator(f"#{element}").get_attribute("class").split()
+    assert o.errors == []

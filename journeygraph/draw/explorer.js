@@ -221,6 +221,13 @@
       g.addEventListener("mouseenter", function () { hovered = n.id; focus(); showPanel(); });
       g.addEventListener("mouseleave", function () { hovered = null; focus(); showPanel(); });
       g.addEventListener("click", function (ev) { ev.stopPropagation(); select(n.id, false); });
+      // Keyboard: Tab reaches each touchpoint, Enter or Space selects it.
+      g.setAttribute("tabindex", "0");
+      g.setAttribute("role", "button");
+      g.setAttribute("aria-label", n.label);
+      g.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(n.id, false); }
+      });
     }
   });
 
@@ -368,6 +375,7 @@
   }
   function select(id, center) {
     selected = id;
+    hovered = null;
     tab = "touchpoint";
     focus();
     showPanel();
