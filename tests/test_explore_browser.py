@@ -225,6 +225,11 @@ def test_clicking_a_touchpoint_shows_its_removal_effect_from_analyze(explore_pag
     page.locator(f"#{last.element_id}").focus()
     page.keyboard.press("Enter")
     assert page.locator("#touchpoint-panel").get_attribute("data-id") == last.id
+    # An outcome shows its total and where its customers come from.
+    outcome = scene.outcomes[0]
+    page.locator(f"#{outcome.element_id}").click()
+    total = page.locator("#fig-total .value").get_attribute("data-value")
+    assert float(total) == res.outcome_probabilities[outcome.id]
     # Clicking the background clears the selection.
     page.mouse.click(400, 760)
     assert page.locator("#viewport .move.hl").count() == 0

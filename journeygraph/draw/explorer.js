@@ -217,6 +217,9 @@
     nodeLayer.appendChild(g);
     nodeEls[n.id] = g;
     movesOf[n.id] = [];
+    if (n.kind === "outcome") {
+      g.addEventListener("click", function (ev) { ev.stopPropagation(); select(n.id, false); });
+    }
     if (n.kind === "touchpoint") {
       g.addEventListener("mouseenter", function () { hovered = n.id; focus(); showPanel(); });
       g.addEventListener("mouseleave", function () { hovered = null; focus(); showPanel(); });
@@ -557,6 +560,19 @@
     box.id = "touchpoint-panel";
     box.dataset.id = id;
     box.appendChild(h("h2", null, n.label));
+    if (n.kind === "outcome") {
+      // An outcome: its total, and where its customers come from.
+      box.appendChild(h("p", "meta", word("outcome_" + n.outcome_kind)));
+      var odl = h("dl", "figures");
+      var total = isChange()
+        ? pct(D.headline[0].outcomes[n.id]) + " → " + pct(D.headline[1].outcomes[n.id])
+        : pct(D.headline[figIndex()].outcomes[n.id]);
+      row(odl, word("outcome_total"), total, null, isChange() ? null : D.headline[figIndex()].outcomes[n.id]).id = "fig-total";
+      box.appendChild(odl);
+      box.appendChild(moveList(id, false));
+      body.appendChild(box);
+      return;
+    }
     var meta = h("p", "meta");
     var stage = stageById[n.stage];
     meta.textContent = word("stage") + ": " + (stage ? stage.label : n.stage) +
@@ -700,6 +716,7 @@
     t.appendChild(tbody);
     fill();
     body.appendChild(t);
+    if (!rows.length) body.appendChild(h("p", "hint", word("none")));
     return t;
   }
   function text(x) { return x; }
