@@ -339,3 +339,25 @@ def test_bad_objects_and_mismatched_intervals(tiny: jg.JourneyMap, tmp_path: Pat
     with pytest.raises(jg.JourneyGraphError, match="does not exist"):
         jg.explore(tiny, tmp_path / "missing" / "x.html")
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_dropoff_follows_the_analysis_entry(tiny: jg.JourneyMap) -> None:
+    # Starting at shop: visits are row shop of N = (0.2, 1) / 0.88 = (5/22, 25/22).
+    aware, act = page_data(jg.analyze(tiny, entry="shop"))["dropoff"][0]
+    assert_allclose([aware["arrivals"], act["arrivals"]], [5 / 22, 25 / 22], rtol=1e-12)
+
+
+def test_long_names_are_shortened_on_the_page(tiny: jg.JourneyMap) -> None:
+    long_name = "Customer support " * 600  # ~10,000 characters
+    jm = tiny.model_copy(
+        update={
+            "touchpoints": (
+                tiny.touchpoints[0].model_copy(update={"name": long_name}),
+                tiny.touchpoints[1],
+            )
+        }
+    )
+    node = next(n for n in page_data(jm)["nodes"] if n["id"] == "ad")
+    assert len(node["label"]) == 200 and node["label"].endswith("…")
+    assert len(node["lines"]) == 3 and node["lines"][-1].endswith("…")
+    assert len(jg.explore(jm)) < len(jg.explore(tiny)) + 1_000
