@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import journeygraph as jg
-from journeygraph.draw.explore import LANGUAGES
 from journeygraph.errors import JourneyGraphError
 
 __all__ = ["main"]
@@ -213,6 +212,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="no percentage labels",
     )
+    _picture_options(p)
     p.set_defaults(run=_render)
 
     p = sub.add_parser(
@@ -245,6 +245,7 @@ def _parser() -> argparse.ArgumentParser:
         default="graph",
         help="with -o: the union diagram (default) or the current-vs-future canvas",
     )
+    _picture_options(p)
     p.set_defaults(run=_compare)
 
     p = sub.add_parser(
@@ -264,7 +265,7 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="OUT", help="the page, e.g. journey.html"
     )
     p.add_argument(
-        "--lang", choices=LANGUAGES, default="en", help="language of the page's words (en, ko)"
+        "--lang", choices=["en", "ko"], default="en", help="language of the page's words: en or ko"
     )
     p.add_argument(
         "--rename",
@@ -441,6 +442,23 @@ def _demo_diagram(obj: jg.Analysis | jg.MapDiff, stem: Path, suffix: str) -> str
     return suffix
 
 
+def _picture_options(p: argparse.ArgumentParser) -> None:
+    """--preset and --lang, shared by render and compare."""
+    p.add_argument(
+        "--preset",
+        choices=["full", "slide"],
+        default="full",
+        help="full: everything (default); slide: 16:9, text >= 12 px at 1280 px wide, "
+        "the strongest moves only",
+    )
+    p.add_argument(
+        "--lang",
+        choices=["en", "ko"],
+        default="en",
+        help="language of the interface words (legend, headings, summary): en or ko",
+    )
+
+
 def _compare(args: argparse.Namespace) -> int:
     renames = {}
     for item in args.rename:
@@ -451,11 +469,11 @@ def _compare(args: argparse.Namespace) -> int:
         renames[old] = new
     diff = jg.compare(jg.load(args.current), jg.load(args.future), renames=renames)
     if args.output:
-        jg.render(diff, args.output, view=args.view)
+        jg.render(diff, args.output, view=args.view, preset=args.preset, lang=args.lang)
     if args.json:
         print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(diff.summary())
+        print(diff.summary(lang=args.lang))
         if args.output:
             print(f"wrote {args.output}")
     return 0
@@ -520,6 +538,8 @@ def _render(args: argparse.Namespace) -> int:
         color_by=args.color_by,
         min_flow=args.min_flow,
         edge_labels=args.edge_labels,
+        preset=args.preset,
+        lang=args.lang,
     )
     if args.output is None:
         assert isinstance(result, str)

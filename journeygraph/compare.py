@@ -159,8 +159,11 @@ class MapDiff:
             t.id for t in self.future.touchpoints if t.id not in added and t.id not in removed
         )
 
-    def summary(self, *, top: int = 3) -> str:
+    def summary(self, *, top: int = 3, lang: str = "en") -> str:
         """The few lines an analyst puts on a slide.
+
+        ``lang``: ``"en"`` (default) or ``"ko"``, the interface words (ids and numbers
+        stay as they are); the words come from :mod:`journeygraph.draw.words`.
 
         Examples
         --------
@@ -171,52 +174,57 @@ class MapDiff:
         conversion 75.0% -> 75.0% (+0.0 pts)
         churn 25.0% -> 25.0% (+0.0 pts)
         largest leak 'ad': 25.0% -> 25.0% of entrants
+        >>> print(diff.summary(lang="ko").splitlines()[2])
+        전환 75.0% -> 75.0% (+0.0 %p)
         """
+        from journeygraph.draw.words import word
+
+        def w(key: str, **values: object) -> str:
+            return word(lang, key, **values)
+
+        pts = w("s_pts")
         lines = [f"{self.current.name!r} -> {self.future.name!r}"]
         if not self.common_touchpoints:
-            lines.append("the maps have no touchpoints in common: only totals are comparable")
+            lines.append(w("s_no_common"))
         parts = []
-        for label, items in (
-            ("touchpoints added", self.touchpoints_added),
-            ("touchpoints removed", self.touchpoints_removed),
-            ("stages added", self.stages_added),
-            ("stages removed", self.stages_removed),
-            ("outcomes added", self.outcomes_added),
-            ("outcomes removed", self.outcomes_removed),
+        for key, items in (
+            ("s_touchpoints_added", self.touchpoints_added),
+            ("s_touchpoints_removed", self.touchpoints_removed),
+            ("s_stages_added", self.stages_added),
+            ("s_stages_removed", self.stages_removed),
+            ("s_outcomes_added", self.outcomes_added),
+            ("s_outcomes_removed", self.outcomes_removed),
         ):
             if items:
-                parts.append(f"{label}: {', '.join(repr(i) for i in items[:6])}")
+                parts.append(f"{w(key)}: {', '.join(repr(i) for i in items[:6])}")
         if self.touchpoints_changed:
             fields: dict[str, list[str]] = {}
             for c in self.touchpoints_changed:
                 fields.setdefault(c.touchpoint, []).append(c.field)
             shown = [f"{tp!r} ({', '.join(f)})" for tp, f in list(fields.items())[:4]]
-            more = f" and {len(fields) - 4} more" if len(fields) > 4 else ""
-            parts.append(f"touchpoints changed: {', '.join(shown)}{more}")
+            more = w("s_and_more", count=len(fields) - 4) if len(fields) > 4 else ""
+            parts.append(f"{w('s_touchpoints_changed')}: {', '.join(shown)}{more}")
         moves = (len(self.moves_added), len(self.moves_removed), len(self.moves_reweighted))
         if any(moves):
             big = sum(1 for m in self.moves_reweighted if abs(m.delta) >= 0.01)
             parts.append(
-                f"moves added {moves[0]}, removed {moves[1]}, reweighted {moves[2]} "
-                f"({big} by 1 pt or more)"
+                w("s_moves", added=moves[0], removed=moves[1], reweighted=moves[2], big=big)
             )
         if self.stages_reordered:
-            parts.append("stage order changed")
-        lines.extend(parts or ["no structural change"])
+            parts.append(w("s_reordered"))
+        lines.extend(parts or [w("s_no_change")])
 
-        for key, label in (("conversion", "conversion"), ("churn", "churn")):
-            lines.append(f"{label} {_pct_change(self.metrics[key])}")
+        for key in ("conversion", "churn"):
+            lines.append(f"{w('s_' + key)} {_pct_change(self.metrics[key], pts)}")
         competitor = self.metrics.get("competitor")
         if competitor is not None and (competitor.before or competitor.after):
-            lines.append(f"lost to competitors {_pct_change(competitor)}")
+            lines.append(f"{w('s_competitor')} {_pct_change(competitor, pts)}")
         steps = self.metrics["expected_steps"]
         if steps.delta is not None and abs(steps.delta) > 1e-9:
-            lines.append(f"expected moves per journey {steps.before:.2f} -> {steps.after:.2f}")
+            lines.append(w("s_steps", before=f"{steps.before:.2f}", after=f"{steps.after:.2f}"))
         hours = self.metrics.get("expected_hours")
         if hours is not None and hours.delta is not None and abs(hours.delta) > 1e-9:
-            lines.append(
-                f"expected journey time {_duration(hours.before)} -> {_duration(hours.after)}"
-            )
+            lines.append(w("s_hours", before=_duration(hours.before), after=_duration(hours.after)))
 
         leak_before = self.current_analysis.leaks
         if leak_before:
@@ -226,10 +234,15 @@ class MapDiff:
             before_flow = leak_before[0].flow
             if after is not None and after.after is not None:
                 lines.append(
-                    f"largest leak {worst!r}: {before_flow:.1%} -> {after.after:.1%} of entrants"
+                    w(
+                        "s_largest_leak",
+                        name=repr(worst),
+                        before=f"{before_flow:.1%}",
+                        after=f"{after.after:.1%}",
+                    )
                 )
             else:
-                lines.append(f"largest leak {worst!r} ({before_flow:.1%} of entrants) is gone")
+                lines.append(w("s_leak_gone", name=repr(worst), before=f"{before_flow:.1%}"))
         changes = sorted(
             (
                 (tp, m["leak"].delta)
@@ -238,9 +251,9 @@ class MapDiff:
             ),
             key=lambda item: -abs(item[1]),
         )
-        shown = [f"{tp!r} {d * 100:+.1f} pts" for tp, d in changes[:top] if abs(d) >= 5e-4]
+        shown = [f"{tp!r} {d * 100:+.1f} {pts}" for tp, d in changes[:top] if abs(d) >= 5e-4]
         if shown:
-            lines.append("biggest leak changes: " + ", ".join(shown))
+            lines.append(w("s_leak_changes") + ", ".join(shown))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -529,10 +542,10 @@ def _metrics(
     return metrics, per
 
 
-def _pct_change(m: MetricDelta) -> str:
+def _pct_change(m: MetricDelta, pts: str = "pts") -> str:
     before = m.before or 0.0
     after = m.after or 0.0
-    return f"{before:.1%} -> {after:.1%} ({(after - before) * 100:+.1f} pts)"
+    return f"{before:.1%} -> {after:.1%} ({(after - before) * 100:+.1f} {pts})"
 
 
 def _duration(hours: float | None) -> str:

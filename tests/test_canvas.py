@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 
 import journeygraph as jg
-from journeygraph.draw.canvas import _em, _wrap, render_canvas, render_canvas_comparison
+from journeygraph.draw.canvas import render_canvas, render_canvas_comparison
+from journeygraph.draw.text import em as _em
+from journeygraph.draw.text import wrap as _wrap
 
 from .conftest import EXAMPLES
 
@@ -459,7 +461,9 @@ def test_comparison_marks_added_and_removed_and_draws_both_curves(tiny: jg.Journ
         for g in root.iter(f"{SVG}g")
         if g.get("class") == "cell" and g.get("data-change")
     }
-    assert changes == {"chat": "added", "ad": "removed"}
+    # shop's sentiment and pains changed: re-scored touchpoints show as changed
+    assert changes == {"chat": "added", "ad": "removed", "shop": "changed"}
+    assert appears("CHANGED in the future map", shown_texts(cell(root, "doing", "shop")))
     assert appears("NEW in the future map", shown_texts(cell(root, "doing", "chat")))
     assert appears("REMOVED in the future map", shown_texts(cell(root, "doing", "ad")))
     assert not appears("NEW", shown_texts(cell(root, "doing", "shop")))
@@ -475,12 +479,13 @@ def test_comparison_marks_added_and_removed_and_draws_both_curves(tiny: jg.Journ
         (f"{tp}_then" if tp == "shop" else tp, x, y) for tp, x, y in then
     ]
     assert_linear(merged, sentiment)
-    # shop is one column: same x in both curves; columns run chat, ad | shop
+    # shop is one column: same x in both curves; the current map's layout, the added
+    # chat after its stage's current touchpoints: ad, chat | shop
     assert now[1][1] == then[1][1]
-    assert then[0][1] < now[0][1] < now[1][1]
+    assert now[0][1] < then[0][1] < now[1][1]
     texts = shown_texts(root)
     assert appears("Δ +0.50", texts)  # shop: -0.25 -> +0.25
-    assert appears("1 touchpoint(s) added, 1 removed, 1 with a changed sentiment", texts)
+    assert appears("1 touchpoint(s) added, 1 removed, 1 changed", texts)
     # average sentiment (0.5 - 0.25)/2 = +0.125 -> +0.12 now; (0.75 + 0.25)/2 = +0.50
     assert appears("average sentiment +0.12 now → +0.50 in the future map", texts)
 
@@ -766,7 +771,11 @@ def test_every_example_renders_current_future_analysis_and_comparison(
         if g.get("class") == "cell" and g.get("data-change")
     }
     now, then = {t.id for t in current.touchpoints}, {t.id for t in future.touchpoints}
-    assert marked == {(t, "added") for t in then - now} | {(t, "removed") for t in now - then}
+    # ... and those whose fields changed, as the comparison (jg.compare) reports them
+    changed = {(c.touchpoint, "changed") for c in jg.compare(current, future).touchpoints_changed}
+    assert marked == (
+        {(t, "added") for t in then - now} | {(t, "removed") for t in now - then} | changed
+    )
     assert [tp for tp, _, _ in points(root, "current")] == [
         tp for tp in _comparison_order(current, future) if tp in now
     ]

@@ -18,7 +18,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 import journeygraph as jg
-from journeygraph.draw.explore import LANGUAGES, json_for_script, page_data
+from journeygraph.draw.explore import json_for_script, page_data
+from journeygraph.draw.words import LANGS
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
@@ -288,12 +289,23 @@ def test_csp_forbids_the_network_and_names_exactly_our_script_and_style(
 
 
 def test_every_language_has_every_word(tiny: jg.JourneyMap) -> None:
-    words = {lang: page_data(tiny, lang=lang)["words"] for lang in LANGUAGES}
-    assert set(words["ko"]) == set(words["en"])
-    assert words["ko"]["conversion"] == "전환" and words["en"]["conversion"] == "Conversion"
+    from journeygraph.draw import words
+
+    # The explorer's words live in the one language table (draw/words.py), each of them
+    # translated (not the English fallback).
+    assert set(words._KO_EXPLORE) == set(words._EN_EXPLORE)
+    page_words = {lang: page_data(tiny, lang=lang)["words"] for lang in LANGS}
+    assert (
+        set(page_words["ko"])
+        == set(page_words["en"])
+        == {k.removeprefix("explore_") for k in words._EN_EXPLORE}
+    )
+    assert page_words["ko"]["conversion"] == "전환"
+    assert page_words["en"]["conversion"] == "Conversion"
     # Placeholders match, so a translation cannot drop a number.
-    for key, text in words["en"].items():
-        assert set(re.findall(r"\{\w+\}", text)) == set(re.findall(r"\{\w+\}", words["ko"][key]))
+    for key, text in page_words["en"].items():
+        ko = page_words["ko"][key]
+        assert set(re.findall(r"\{\w+\}", text)) == set(re.findall(r"\{\w+\}", ko))
     assert '<html lang="ko">' in jg.explore(tiny, lang="ko")
 
 
@@ -310,7 +322,7 @@ def test_writes_the_page_atomically_and_returns_it(tiny: jg.JourneyMap, tmp_path
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"lang": "fr"}, jg.RenderError, "lang='fr'.*en, ko"),
+        ({"lang": "fr"}, jg.RenderError, "lang='fr' is not a shipped language; use one of en, ko"),
         ({"lang": None}, jg.RenderError, "lang=None"),
         ({"path": "map.svg"}, jg.RenderError, r"map\.svg.*\.html"),
         ({"intervals": {"conversion": 1}}, TypeError, "intervals must be CredibleIntervals"),

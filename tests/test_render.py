@@ -13,7 +13,6 @@ import importlib.util
 import itertools
 import os
 import re
-import shlex
 import shutil
 import stat
 import subprocess
@@ -27,15 +26,18 @@ import pytest
 from numpy.testing import assert_allclose
 
 import journeygraph as jg
-from journeygraph._escape import ELLIPSIS, escape_text, one_line, shorten, wrap_words
+from journeygraph._escape import ELLIPSIS, escape_text, one_line
 from journeygraph.chain import to_chain
+from journeygraph.draw import palette
+from journeygraph.draw.scene import build_scene
 
 from .benchmarks.bench_render import fitted_like_map
 from .conftest import DATA, EXAMPLES
 from .conftest import run_cli as run
 
-# The module, not the function jg.render that shadows it as an attribute.
-R = importlib.import_module("journeygraph.draw.dot")
+# The back-end module (system dot / WebAssembly) and the DOT writer.
+R = importlib.import_module("journeygraph.draw.graphviz")
+D = importlib.import_module("journeygraph.draw.dot")
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
@@ -54,11 +56,11 @@ def no_system_dot(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _edges(dot: str) -> dict[tuple[str, str], str]:
-    """Visible edges of our DOT source: (from, to) -> attribute text."""
+    """Drawn moves of our DOT source: (from, to) -> attribute text (no legend lines)."""
     found = {}
     for line in dot.splitlines():
         m = re.match(r'\s*"((?:[^"\\]|\\.)*)" -> "((?:[^"\\]|\\.)*)" \[(.*)\];$', line)
-        if m and "style=invis" not in m.group(3):
+        if m and not m.group(1).startswith(" "):
             found[(m.group(1), m.group(2))] = m.group(3)
     return found
 
@@ -68,16 +70,6 @@ def _svg_texts(svg: str) -> tuple[ET.Element, list[str], list[str]]:
     texts = [t.text or "" for t in root.iter(f"{SVG}text")]
     tips = [a.get(f"{XLINK}title") or "" for a in root.iter(f"{SVG}a")]
     return root, texts, tips
-
-
-def _plain_positions(dot: str) -> dict[str, tuple[float, float]]:
-    plain = R._layout(dot, "plain", timeout=60).decode()
-    pos = {}
-    for line in plain.splitlines():
-        if line.startswith("node "):
-            parts = shlex.split(line)
-            pos[parts[1]] = (float(parts[2]), float(parts[3]))
-    return pos
 
 
 # -- numbers drawn ------------------------------------------------------------------
@@ -137,56 +129,60 @@ def test_dot_is_byte_identical_across_runs_and_hash_seeds(tiny: jg.JourneyMap) -
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
 def test_dot_styles_moves_as_documented(path: Path) -> None:
+    """Moves between touchpoints and into conversions are edges, styled by kind (colour
+    from the palette, backtracks dashed); losses to churn and competitors are not edges
+    but lines under their touchpoint."""
     jm = jg.load(path)
     dot = str(jg.render(jm, format="dot", min_flow=0))
     edges = _edges(dot)
     kinds = jm.move_kinds()
     kind_of_outcome = {o.id: o.kind for o in jm.outcomes}
-    assert set(kinds) <= set(edges)
+    expected = {
+        k for k, kind in kinds.items() if kind != "exit" or kind_of_outcome[k[1]] == "conversion"
+    }
+    assert set(edges) == expected
+    for key in expected:
+        attrs, kind = edges[key], kinds[key]
+        assert ('style="dashed"' in attrs) == (kind == "backtrack")
+        meaning = "conversion" if kind == "exit" else kind
+        assert f'color="{palette.colour(meaning)}"' in attrs
+        assert f'class="move {kind}' in attrs
     for key, kind in kinds.items():
-        attrs = edges[key]
-        if kind == "backtrack":
-            assert 'style="dashed"' in attrs and "constraint=false" in attrs
-        else:
-            assert "dashed" not in attrs and "constraint" not in attrs
-        if kind in ("skip", "backtrack"):
-            assert f'color="{R._EDGE_COLORS[kind]}"' in attrs
-        elif kind == "exit":
-            assert f'color="{R._OUTCOME_COLORS[kind_of_outcome[key[1]]]}"' in attrs
-        else:
-            assert f'color="{R._EDGE_COLORS["forward"]}"' in attrs
+        if kind == "exit" and kind_of_outcome[key[1]] != "conversion":
+            assert f'class="loss {kind_of_outcome[key[1]]}"' in dot
 
 
 def test_dot_has_one_cluster_per_stage_in_order_with_its_touchpoints() -> None:
     jm = jg.load(EXAMPLES / "retail_five_a_current.yaml")
     dot = str(jg.render(jm, format="dot"))
-    starts = [dot.index(f"subgraph cluster_stage_{i} {{") for i in range(len(jm.stages))]
+    starts = [dot.index(f'subgraph "cluster_stage-{s.id}" {{') for s in jm.stages]
     assert starts == sorted(starts)
     for i, stage in enumerate(jm.stages):
         body = dot[starts[i] : dot.index("\n  }", starts[i])]
-        assert f"label={R._q(stage.label, R._STAGE_LIMIT)}" in body
+        assert 'class="stage"' in body and f'id="stage-{stage.id}"' in body
         for tp in jm.touchpoints:
             assert (f'\n    "{tp.id}" [' in body) == (tp.stage == stage.id)
-    # node ids are the touchpoint ids, quoted, in file order
+    # node names are the touchpoint ids, quoted, in stage then file order
     ids = re.findall(r'^    "([^" ][^"]*)" \[label=', dot, flags=re.M)
-    assert ids == [t.id for t in jm.touchpoints]
+    by_stage = sorted(jm.touchpoints, key=lambda t: jm.stage_position(t.stage))
+    assert ids == [t.id for t in by_stage]
 
 
 def test_width_follows_probability_and_labels_show_percentages(tiny: jg.JourneyMap) -> None:
     dot = str(jg.render(tiny, format="dot", edge_labels=True))
     edges = _edges(dot)
-    probs = tiny.move_probabilities()
+    probs = {k: p for k, p in tiny.move_probabilities().items() if k in edges}
     widths = {k: float(re.search(r"penwidth=([\d.]+)", edges[k]).group(1)) for k in probs}  # type: ignore[union-attr]
     by_p = sorted(probs, key=probs.__getitem__)
     assert [widths[k] for k in by_p] == sorted(widths[k] for k in by_p)
-    # tiny.yaml: ad -> shop has weight 3 of 5 (see conftest): 60%
+    # tiny.yaml: ad -> shop has weight 6 of 10 (see conftest): 60%
     assert 'label="60%"' in edges[("ad", "shop")]
 
 
 def test_color_by_sentiment_uses_a_diverging_scale() -> None:
-    assert R._sentiment_color(None) == R._MISSING
-    assert R._sentiment_color(0.0) == "#f7f7f7"
-    assert R._sentiment_color(-1.0) == "#e07b6a" and R._sentiment_color(1.0) == "#6baed6"
+    assert palette.sentiment_fill(None) == "#E4E4E4"
+    assert palette.sentiment_fill(0.0) == "#FFFFFF"
+    assert palette.sentiment_fill(-1.0) == "#F5B98F" and palette.sentiment_fill(1.0) == "#9CCBEA"
     with pytest.raises(jg.RenderError, match="color_by"):
         jg.render(jg.load(DATA / "good" / "tiny.yaml"), format="dot", color_by="mood")  # type: ignore[arg-type]
 
@@ -196,25 +192,35 @@ def test_color_by_sentiment_uses_a_diverging_scale() -> None:
 
 def test_min_flow_hides_small_moves_and_says_how_many(tiny: jg.JourneyMap) -> None:
     probs = tiny.move_probabilities()
-    expected_hidden = sum(p < 0.25 for p in probs.values())  # direct count
-    assert expected_hidden > 0
+    # Below 25%: shop -> ad (0.2), shop -> rival (0.1), shop -> gone (0.2); each
+    # touchpoint's strongest way out (ad -> shop, shop -> buy) is far above it.
+    expected_hidden = sum(p < 0.25 for p in probs.values())
+    assert expected_hidden == 3
     dot = str(jg.render(tiny, format="dot", min_flow=0.25))
-    assert len(_edges(dot)) - len(tiny.entry) == len(probs) - expected_hidden
+    assert set(_edges(dot)) == {("ad", "shop"), ("shop", "buy")}
     note = dot.replace("\\l", " ")  # the legend note is wrapped with left-justified breaks
-    assert f"{expected_hidden} minor moves (below 25%) hidden" in note
+    assert f"{expected_hidden} weaker moves hidden (below 25%)" in note
     assert "hidden" not in str(jg.render(tiny, format="dot", min_flow=0))
 
 
-def test_big_maps_hide_minor_moves_by_default_but_keep_a_way_out() -> None:
+def test_big_maps_hide_minor_moves_by_default_but_leave_no_orphan_boxes() -> None:
     jm = fitted_like_map(40)
-    dot = str(jg.render(jm, format="dot"))
-    drawn = [k for k in _edges(dot) if k[0] != R._ENTRY]
-    assert R.DEFAULT_MAX_EDGES <= len(drawn) <= R.DEFAULT_MAX_EDGES + len(jm.touchpoints)
-    assert {t.id for t in jm.touchpoints} <= {src for src, _ in drawn}
+    scene = build_scene(jm)
+    pick = scene.select_moves(min_strength=None, max_moves=D.DEFAULT_MAX_EDGES)
     probs = jm.move_probabilities()
-    strongest = sorted(probs.values(), reverse=True)[R.DEFAULT_MAX_EDGES - 1]
-    assert all(probs[k] >= strongest for k in drawn if probs[k] < strongest) is True
-    assert f"{len(probs) - len(drawn)} minor moves" in dot.replace("\\l", " ")
+    strongest = sorted(probs.values(), reverse=True)[D.DEFAULT_MAX_EDGES - 1]
+    kept = {(m.source, m.target) for m in pick.moves}
+    # every move at least as strong as the 120th is kept; weaker ones only as a
+    # touchpoint's strongest way in or out
+    assert {k for k, p in probs.items() if p > strongest} <= kept
+    tps = {t.id for t in jm.touchpoints}
+    for tp in tps:
+        assert any(s == tp for s, _ in kept), tp
+        assert any(t == tp for s, t in kept if s != tp) or tp in jm.entry, tp
+    dot = str(jg.render(jm, format="dot"))
+    drawn = _edges(dot)
+    assert set(drawn) == {k for k in kept if k[1] in tps or k[1] in {"buy", "renew"}}
+    assert f"{pick.hidden} weaker moves hidden" in dot.replace("\\l", " ")
 
 
 @pytest.mark.parametrize(
@@ -225,6 +231,8 @@ def test_big_maps_hide_minor_moves_by_default_but_keep_a_way_out() -> None:
         ({"max_edges": 0}, "max_edges"),
         ({"timeout": 0}, "timeout"),
         ({"format": "gif"}, "unknown format"),
+        ({"preset": "poster"}, "preset"),
+        ({"lang": "fr"}, "lang='fr'.*en, ko"),
     ],
 )
 def test_bad_options_are_render_errors(tiny: jg.JourneyMap, kwargs: dict, match: str) -> None:  # type: ignore[type-arg]
@@ -281,10 +289,12 @@ def test_system_dot_runs_as_an_argument_list(tiny: jg.JourneyMap, fake_path: Pat
     _fake_dot(fake_path, "sys.stdout.write('<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n")
     out = jg.render(tiny)
     assert out == '<svg xmlns="http://www.w3.org/2000/svg"/>'
-    assert (fake_path / "argv.txt").read_text() == "['-Tsvg']"
+    # nop2 (= neato -n2): our positions stay, Graphviz routes the edges
+    assert (fake_path / "argv.txt").read_text() == "['-Knop2', '-Tsvg']"
     assert (fake_path / "stdin.txt").read_text("utf-8") == jg.render(tiny, format="dot")
     png = jg.render(tiny, format="png")
-    assert isinstance(png, bytes) and (fake_path / "argv.txt").read_text() == "['-Tpng']"
+    assert isinstance(png, bytes)
+    assert (fake_path / "argv.txt").read_text() == "['-Knop2', '-Tpng']"
 
 
 def test_system_dot_failure_is_a_render_error_with_its_message(
@@ -309,7 +319,7 @@ def test_system_dot_timeout_is_a_render_error(tiny: jg.JourneyMap, fake_path: Pa
 def test_wasm_backend_renders_svg_and_needs_a_converter_for_png(
     tiny: jg.JourneyMap, no_system_dot: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level("DEBUG", logger="journeygraph.draw.dot"):
+    with caplog.at_level("DEBUG", logger="journeygraph.draw.graphviz"):
         svg = jg.render(tiny)
     assert "WebAssembly" in caplog.text
     assert isinstance(svg, str) and ET.fromstring(svg).tag == f"{SVG}svg"
@@ -342,10 +352,20 @@ def test_wasm_backend_times_out_and_recovers(tiny: jg.JourneyMap, no_system_dot:
 @needs_wasm
 def test_wasm_backend_reports_graphviz_failure(no_system_dot: None) -> None:
     with pytest.raises(jg.RenderError, match="Graphviz \\(WebAssembly\\) failed"):
-        R._layout("digraph { a -> ; }", "svg", timeout=10)
+        R.layout("digraph { a -> ; }", "svg", timeout=10)
 
 
 # -- SVG of the examples --------------------------------------------------------------
+
+
+def _shown(label: str, texts: list[str]) -> bool:
+    """Every word of a label is drawn, up to where it was cut with an ellipsis."""
+    joined = " ".join(texts)
+    words = label.split()
+    for i, w in enumerate(words):
+        if w not in joined:
+            return i > 0 and ELLIPSIS in joined
+    return True
 
 
 @needs_wasm
@@ -356,27 +376,12 @@ def test_example_svg_is_xml_with_every_label(path: Path, tmp_path: Path) -> None
     assert svg == (tmp_path / "map.svg").read_text("utf-8")
     _, texts, tips = _svg_texts(str(svg))
     for tp in jm.touchpoints:
-        for line in wrap_words(tp.label, R._NAME_WIDTH, R._NAME_LINES):
-            assert line in texts, (tp.id, line)
+        assert _shown(tp.label, texts), tp.id
         assert any(tip.startswith(tp.label) for tip in tips), tp.id
     for o in jm.outcomes:
-        assert any(o.label.startswith(t.rstrip(ELLIPSIS)) for t in texts if t), o.id
-    assert jm.name in texts[0] or jm.name in " ".join(texts)
+        assert _shown(o.label, texts), o.id
+    assert jm.name in " ".join(texts)
     assert jm.persona is not None and f"Persona: {jm.persona.label}" in texts
-
-
-@needs_wasm
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
-def test_layout_puts_stages_in_order_and_conversions_above_the_lost(path: Path) -> None:
-    jm = jg.load(path)
-    pos = _plain_positions(str(jg.render(jm, format="dot")))
-    columns = [[pos[t.id][0] for t in jm.touchpoints if t.stage == s.id] for s in jm.stages]
-    for left, right in itertools.pairwise(columns):
-        assert max(left) < min(right)
-    assert max(columns[-1]) < min(pos[o.id][0] for o in jm.outcomes)
-    conv = [pos[o.id][1] for o in jm.outcomes if o.kind == "conversion"]
-    lost = [pos[o.id][1] for o in jm.outcomes if o.kind != "conversion"]
-    assert min(conv) > max(lost)  # plain's y grows upwards
 
 
 @needs_wasm
@@ -436,7 +441,8 @@ def test_hostile_names_cannot_break_out_of_dot_strings() -> None:
         assert stripped in ("}", "") or stripped.endswith(("{", ";", ";}")), line
     assert "\n" not in escape_text("a\nb", target="dot")
     assert escape_text('a"b\\', target="dot") == 'a\\"b\\\\'
-    assert "URL" not in dot and "href" not in dot.replace("win <a href='x'>", "")
+    # no link attribute (URL=, href=); the id escapes "win <a href='x'>" to a name
+    assert "URL=" not in dot and "href=" not in dot.replace("win <a href='x'>", "")
     assert "label=<" not in dot  # never an HTML-like label
 
 
@@ -448,19 +454,17 @@ def test_hostile_names_render_as_text_in_well_formed_svg(no_system_dot: None) ->
     joined_texts = "\n".join(texts)
     joined_tips = "\n".join(tips)
     for tp in jm.touchpoints:
-        shown = wrap_words(tp.label, R._NAME_WIDTH, R._NAME_LINES)
-        for line in shown:
-            assert line in texts, line
         # The full text, even 10,000 characters. Graphviz does not undo the doubling
         # of backslashes in tooltips (it does in labels): documented in rendering.md.
         full = one_line(tp.label)
         assert full in joined_tips or full.replace("\\", "\\\\") in joined_tips
-    long_line = wrap_words("x" * 10_000, R._NAME_WIDTH, R._NAME_LINES)
-    assert long_line[-1].endswith(ELLIPSIS) and len("".join(long_line)) < 100
+    # The 10,000-character name is cut to its box with an ellipsis.
+    xs = [t for t in texts if t.startswith("xxx")]
+    assert xs and xs[-1].endswith(ELLIPSIS) and sum(len(t) for t in xs) < 100
     assert "<script>alert('title')</script> & \"map\"" in joined_texts
     assert "Persona: javascript:alert(1)" in texts
     assert "&lt;won&gt;" in texts and "onload=alert(1)" in texts
-    assert shorten("]; } digraph {", R._STAGE_LIMIT) in texts
+    assert "]; } digraph {" in texts
     # Nothing executable or linking was introduced.
     for element in root.iter():
         assert not element.tag.endswith("script")
@@ -468,8 +472,10 @@ def test_hostile_names_render_as_text_in_well_formed_svg(no_system_dot: None) ->
             local = name.rsplit("}", 1)[-1]
             assert not local.lower().startswith("on"), (element.tag, name)
             assert local not in ("href", "src"), (element.tag, name, value)
-            if local in ("style", "class", "id"):
+            if local in ("style", "class"):
                 assert "alert" not in value and "javascript" not in value
+            if local == "id":  # derived from map ids: letters, digits, _ and escapes
+                assert re.fullmatch(r"[\w\-]+", value), value
 
 
 # -- command line -------------------------------------------------------------------

@@ -12,7 +12,7 @@ interactive HTML page (:mod:`journeygraph.draw.explore`). :func:`render` and
 
 from __future__ import annotations
 
-from journeygraph.draw.dot import render
+from journeygraph.draw.dispatch import render
 from journeygraph.draw.explore import explore
 from journeygraph.draw.scene import (
     Scene,

@@ -17,21 +17,27 @@ from __future__ import annotations
 
 import math
 import os
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from journeygraph._escape import escape_text, xml_chars
+from journeygraph._escape import escape_text
 from journeygraph._files import atomic_write
+from journeygraph.draw import palette
+from journeygraph.draw.scene import Scene, build_scene, element_id
+from journeygraph.draw.text import Wrapped as _Wrapped
+from journeygraph.draw.text import em as _em
+from journeygraph.draw.text import wrap as _wrap
+from journeygraph.draw.words import check_lang, word
 from journeygraph.errors import RenderError
-from journeygraph.model import JourneyMap, Persona, Stage, Touchpoint
+from journeygraph.model import JourneyMap, Persona, Touchpoint
 
 __all__ = [
     "CanvasAnalysis",
     "CanvasLeak",
     "CanvasSwitch",
+    "canvas_of_scene",
     "render_canvas",
     "render_canvas_comparison",
 ]
@@ -96,143 +102,26 @@ def _text(s: str) -> str:
     return escape_text(s, target="xml", keep_lines=True)
 
 
-_BOLD_FACTOR = 1.1
-_FILL = 0.97  # use at most this share of a line, for fonts wider than the estimate
-_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufe0e\ufe0f")
-# Advance widths of printable ASCII in em, rounded up from DejaVu Sans (the widest of
-# the usual sans-serif fonts, so Helvetica or Arial only leave more room).
-_ASCII_EM = dict(
-    zip(
-        " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-        "abcdefghijklmnopqrstuvwxyz{|}~",
-        (
-            [0.32, 0.40, 0.46, 0.84, 0.64, 0.95, 0.78, 0.28, 0.39, 0.39, 0.50, 0.84, 0.32]
-            + [0.37, 0.32, 0.34]
-            + [0.64] * 10
-            + [0.34, 0.34, 0.84, 0.84, 0.84, 0.54, 1.0]
-            + [0.69, 0.69, 0.70, 0.77, 0.64, 0.58, 0.78, 0.76, 0.30, 0.30, 0.66, 0.56, 0.87]
-            + [0.75, 0.79, 0.61, 0.79, 0.70, 0.64, 0.62, 0.74, 0.69, 0.99, 0.69, 0.62, 0.69]
-            + [0.39, 0.34, 0.39, 0.84, 0.50, 0.50]
-            + [0.62, 0.64, 0.55, 0.64, 0.62, 0.36, 0.64, 0.64, 0.28, 0.28, 0.58, 0.28, 0.98]
-            + [0.64, 0.62, 0.64, 0.64, 0.42, 0.53, 0.40, 0.64, 0.60, 0.82, 0.60, 0.60, 0.53]
-            + [0.64, 0.34, 0.64, 0.84]
-        ),
-        strict=True,
-    )
-)
-
-
-def _char_em(c: str) -> float:
-    """Estimated advance of one character in em, for a sans-serif such as DejaVu Sans.
-
-    ASCII from DejaVu Sans's metrics; East Asian wide/full-width characters and emoji
-    about 1 em; combining marks and zero-width joiners none; other letters (accented
-    Latin, Cyrillic, Greek, Arabic, Hebrew, ...) 0.7 em, a little above their typical
-    width so lines err on the short side.
-    """
-    known = _ASCII_EM.get(c)
-    if known is not None:
-        return known
-    if c in _ZERO_WIDTH or unicodedata.combining(c):
-        return 0.0
-    if unicodedata.category(c) in ("Mn", "Me", "Cf"):
-        return 0.0
-    if unicodedata.east_asian_width(c) in ("W", "F") or ord(c) >= 0x1F000:
-        return 1.0
-    return 0.7
-
-
-def _em(s: str, bold: bool = False) -> float:
-    return sum(_char_em(c) for c in s) * (_BOLD_FACTOR if bold else 1.0)
-
-
-def _wider_than(s: str, max_em: float) -> bool:
-    """``_em(s) > max_em``, stopping as soon as it is (long strings cost a line's worth)."""
-    used = 0.0
-    for c in s:
-        used += _char_em(c)
-        if used > max_em:
-            return True
-    return False
-
-
-def _split_word(word: str, max_em: float) -> tuple[str, str]:
-    """Cut a word that is too wide; never before a combining mark or after a joiner."""
-    used = 0.0
-    cut = 0
-    for i, c in enumerate(word):
-        used += _char_em(c)
-        if used > max_em and cut > 0:
-            break
-        attached = i + 1 < len(word) and (
-            _char_em(word[i + 1]) == 0.0 or c == "\u200d" or word[i + 1] == "\u200d"
-        )
-        if not attached:
-            cut = i + 1
-    cut = max(cut, 1)
-    return word[:cut], word[cut:]
-
-
-@dataclass(frozen=True, slots=True)
-class _Wrapped:
-    lines: tuple[str, ...]
-    truncated: bool
-
-
-def _wrap(text: str, width: float, size: float, max_lines: int, bold: bool = False) -> _Wrapped:
-    """Wrap ``text`` into lines of at most ``width`` px at font ``size`` (estimated).
-
-    Breaks at white space, and inside words (CJK runs, long ids, URLs) when a word is
-    wider than a line. More than ``max_lines`` lines are cut with an ellipsis.
-    """
-    max_em = max(_FILL * width / size / (_BOLD_FACTOR if bold else 1.0), 1.0)
-    lines: list[str] = []
-    current = ""
-    for word in xml_chars(text).split():
-        candidate = f"{current} {word}" if current else word
-        if not _wider_than(candidate, max_em):
-            current = candidate
-            continue
-        room = max_em - _em(current + " ")
-        if current and _wider_than(word, max_em) and room >= 3:
-            # the word must be cut anyway: start it on this line, not after a lone bullet
-            head, word = _split_word(word, room)
-            lines.append(f"{current} {head}")
-        elif current:
-            lines.append(current)
-        current = ""
-        while _wider_than(word, max_em) and len(lines) <= max_lines:
-            head, word = _split_word(word, max_em)
-            lines.append(head)
-        current = word
-        if len(lines) > max_lines:
-            break
-    if current:
-        lines.append(current)
-    if len(lines) <= max_lines:
-        return _Wrapped(tuple(lines), False)
-    kept = lines[:max_lines]
-    last = kept[-1].rstrip()
-    while last and _em(last + "…") > max_em:
-        last = last[:-1].rstrip()
-    kept[-1] = last + "…"
-    return _Wrapped(tuple(kept), True)
-
-
 # -- small SVG writers (numbers and constants only; user text through _text) -----------
 
 _FONT = (
-    "DejaVu Sans, Noto Sans, Noto Sans CJK KR, Noto Sans Arabic, Segoe UI, "
-    "Helvetica Neue, Arial, sans-serif"
+    "DejaVu Sans, Noto Sans, Noto Sans CJK KR, Apple SD Gothic Neo, Malgun Gothic, "
+    "NanumGothic, Noto Sans Arabic, Segoe UI, Helvetica Neue, Arial, sans-serif"
 )
 _INK = "#1f2933"
 _MUTED = "#5f6b7a"
 _FAINT = "#d5dbe3"
 _PAPER = "#ffffff"
 _BAND = "#f4f6f9"
-_MOOD_COLOUR = {"positive": "#1a9850", "neutral": "#8a8f98", "negative": "#d7301f"}
-_LEAK = "#c2410c"
-_SWITCH = "#6d28d9"
+# Colour means one thing in every view (journeygraph.draw.palette): sentiment blue /
+# grey / vermillion, leaks in the churn colour, switching in the competitor colour.
+_MOOD_COLOUR = {
+    "positive": palette.colour("positive"),
+    "neutral": palette.colour("neutral"),
+    "negative": palette.colour("negative"),
+}
+_LEAK = palette.colour("leak")
+_SWITCH = palette.colour("switching")
 _STAGE_FILLS = ("#e0ecf8", "#e6f2e6", "#fdf0dc", "#f1e6f6", "#fbe4e4", "#e3f1f1")
 _NEUTRAL_BAND = 0.1
 
@@ -374,7 +263,51 @@ def _draw_block(
 
 # -- the model of a canvas -------------------------------------------------------------
 
-_Change = Literal["", "added", "removed"]
+_Change = Literal["", "added", "removed", "changed"]
+
+
+class _Card(Protocol):
+    """What a column shows of a touchpoint (a Touchpoint or a SceneTouchpoint fits)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def sentiment(self) -> float | None: ...
+    @property
+    def pains(self) -> tuple[str, ...]: ...
+    @property
+    def goals(self) -> tuple[str, ...]: ...
+    @property
+    def questions(self) -> tuple[str, ...]: ...
+
+
+class _StageLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Before:
+    """A touchpoint as the current map of a comparison has it (from the scene)."""
+
+    id: str
+    label: str
+    channel: str | None
+    owner: str | None
+    sentiment: float | None
+    pains: tuple[str, ...]
+    goals: tuple[str, ...]
+    questions: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,9 +315,10 @@ class _Slot:
     """One touchpoint column (or the placeholder of a stage without touchpoints)."""
 
     stage: int
-    touchpoint: Touchpoint | None
-    before: Touchpoint | None = None
+    touchpoint: _Card | None
+    before: _Card | None = None
     change: _Change = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +338,8 @@ class _Overlay:
     visits: dict[str, float]
     top_leaks: dict[str, int]
     scale: float
+    leak_before: dict[str, float] = field(default_factory=dict)
+    switch_before: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -411,12 +347,15 @@ class _Spec:
     title: str
     subtitle: str | None
     persona: Persona | None
-    stages: tuple[Stage, ...]
+    stages: Sequence[_StageLike]
     slots: list[_Slot]
     series: list[_Series]
     overlay: _Overlay | None = None
     summary: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    headline: str | None = None
+    lang: str = "en"
+    slide: bool = False
 
 
 # -- public functions ------------------------------------------------------------------
@@ -499,14 +438,19 @@ def render_canvas_comparison(
     current: JourneyMap,
     future: JourneyMap,
     path: str | os.PathLike[str] | None = None,
+    *,
+    renames: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> str:
     """Draw a current-state and a future-state map on one canvas, as SVG.
 
-    Touchpoints are matched by id. Columns follow the future map's stages and order;
-    touchpoints only in the current map keep their place after their stage's future
-    touchpoints. Both emotion curves share one axis (current grey and dashed, future in
-    colour); added touchpoints are marked *new*, removed ones *removed*; pains of the
-    current map that the future map no longer has are listed as resolved.
+    The maps are matched once, by :func:`journeygraph.compare` (``renames`` included),
+    and drawn from the comparison's scene: columns follow the current map's stages and
+    order, future-only touchpoints after their stage's current ones. Both emotion curves
+    share one axis (current grey and dashed, future in colour); added touchpoints are
+    marked *new*, removed ones *removed*, renamed or re-scored ones *changed*; pains of
+    the current map that the future map no longer has are listed as resolved. A headline
+    gives the key figures before → after, and the leak and switching rows show both.
 
     Parameters
     ----------
@@ -514,6 +458,10 @@ def render_canvas_comparison(
         The as-is and to-be maps.
     path
         Where to write the SVG (``.svg``), atomically; ``None`` only returns the text.
+    renames
+        Current id -> future id, as for :func:`journeygraph.compare`.
+    lang
+        ``"en"`` or ``"ko"``: the interface words.
 
     Returns
     -------
@@ -526,79 +474,259 @@ def render_canvas_comparison(
     >>> 'data-change' in render_canvas_comparison(jm, jm)   # nothing added or removed
     False
     """
+    from journeygraph.compare import compare
+
     for name, value in (("current", current), ("future", future)):
         if not isinstance(value, JourneyMap):
             raise TypeError(f"{name} must be a JourneyMap, got {type(value).__name__}")
     target = _svg_path(path)
-    stages = _merged_stages(current, future)
-    now = {t.id: t for t in current.touchpoints}
-    then = {t.id: t for t in future.touchpoints}
-    slots: list[_Slot] = []
-    for i, stage in enumerate(stages):
-        here = [
-            _Slot(i, t, now.get(t.id), "" if t.id in now else "added")
-            for t in future.touchpoints
-            if t.stage == stage.id
-        ]
-        here += [
-            _Slot(i, t, t, "removed")
-            for t in current.touchpoints
-            if t.stage == stage.id and t.id not in then
-        ]
-        slots += here or [_Slot(i, None)]
-    before = _Series(
-        "current",
-        {i: s.before.sentiment for i, s in enumerate(slots) if s.before is not None},
-    )
-    after = _Series(
-        "future",
-        {
-            i: s.touchpoint.sentiment
-            for i, s in enumerate(slots)
-            if s.touchpoint is not None and s.change != "removed"
-        },
-    )
-    added = [s.touchpoint for s in slots if s.change == "added" and s.touchpoint]
-    removed = [s.touchpoint for s in slots if s.change == "removed" and s.touchpoint]
-    changed = [
-        s
-        for s in slots
-        if s.change == ""
-        and s.touchpoint is not None
-        and s.before is not None
-        and s.touchpoint.sentiment != s.before.sentiment
-    ]
-    spec = _Spec(
-        title=f"Current vs future · {future.name}",
-        subtitle=future.description or current.description,
-        persona=future.persona or current.persona,
-        stages=stages,
-        slots=slots,
-        series=[before, after],
-    )
-    if current.name != future.name:
-        spec.summary.append(f"Current map: {current.name}")
-    spec.summary.append(
-        f"{len(added)} touchpoint(s) added, {len(removed)} removed, "
-        f"{len(changed)} with a changed sentiment · average sentiment "
-        f"{_average(current)} now → {_average(future)} in the future map"
-    )
-    missing = [
-        s.touchpoint.label
-        for s in slots
-        if s.touchpoint is not None
-        and (
-            s.touchpoint.sentiment is None or (s.before is not None and s.before.sentiment is None)
-        )
-    ]
-    if missing:
-        spec.notes.append(
-            "No sentiment (a gap in the curve) for: " + ", ".join(dict.fromkeys(missing))
-        )
-    svg = _draw(spec)
+    svg = canvas_of_scene(build_scene(compare(current, future, renames=renames)), lang=lang)
     if target is not None:
         atomic_write(target, svg)
     return svg
+
+
+def canvas_of_scene(scene: Scene, *, preset: str = "full", lang: str = "en") -> str:
+    """The canvas of a scene (a map, an analysis or a comparison), as SVG.
+
+    ``preset="slide"``: a condensed canvas for a 16:9 slide, 1280 px wide with text of
+    at least 12 px: the touchpoints, the emotion curve and the leaks; it says that goals,
+    questions, pains and owners are on the full canvas.
+
+    Examples
+    --------
+    >>> from journeygraph.draw import build_scene
+    >>> from journeygraph.draw.canvas import canvas_of_scene
+    >>> svg = canvas_of_scene(build_scene(jg.analyze(jm)))
+    >>> svg.count('class="cell touchpoint"')   # one per touchpoint in the Doing row
+    2
+    """
+    lang = check_lang(lang)
+    slide = preset == "slide"
+    slots: list[_Slot] = []
+    for st in scene.stages:
+        here: list[_Slot] = []
+        for tp in scene.column(st.index):
+            before: _Card | None = None
+            if scene.kind == "diff" and tp.change != "added":
+                before = _Before(
+                    tp.previous_id or tp.id,
+                    tp.label,
+                    tp.channel,
+                    tp.owner,
+                    tp.sentiment_before,
+                    tp.pains_before,
+                    tp.goals,
+                    tp.questions,
+                )
+            change: _Change = "" if tp.change == "unchanged" else tp.change
+            notes = tuple(_change_note(c.field, c.before, c.after, lang) for c in tp.changes)
+            here.append(_Slot(st.index, tp, before, change, notes))
+        slots += here or [_Slot(st.index, None)]
+    if slide and len(slots) > _SLIDE_SLOTS:
+        slots, hidden = _fewer_slots(scene, slots)
+    else:
+        hidden = 0
+    spec = _Spec(
+        title=scene.title,
+        subtitle=scene.description,
+        persona=scene.persona,
+        stages=scene.stages,
+        slots=slots,
+        series=[],
+        lang=lang,
+        slide=slide,
+    )
+    if scene.kind == "diff":
+        spec.title = word(lang, "compare_title", name=scene.title)
+        spec.series = [
+            _Series(
+                "current",
+                {
+                    i: s.before.sentiment
+                    for i, s in enumerate(slots)
+                    if s.before is not None and s.change != "added"
+                },
+            ),
+            _Series(
+                "future",
+                {
+                    i: s.touchpoint.sentiment
+                    for i, s in enumerate(slots)
+                    if s.touchpoint is not None and s.change != "removed"
+                },
+            ),
+        ]
+        if scene.current_title and scene.current_title != scene.title:
+            spec.summary.append(word(lang, "current_map", name=scene.current_title))
+        counts = {c: sum(1 for t in scene.touchpoints if t.change == c) for c in _CHANGES}
+        spec.summary.append(
+            word(
+                lang,
+                "compare_counts",
+                added=counts["added"],
+                removed=counts["removed"],
+                changed=counts["changed"],
+                before=_mean(t.sentiment_before for t in scene.touchpoints),
+                after=_mean(t.sentiment for t in scene.touchpoints),
+            )
+        )
+        spec.headline = _headline(scene, lang)
+        spec.overlay = _scene_overlay(scene)
+    else:
+        spec.series = [
+            _Series(
+                "map",
+                {i: s.touchpoint.sentiment for i, s in enumerate(slots) if s.touchpoint},
+            )
+        ]
+        average = _mean(t.sentiment for t in scene.touchpoints)
+        spec.summary.append(
+            word(
+                lang,
+                "canvas_summary",
+                touchpoints=len(scene.touchpoints),
+                stages=len(scene.stages),
+                value=average,
+            )
+        )
+        if scene.kind == "analysis":
+            spec.headline = _headline(scene, lang)
+            spec.overlay = _scene_overlay(scene)
+    missing = [s.touchpoint.label for s in slots if s.touchpoint and s.touchpoint.sentiment is None]
+    if missing:
+        spec.notes.append(
+            word(
+                lang,
+                "canvas_missing",
+                count=len(missing),
+                names=", ".join(dict.fromkeys(missing)),
+            )
+        )
+    if hidden:
+        spec.notes.append(word(lang, "hidden_touchpoints", count=hidden))
+    if slide:
+        spec.notes.append(word(lang, "slide_canvas_hides"))
+    return _draw(spec)
+
+
+_CHANGES = ("added", "removed", "changed")
+
+
+def _mean(values: Iterable[float | None]) -> str:
+    """The average of the sentiments a map has, as shown (``n/a`` without any)."""
+    known = [v for v in values if v is not None]
+    return _signed(math.fsum(known) / len(known)) if known else "n/a"
+
+
+#: A slide's canvas shows at most this many touchpoint columns.
+_SLIDE_SLOTS = 16
+
+
+def _fewer_slots(scene: Scene, slots: list[_Slot]) -> tuple[list[_Slot], int]:
+    """The slots of the most-travelled touchpoints (file order kept), and how many hid."""
+    into: dict[str, float] = {}
+    for m in scene.moves:
+        into[m.target] = into.get(m.target, 0.0) + m.strength
+    ranked = sorted(
+        (s for s in slots if s.touchpoint is not None),
+        key=lambda s: (
+            -(into.get(s.touchpoint.id, 0.0) + scene.entry.get(s.touchpoint.id, 0.0))
+            if s.touchpoint is not None
+            else 0.0
+        ),
+    )
+    keep = {id(s) for s in ranked[:_SLIDE_SLOTS]}
+    kept = [s for s in slots if id(s) in keep]
+    return kept, len(slots) - len(kept)
+
+
+def _pct_short(p: float) -> str:
+    return f"{p * 100:.1f}%"
+
+
+def _headline(scene: Scene, lang: str) -> str | None:
+    parts = []
+    for key in ("conversion", "churn", "competitor", "hours"):
+        fig = scene.figure(key)
+        if fig is None:
+            continue
+        if key == "hours":
+            value = _hours(fig.value)
+            if fig.before is not None:
+                value = f"{_hours(fig.before)} → {value}"
+        else:
+            value = _pct_short(fig.value)
+            if fig.before is not None:
+                delta = (fig.value - fig.before) * 100
+                pts = word(lang, "s_pts")
+                value = f"{_pct_short(fig.before)} → {value} ({delta:+.1f} {pts})".replace("-", "−")
+        parts.append(word(lang, key, value=value))
+    return " · ".join(parts) or None
+
+
+def _hours(hours: float) -> str:
+    if hours >= 48:
+        return f"{hours / 24:.0f} d"
+    return f"{hours:.1f} h"
+
+
+def _change_note(field_name: str, before: object, after: object, lang: str) -> str:
+    if field_name == "id":
+        return word(lang, "renamed_from", old=before)
+    key = f"field_{field_name}"
+    label = word(lang, key) if key in _FIELD_WORDS else field_name
+
+    def show(v: object) -> str:
+        if isinstance(v, float):
+            return _signed(v)
+        if isinstance(v, tuple | list):
+            return str(len(v))
+        return "—" if v is None else str(v)
+
+    return word(lang, "field_change", field=label, before=show(before), after=show(after))
+
+
+_FIELD_WORDS = frozenset(
+    f"field_{f}" for f in ("id", "name", "stage", "channel", "owner", "sentiment", "pains", "goals")
+) | {"field_questions", "field_notes"}
+
+
+def _scene_overlay(scene: Scene) -> _Overlay:
+    """Leaks, switching and visits as the scene has them (a diff: the future map's, with
+    the current map's in ``leak_before`` / ``switch_before``)."""
+    churn = scene.figure("churn")
+    total_churn = churn.value if churn is not None else 0.0
+    leak: dict[str, tuple[float, float, float]] = {}
+    switch: dict[str, list[tuple[str, float]]] = {}
+    for tp in scene.touchpoints:
+        flow = tp.leak or 0.0
+        rate = math.fsum(
+            x.probability or 0.0
+            for x in scene.losses
+            if x.touchpoint == tp.id and x.kind == "churn"
+        )
+        if flow > 0 or rate > 0:
+            leak[tp.id] = (flow, flow / total_churn if total_churn > 0 else 0.0, rate)
+    for x in scene.losses:
+        if x.kind == "competitor" and (x.flow or 0.0) > 0:
+            switch.setdefault(x.touchpoint, []).append((x.outcome_label, x.flow or 0.0))
+    flows = [v[0] for v in leak.values()] + [
+        math.fsum(f for _, f in items) for items in switch.values()
+    ]
+    flows += [t.leak_before or 0.0 for t in scene.touchpoints]
+    flows += [t.switching_before or 0.0 for t in scene.touchpoints]
+    return _Overlay(
+        leak=leak,
+        switch=switch,
+        visits={t.id: t.visits for t in scene.touchpoints if t.visits is not None},
+        top_leaks={tp: i + 1 for i, tp in enumerate(scene.top_leaks)},
+        scale=max(flows, default=0.0),
+        leak_before={t.id: t.leak_before for t in scene.touchpoints if t.leak_before is not None},
+        switch_before={
+            t.id: t.switching_before for t in scene.touchpoints if t.switching_before is not None
+        },
+    )
 
 
 # -- preparing the content -------------------------------------------------------------
@@ -632,23 +760,6 @@ def _slots_of(jm: JourneyMap) -> list[_Slot]:
 def _average(jm: JourneyMap) -> str:
     values = [t.sentiment for t in jm.touchpoints if t.sentiment is not None]
     return _signed(math.fsum(values) / len(values)) if values else "n/a"
-
-
-def _merged_stages(current: JourneyMap, future: JourneyMap) -> tuple[Stage, ...]:
-    """The future map's stages, with current-only stages after their predecessor."""
-    merged = list(future.stages)
-    known = {s.id for s in merged}
-    for i, stage in enumerate(current.stages):
-        if stage.id in known:
-            continue
-        at = 0
-        for earlier in reversed(current.stages[:i]):
-            if earlier.id in known:
-                at = next(k for k, s in enumerate(merged) if s.id == earlier.id) + 1
-                break
-        merged.insert(at, stage)
-        known.add(stage.id)
-    return tuple(merged)
 
 
 def _finite(value: object, what: str) -> float:
@@ -724,6 +835,9 @@ _GAP = 6.0
 _EMOTION_H = 190.0
 _ROW_MIN = 60.0  # room for the row label and its hint
 _MAX_ITEMS = 5
+_SLIDE_PX = 1280.0  # a slide's width on screen
+_SLIDE_PAGE_W = 1066.0  # its page: the smallest text (10) shows at 12.008 px (> 12)
+_SLIDE_LABEL_W = 92.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -736,9 +850,19 @@ class _Row:
 
 
 def _draw(spec: _Spec) -> str:
+    if spec.slide:
+        return _draw_slide(spec)
     n = len(spec.slots)
-    slot_w = min(max(_SLOT_MIN, (_MIN_WIDTH - 2 * _MARGIN - _LABEL_W) / n), _SLOT_MAX)
-    grid_x = _MARGIN + _LABEL_W
+    lang = spec.lang
+    label_w = _LABEL_W
+    if spec.slide:
+        # A slide is laid out on a narrower page and scaled up to 1280 px, so the
+        # smallest text (10 units) shows at 12 px.
+        label_w = _SLIDE_LABEL_W
+        slot_w = (_SLIDE_PAGE_W - 2 * _MARGIN - label_w) / n
+    else:
+        slot_w = min(max(_SLOT_MIN, (_MIN_WIDTH - 2 * _MARGIN - label_w) / n), _SLOT_MAX)
+    grid_x = _MARGIN + label_w
     width = grid_x + n * slot_w + _MARGIN
     inner = slot_w - _INSET - 12
     comparison = len(spec.series) == 2
@@ -750,26 +874,47 @@ def _draw(spec: _Spec) -> str:
     rows = [
         _Row(
             "doing",
-            "Doing",
-            "touchpoint, channel, owner; edge colour = sentiment",
+            word(lang, "row_doing"),
+            word(lang, "row_doing_hint"),
             0,
             _doing_cells(spec, inner),
         ),
-        _Row("thinking", "Thinking", "• goals  “questions”", 0, _thinking_cells(spec, inner)),
-        _Row("feeling", "Feeling", "sentiment per touchpoint", _EMOTION_H),
-        _Row("pains", "Pains", "where it hurts", 0, _pain_cells(spec, inner, comparison)),
+        _Row(
+            "thinking",
+            word(lang, "row_thinking"),
+            word(lang, "row_thinking_hint"),
+            0,
+            _thinking_cells(spec, inner),
+        ),
+        _Row("feeling", word(lang, "row_feeling"), word(lang, "row_feeling_hint"), _EMOTION_H),
+        _Row(
+            "pains",
+            word(lang, "row_pains"),
+            word(lang, "row_pains_hint"),
+            0,
+            _pain_cells(spec, inner, comparison),
+        ),
     ]
     if spec.overlay is not None:
         switching = _switching_cells(spec, spec.overlay, inner)
+        before_rows = 16.0 if spec.overlay.leak_before else 0.0
         rows += [
-            _Row("leaks", "Leaks", "customers lost to churn here", 112.0),
+            _Row(
+                "leaks", word(lang, "row_leaks"), word(lang, "row_leaks_hint"), 112.0 + before_rows
+            ),
             _Row(
                 "switching",
-                "Switching",
-                "customers lost to a competitor",
+                word(lang, "row_switching"),
+                word(lang, "row_switching_hint"),
                 _cells_height(switching) + 16,
                 switching,
             ),
+        ]
+    if spec.slide:
+        rows = [r for r in rows if r.key in ("doing", "feeling", "leaks")]
+        rows = [
+            _Row(r.key, r.label, "", r.height if r.key != "feeling" else _EMOTION_H * 0.7, r.cells)
+            for r in rows
         ]
     sized = [
         _Row(r.key, r.label, r.hint, r.height or _cells_height(r.cells), r.cells) for r in rows
@@ -781,7 +926,7 @@ def _draw(spec: _Spec) -> str:
     _draw_stage_columns(out, spec, grid_x, y, slot_w, stage_h, grid_h)
     y += stage_h + _GAP
     for row in sized:
-        _draw_row_label(out, row, _MARGIN, y)
+        _draw_row_label(out, row, _MARGIN, y, label_w)
         if row.key == "feeling":
             _draw_emotion(out, spec, grid_x, y, slot_w)
         elif row.key == "leaks" and spec.overlay is not None:
@@ -793,12 +938,17 @@ def _draw(spec: _Spec) -> str:
         y += row.height + _GAP
     y = _draw_footer(out, spec, width, y + 4)
     height = y + _MARGIN
+    shown_w, shown_h = width, height
+    if spec.slide:
+        height = max(height, width * 9 / 16)
+        scale = _SLIDE_PX / width
+        shown_w, shown_h = _SLIDE_PX, height * scale
 
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" '
-        f'height="{_n(height)}" viewBox="0 0 {_n(width)} {_n(height)}" '
-        f'font-family="{_FONT}" class="journey-canvas">\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(shown_w)}" '
+        f'height="{_n(shown_h)}" viewBox="0 0 {_n(width)} {_n(height)}" '
+        f'font-family="{_FONT}" class="journey-canvas{" slide" if spec.slide else ""}">\n'
         f"<title>{_text(spec.title)}</title>\n"
         "<desc>Journey-map canvas drawn by journeygraph</desc>\n"
         + _rect(0, 0, width, height, _PAPER)
@@ -810,26 +960,36 @@ def _draw(spec: _Spec) -> str:
 def _draw_header(out: list[str], spec: _Spec, width: float, y: float) -> float:
     full = width - 2 * _MARGIN
     y += _draw_block(out, _block(spec.title, full, _TITLE, 2), _MARGIN, y, cls="map-name")
-    if spec.subtitle:
+    if spec.subtitle and not spec.slide:
         y += 4 + _draw_block(out, _block(spec.subtitle, full, _SUBTITLE, 2), _MARGIN, y + 4)
+    if spec.headline:
+        y += 6 + _draw_block(
+            out,
+            _block(spec.headline, full, _Font(16, bold=True), 2),
+            _MARGIN,
+            y + 6,
+            cls="headline",
+        )
     for line in spec.summary:
         y += 4 + _draw_block(out, _block(line, full, _SMALL, 2), _MARGIN, y + 4)
     y += 12
     persona = spec.persona
-    if persona is None:
+    if persona is None or spec.slide:
         return y
     col = (full - 2 * 16) / 3
     text_w = col - 2 * _PAD
-    left: list[_Block] = [_block(f"Persona: {persona.label}", text_w, _HEADING, 2)]
+    left: list[_Block] = [
+        _block(word(spec.lang, "persona", name=persona.label), text_w, _HEADING, 2)
+    ]
     if persona.description:
         left.append(_block(persona.description, text_w, _BODY, 4))
     columns = [
         left,
-        [_Block(_Wrapped(("Goals",), False), _HEADING, "Goals")]
+        [_Block(_Wrapped((word(spec.lang, "goals"),), False), _HEADING, "Goals")]
         + _items(persona.goals, text_w, _BODY, 2, "• "),
         [
             _Block(
-                _Wrapped(("Pains",), False),
+                _Wrapped((word(spec.lang, "pains"),), False),
                 _Font(13, fill=_MOOD_COLOUR["negative"], bold=True),
                 "Pains",
             )
@@ -894,21 +1054,24 @@ def _draw_stage_columns(
         count = sum(1 for s in spec.slots if s.stage == i)
         span = count * slot_w
         fill = _STAGE_FILLS[i % len(_STAGE_FILLS)]
+        out.append(f'<g class="stage" id="{element_id("stage", stage.id)}">')
         out.append(_rect(x + 2, y, span - 4, grid_h, _BAND if i % 2 else "#fafbfc", rx=4))
-        out.append(_rect(x + 2, y, span - 4, band_h, fill, rx=4, cls="stage"))
+        out.append(_rect(x + 2, y, span - 4, band_h, fill, rx=4, cls="stage-band"))
         blocks = [_block(stage.label, span - 2 * _PAD, _STAGE, 2)]
-        if stage.description:
+        if stage.description and not spec.slide:
             blocks.append(_block(stage.description, span - 2 * _PAD, _SMALL, 2))
         _draw_stack(out, blocks, x + _PAD, y + _PAD)
+        out.append("</g>")
         x += span
     out.append("</g>")
 
 
-def _draw_row_label(out: list[str], row: _Row, x: float, y: float) -> None:
-    w = _LABEL_W - 10
+def _draw_row_label(out: list[str], row: _Row, x: float, y: float, label_w: float) -> None:
+    w = label_w - 10
     out.append(_rect(x, y, w, row.height, "#e9edf2", rx=4))
     _draw_block(out, _block(row.label, w - 2 * _PAD, _Font(14, bold=True), 1), x + _PAD, y + 8)
-    _draw_block(out, _block(row.hint, w - 2 * _PAD, _SMALL, 3), x + _PAD, y + 30)
+    if row.hint:
+        _draw_block(out, _block(row.hint, w - 2 * _PAD, _SMALL, 3), x + _PAD, y + 30)
 
 
 def _cells_height(cells: list[list[_Block]]) -> float:
@@ -919,25 +1082,28 @@ def _doing_cells(spec: _Spec, width: float) -> list[list[_Block]]:
     cells: list[list[_Block]] = []
     for slot in spec.slots:
         tp = slot.touchpoint
+        lang = spec.lang
         if tp is None:
-            cells.append([_block("no touchpoints in this stage", width, _SMALL, 2)])
+            cells.append([_block(word(lang, "no_stage_touchpoints"), width, _SMALL, 2)])
             continue
         blocks: list[_Block] = []
         if slot.change:
-            badge = (
-                "NEW in the future map" if slot.change == "added" else "REMOVED in the future map"
-            )
-            colour = _MOOD_COLOUR["positive"] if slot.change == "added" else _MUTED
-            blocks.append(_block(badge, width, _Font(10, fill=colour, bold=True), 1))
+            badge = word(lang, f"{_BADGE_WORD[slot.change]}_in_future")
+            colour = palette.text_colour(slot.change)
+            blocks.append(_block(badge, width, _Font(10, fill=colour, bold=True), 2))
         name_font = (
             _Font(13, bold=True, fill=_MUTED, strike=True) if slot.change == "removed" else _NAME
         )
         blocks.append(_block(tp.label, width, name_font, 3))
-        blocks.append(_block(tp.channel or "—", width, _SMALL, 2, prefix="channel: "))
-        blocks.append(_block(tp.owner or "—", width, _Font(11, fill=_INK), 2, prefix="owner: "))
+        if not spec.slide:
+            channel, owner = word(lang, "channel"), word(lang, "owner")
+            blocks.append(_block(tp.channel or "—", width, _SMALL, 2, prefix=channel))
+            blocks.append(_block(tp.owner or "—", width, _Font(11, fill=_INK), 2, prefix=owner))
+        for note in slot.notes[: 1 if spec.slide else 3]:
+            blocks.append(_block(note, width, _Font(11, fill=palette.text_colour("changed")), 2))
         if spec.overlay is not None and tp.id in spec.overlay.visits:
             visits = spec.overlay.visits[tp.id]
-            blocks.append(_block(f"{visits:.2f} visits per customer", width, _SMALL, 1))
+            blocks.append(_block(word(lang, "visits", value=f"{visits:.2f}"), width, _SMALL, 2))
         cells.append(blocks)
     return cells
 
@@ -983,11 +1149,20 @@ def _pain_cells(spec: _Spec, width: float, comparison: bool) -> list[list[_Block
     return cells
 
 
+_BADGE_WORD = {"added": "new", "removed": "removed", "changed": "changed"}
+
+
 def _slot_card(out: list[str], slot: _Slot, x: float, y: float, w: float, h: float) -> None:
+    """A cell's card; a comparison marks added (blue), removed (grey, dashed) and changed
+    (orange) touchpoints by outline, never by the conversion colour."""
     if slot.change == "added":
-        out.append(_rect(x, y, w, h, "#f0faf3", stroke=_MOOD_COLOUR["positive"], rx=5, dash=True))
+        out.append(_rect(x, y, w, h, palette.fill("added"), stroke=palette.colour("added"), rx=5))
     elif slot.change == "removed":
         out.append(_rect(x, y, w, h, "#f3f4f6", stroke=_MUTED, rx=5, dash=True))
+    elif slot.change == "changed":
+        out.append(
+            _rect(x, y, w, h, palette.fill("changed"), stroke=palette.colour("changed"), rx=5)
+        )
     else:
         out.append(_rect(x, y, w, h, _PAPER, stroke=_FAINT, rx=5))
 
@@ -998,11 +1173,16 @@ def _draw_cells(out: list[str], spec: _Spec, row: _Row, grid_x: float, y: float,
         x = grid_x + i * w
         tp = slot.touchpoint
         attrs = ""
+        cls = "cell"
         if tp is not None:
             attrs = f' data-touchpoint="{_text(tp.id)}"'
             if slot.change:
                 attrs += f' data-change="{slot.change}"'
-        out.append(f'<g class="cell"{attrs}>')
+            if row.key == "doing":
+                # The touchpoint's own element: classes and an id a program can find.
+                cls += " touchpoint" + (f" {slot.change}" if slot.change else "")
+                attrs = f' id="{element_id("tp", tp.id)}"' + attrs
+        out.append(f'<g class="{cls}"{attrs}>')
         _slot_card(out, slot, x + 4, y, w - 8, row.height)
         if row.key == "doing" and tp is not None and tp.sentiment is not None and not slot.change:
             colour = _MOOD_COLOUR[_mood(tp.sentiment)]
@@ -1093,7 +1273,7 @@ def _draw_series(
                 f'<text x="{_n(cx)}" y="{_n(cy + 4)}" font-size="10" fill="{_MUTED}" '
                 'text-anchor="middle">?</text>'
                 f'<text x="{_n(cx)}" y="{_n(cy + 20)}" font-size="10" fill="{_MUTED}" '
-                'text-anchor="middle">no sentiment</text></g>'
+                f'text-anchor="middle">{_text(word(spec.lang, "no_sentiment"))}</text></g>'
             )
             continue
         mood = _mood(value)
@@ -1116,13 +1296,202 @@ def _draw_series(
         )
 
 
+def _draw_slide(spec: _Spec) -> str:
+    """The slide canvas: one card per stage listing its touchpoints (sentiment dot, name,
+    churn lost there), the emotion curve under the cards, the legend. The page is
+    ``_SLIDE_PAGE_W`` wide and 16:9, shown 1280 px wide, so 10-unit text is 12 px."""
+    width = _SLIDE_PAGE_W
+    height = width * 9 / 16
+    lang = spec.lang
+    out: list[str] = []
+    full = width - 2 * _MARGIN
+    y = _MARGIN * 0.75
+    y += _draw_block(
+        out, _block(spec.title, full, _Font(20, bold=True), 1), _MARGIN, y, cls="map-name"
+    )
+    if spec.headline:
+        y += 4 + _draw_block(
+            out,
+            _block(spec.headline, full, _Font(13, bold=True), 1),
+            _MARGIN,
+            y + 4,
+            cls="headline",
+        )
+    for line in spec.summary[:2]:
+        y += 2 + _draw_block(out, _block(line, full, _Font(10, fill=_MUTED), 1), _MARGIN, y + 2)
+    y += 10
+    n_stages = max(len(spec.stages), 1)
+    col_gap = 8.0
+    col_w = (full - (n_stages - 1) * col_gap) / n_stages
+    row_h = 17.0
+    band_h = 24.0
+    emotion_h = 110.0
+    footer_h = 46.0
+    rows_room = height - y - band_h - emotion_h - footer_h - 16
+    longest = max((sum(1 for s in spec.slots if s.stage == i) for i in range(n_stages)), default=1)
+    row_h = max(row_h, min(24.0, rows_room / max(longest, 1)))
+    per_column = max(int(rows_room // row_h), 1)
+    overlay = spec.overlay
+    hidden = 0
+    positions: dict[int, float] = {}  # slot index -> x of its point on the curve
+    top = y
+    for i, stage in enumerate(spec.stages):
+        x = _MARGIN + i * (col_w + col_gap)
+        members = [k for k, slot in enumerate(spec.slots) if slot.stage == i]
+        shown = members[:per_column]
+        hidden += len(members) - len(shown)
+        card_h = band_h + max(len(shown), 1) * row_h + 8
+        out.append(f'<g class="stage" id="{element_id("stage", stage.id)}">')
+        out.append(_rect(x, top, col_w, card_h, "#fafbfc", stroke=_FAINT, rx=5))
+        fill = _STAGE_FILLS[i % len(_STAGE_FILLS)]
+        out.append(_rect(x, top, col_w, band_h, fill, rx=5, cls="stage-band"))
+        _draw_block(out, _block(stage.label, col_w - 12, _Font(12, bold=True), 1), x + 6, top + 5)
+        out.append("</g>")
+        for r, k in enumerate(shown):
+            slot = spec.slots[k]
+            tp = slot.touchpoint
+            ry = top + band_h + 4 + r * row_h
+            if tp is None:
+                _draw_block(
+                    out,
+                    _block(word(lang, "no_stage_touchpoints"), col_w - 12, _SMALL, 1),
+                    x + 6,
+                    ry,
+                )
+                continue
+            cls = "cell touchpoint" + (f" {slot.change}" if slot.change else "")
+            attrs = f' id="{element_id("tp", tp.id)}" data-touchpoint="{_text(tp.id)}"'
+            if slot.change:
+                attrs += f' data-change="{slot.change}"'
+            out.append(f'<g class="{cls}"{attrs}>')
+            if slot.change:
+                out.append(
+                    _rect(x + 2, ry - 1, col_w - 4, row_h - 1, palette.fill(slot.change), rx=3)
+                )
+            mood = _mood(tp.sentiment) if tp.sentiment is not None else "neutral"
+            dot_fill = _MOOD_COLOUR[mood] if tp.sentiment is not None else _PAPER
+            out.append(
+                f'<circle cx="{_n(x + 10)}" cy="{_n(ry + row_h / 2 - 1)}" r="4" '
+                f'fill="{dot_fill}" stroke="{_MOOD_COLOUR[mood]}"/>'
+            )
+            leak_w = 0.0
+            if overlay is not None:
+                flow = overlay.leak.get(tp.id, (0.0, 0.0, 0.0))[0]
+                if flow >= 0.0005:
+                    text = f"−{_pct(flow)}"
+                    leak_w = _em(text) * 10 + 4
+                    out.append(
+                        f'<text x="{_n(x + col_w - 6)}" y="{_n(ry + 11.5)}" font-size="10" '
+                        f'fill="{palette.text_colour("churn")}" text-anchor="end" '
+                        f'class="loss churn">{_text(text)}</text>'
+                    )
+            name = tp.label
+            if slot.change:
+                name = f"{word(lang, _BADGE_WORD[slot.change] + '_short')} {name}"
+            font = _Font(11, fill=_MUTED if slot.change == "removed" else _INK)
+            _draw_block(out, _block(name, col_w - 26 - leak_w, font, 1), x + 18, ry + 0.5)
+            out.append("</g>")
+            positions[k] = x + col_w * (r + 0.5) / max(len(shown), 1)
+    cards_bottom = top + band_h + min(longest, per_column) * row_h + 16
+    emotion_h = max(emotion_h, height - cards_bottom - footer_h - 8)
+    _draw_slide_curve(out, spec, positions, cards_bottom, emotion_h, width)
+    y = cards_bottom + emotion_h + 6
+    notes = [*spec.notes]
+    if hidden:
+        notes.insert(0, word(lang, "hidden_touchpoints", count=hidden))
+    if overlay is not None:
+        notes.insert(0, word(lang, "loss_flow"))
+    for line in notes[:3]:
+        y += _draw_block(out, _block(line, full, _Font(10, fill=_MUTED), 1), _MARGIN, y)
+    scale = _SLIDE_PX / width
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(_SLIDE_PX)}" '
+        f'height="{_n(height * scale)}" viewBox="0 0 {_n(width)} {_n(height)}" '
+        f'font-family="{_FONT}" class="journey-canvas slide">\n'
+        f"<title>{_text(spec.title)}</title>\n"
+        "<desc>Journey-map canvas (slide) drawn by journeygraph</desc>\n"
+        + _rect(0, 0, width, height, _PAPER)
+        + "\n"
+    )
+    return head + "\n".join(out) + "\n</svg>\n"
+
+
+def _draw_slide_curve(
+    out: list[str],
+    spec: _Spec,
+    positions: Mapping[int, float],
+    top: float,
+    height: float,
+    width: float,
+) -> None:
+    """The emotion curve of a slide: a point per shown touchpoint under its card row."""
+    pad = 16.0
+    mid = top + height / 2
+    amp = height / 2 - pad
+
+    def ypos(v: float) -> float:
+        return mid - v * amp
+
+    out.append('<g class="row-feeling">')
+    out.append(_rect(_MARGIN, ypos(1), width - 2 * _MARGIN, amp, "#eef5fb"))
+    out.append(_rect(_MARGIN, mid, width - 2 * _MARGIN, amp, "#fcf0ea"))
+    out.append(_line(_MARGIN, mid, width - _MARGIN, mid, _FAINT))
+    for series in spec.series:
+        current = series.name == "current"
+        points = [
+            (positions[i], ypos(v))
+            for i, v in sorted(series.values.items(), key=lambda item: positions.get(item[0], 0))
+            if v is not None and i in positions
+        ]
+        if len(points) >= 2:
+            stroke = "#9aa3ad" if current else "#3b4a5a"
+            dash = ' stroke-dasharray="6 4"' if current else ""
+            path = " ".join(f"{_n(px)},{_n(py)}" for px, py in points)
+            out.append(
+                f'<polyline class="emotion-curve {series.name}" points="{path}" fill="none" '
+                f'stroke="{stroke}" stroke-width="2"{dash}/>'
+            )
+        for i, v in series.values.items():
+            if v is None or i not in positions:
+                continue
+            colour = _MOOD_COLOUR[_mood(v)]
+            out.append(
+                f'<circle class="emotion-point {series.name}" cx="{_n(positions[i])}" '
+                f'cy="{_n(ypos(v))}" r="{3.5 if current else 4.5}" '
+                f'fill="{_PAPER if current else colour}" stroke="{colour}" stroke-width="1.5"/>'
+            )
+    out.append(
+        f'<text x="{_n(_MARGIN + 4)}" y="{_n(ypos(1) + 11)}" font-size="10" fill="{_MUTED}">'
+        f"{_text(word(spec.lang, 'row_feeling'))} +1</text>"
+    )
+    out.append(
+        f'<text x="{_n(_MARGIN + 4)}" y="{_n(ypos(-1) - 3)}" font-size="10" fill="{_MUTED}">−1</text>'
+    )
+    out.append("</g>")
+
+
 class _YPos(Protocol):
     def __call__(self, s: float, /) -> float: ...
 
 
 def _bar(
-    out: list[str], x: float, y: float, full: float, value: float, scale: float, colour: str
+    out: list[str],
+    x: float,
+    y: float,
+    full: float,
+    value: float,
+    scale: float,
+    colour: str,
+    *,
+    thin: bool = False,
 ) -> None:
+    if thin:
+        if scale > 0 and value > 0:
+            out.append(
+                _rect(x, y, max(full * value / scale, 2.0), 4, colour, rx=2, cls="bar before")
+            )
+        return
     out.append(_rect(x, y, full, 12, "#eef0f3", rx=3))
     if scale > 0 and value > 0:
         out.append(_rect(x, y, max(full * value / scale, 2.0), 12, colour, rx=3, cls="bar"))
@@ -1142,10 +1511,11 @@ def _draw_leaks(
             out.append("</g>")
             continue
         flow, share, rate = overlay.leak.get(tp.id, (0.0, 0.0, 0.0))
+        before = overlay.leak_before.get(tp.id)
         rank = overlay.top_leaks.get(tp.id)
         top = y + _PAD
         if rank is not None:
-            badge = f"TOP LEAK #{rank}"
+            badge = word(spec.lang, "top_leak", rank=rank)
             badge_w = _em(badge, bold=True) * 10.5 + 16
             out.append(
                 _rect(x + _INSET, top, badge_w, 17, _LEAK, rx=8, cls=f"top-leak rank-{rank}")
@@ -1158,14 +1528,23 @@ def _draw_leaks(
         top += 22
         width = w - _INSET - 12
         _bar(out, x + _INSET, top, width, flow, overlay.scale, _LEAK)
-        if flow > 0:
+        lang = spec.lang
+        if before is not None and overlay.leak_before:
+            # A comparison: the current map's leak as a thin grey bar under the future's.
+            _bar(out, x + _INSET, top + 13, width, before, overlay.scale, "#9aa3ad", thin=True)
+            top += 6
+        if flow > 0 or (before or 0.0) > 0:
+            text = _pct(flow)
+            if before is not None and overlay.leak_before:
+                text = f"{_pct(before)} → {_pct(flow)}"
             blocks = [
-                _block(f"{_pct(flow)} of customers", width, _Font(11.5, bold=True), 1),
-                _block(f"{_pct(share)} of all churn", width, _BODY_SMALL, 1),
-                _block(f"exit rate {_pct(rate)} per visit", width, _SMALL, 1),
+                _block(word(lang, "of_customers", value=text), width, _Font(11.5, bold=True), 2),
+                _block(word(lang, "of_all_churn", value=_pct(share)), width, _BODY_SMALL, 1),
             ]
+            if not spec.slide:
+                blocks.append(_block(word(lang, "exit_rate", value=_pct(rate)), width, _SMALL, 1))
         else:
-            blocks = [_block("no churn from here", width, _SMALL, 1)]
+            blocks = [_block(word(lang, "no_churn_here"), width, _SMALL, 1)]
         _draw_stack(out, blocks, x + _INSET, top + 16)
         out.append("</g>")
     out.append("</g>")
@@ -1180,15 +1559,25 @@ def _switching_cells(spec: _Spec, overlay: _Overlay, width: float) -> list[list[
             continue
         items = sorted(overlay.switch.get(tp.id, []), key=lambda item: -item[1])
         if not any(flow > 0 for _, flow in items):
-            cells.append([_block("no switching from here", width, _SMALL, 1)])
+            before = overlay.switch_before.get(tp.id)
+            text = word(spec.lang, "no_switching_here")
+            if before:
+                text = f"{_pct(before)} → 0%"
+            cells.append([_block(text, width, _SMALL, 1)])
             continue
         blocks = [
-            _block(name, width, _BODY_SMALL, 2, prefix=f"{_pct(flow)} to ")
+            _block(name, width, _BODY_SMALL, 2, prefix=word(spec.lang, "to_name", value=_pct(flow)))
             for name, flow in items[:2]
         ]
         if len(items) > 2:
-            rest = [f"{_pct(flow)} to {name}" for name, flow in items[2:]]
-            blocks.append(_Block(_Wrapped((f"+{len(rest)} more",), True), _SMALL, "\n".join(rest)))
+            rest = [f"{_pct(flow)} → {name}" for name, flow in items[2:]]
+            more = word(spec.lang, "more", count=len(rest))
+            blocks.append(_Block(_Wrapped((more,), True), _SMALL, "\n".join(rest)))
+        before = overlay.switch_before.get(tp.id)
+        if overlay.switch_before and before is not None:
+            after = math.fsum(flow for _, flow in items)
+            change = f"{_pct(before)} → {_pct(after)}"
+            blocks.insert(0, _block(change, width, _Font(11.5, bold=True), 1))
         cells.append(blocks)
     return cells
 
@@ -1216,10 +1605,9 @@ def _draw_footer(out: list[str], spec: _Spec, width: float, y: float) -> float:
     x = _MARGIN
     baseline = y + 14
     comparison = len(spec.series) == 2
+    band = f"{_NEUTRAL_BAND:.1f}"
     entries: list[tuple[str, str]] = [
-        ("positive", f"positive (above +{_NEUTRAL_BAND:.1f})"),
-        ("neutral", f"neutral (−{_NEUTRAL_BAND:.1f} … +{_NEUTRAL_BAND:.1f})"),
-        ("negative", f"negative (below −{_NEUTRAL_BAND:.1f})"),
+        (mood, word(spec.lang, mood, value=band)) for mood in ("positive", "neutral", "negative")
     ]
     for mood, label in entries:
         out.append(
@@ -1236,15 +1624,12 @@ def _draw_footer(out: list[str], spec: _Spec, width: float, y: float) -> float:
         )
         out.append(
             f'<text x="{_n(x + 36)}" y="{_n(baseline)}" font-size="11.5" fill="{_INK}">'
-            "current map (dashed, hollow points) · future map (solid)</text>"
+            f"{_text(word(spec.lang, 'current_future_curves'))}</text>"
         )
     y = baseline + 10
     lines = [*spec.notes]
     if spec.overlay is not None:
-        lines.append(
-            "Leak and switching flows are the expected share of all entering customers who "
-            "leave to churn / a competitor at each touchpoint (absorbing-chain analysis)"
-        )
+        lines.append(word(spec.lang, "canvas_flows_note"))
     for line in lines:
         y += 4 + _draw_block(out, _block(line, width - 2 * _MARGIN, _SMALL, 3), _MARGIN, y + 4)
     out.append("</g>")

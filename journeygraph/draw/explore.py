@@ -36,16 +36,15 @@ from journeygraph._escape import one_line, shorten
 from journeygraph._files import atomic_write
 from journeygraph.analysis import Analysis, analyze
 from journeygraph.compare import MapDiff
-from journeygraph.draw.palette import COLOURS, FILLS, INK, MUTED
+from journeygraph.draw.palette import COLOURS, FILLS, INK, MUTED, TEXT
 from journeygraph.draw.scene import Scene, build_scene
-from journeygraph.errors import RenderError, did_you_mean
+from journeygraph.draw.words import WORDS, check_lang
+from journeygraph.errors import RenderError
 from journeygraph.model import JourneyMap
 from journeygraph.uncertainty import CredibleInterval, CredibleIntervals
 
-__all__ = ["LANGUAGES", "explore", "page_data"]
+__all__ = ["explore", "json_for_script", "page_data"]
 
-#: Languages of the page's interface words.
-LANGUAGES: tuple[str, ...] = ("en", "ko")
 
 #: Display text limits (characters); the panel and tooltips show the full text.
 _LABEL_LIMIT = 200
@@ -66,209 +65,6 @@ _LABEL_LINES = 3
 #: (1 point, as MapDiff.summary counts them); smaller ripples are drawn as they are.
 _CHANGED_MOVE = 0.01
 _OUTCOME_ORDER = {"conversion": 0, "competitor": 1, "churn": 2}
-
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "page_title": "Journey explorer",
-        "journey": "Journey",
-        "comparison": "Comparison",
-        "state_current": "Current",
-        "state_future": "Future",
-        "state_change": "Change",
-        "conversion": "Conversion",
-        "churn": "Churn",
-        "competitor": "Lost to competitors",
-        "steps": "Moves per journey",
-        "hours": "Hours per journey",
-        "threshold": "Hide minor moves",
-        "hiding": "Hiding {hidden} of {total} moves (below {value} of customers)",
-        "hiding_none": "Showing all {total} moves",
-        "search": "Search a touchpoint",
-        "matches": "{n} found",
-        "no_match": "No touchpoint matches",
-        "zoom_in": "Zoom in",
-        "zoom_out": "Zoom out",
-        "fit": "Fit",
-        "tab_touchpoint": "Touchpoint",
-        "tab_leaks": "Leaks",
-        "tab_switching": "Switching",
-        "tab_removal": "Removal",
-        "tab_dropoff": "Drop-off",
-        "tab_changes": "Changes",
-        "pick": "Hover or click a touchpoint to see its figures; click the background to clear.",
-        "stage": "Stage",
-        "channel": "Channel",
-        "owner": "Owner",
-        "sentiment": "Sentiment",
-        "pains": "Pains",
-        "visits": "Visits per customer",
-        "leak": "Lost to churn here",
-        "leak_detail": "{share} of all churn; {rate} of visits end here",
-        "switching": "Switching to competitors",
-        "removal": "Removal effect",
-        "removal_detail": "conversion lost without this touchpoint",
-        "sensitivity": "Fix {fraction} of its churn",
-        "sensitivity_detail": "conversion gain",
-        "converts": "Converts from here",
-        "moves_out": "Moves out (% of customers)",
-        "moves_in": "Moves in (% of customers)",
-        "none": "none",
-        "interval": "{level} credible interval",
-        "col_touchpoint": "Touchpoint",
-        "col_stage": "Stage",
-        "col_flow": "Customers lost",
-        "col_share": "Share",
-        "col_exit_rate": "Exit rate",
-        "col_competitor": "Competitor",
-        "col_removal": "Removal effect",
-        "col_gain": "Fix 10% gain",
-        "col_before": "Before",
-        "col_after": "After",
-        "col_change": "Change",
-        "col_metric": "Figure",
-        "col_status": "Status",
-        "dropoff_intro": "Customers per 100 entering: arrivals at each stage (returns count "
-        "again) and where those who leave there go.",
-        "arrive": "arrive",
-        "leave": "leave",
-        "entering": "100 customers enter",
-        "added": "added",
-        "removed": "removed",
-        "changed": "changed",
-        "unchanged": "unchanged",
-        "not_in_state": "Not in this map",
-        "legend_conversion": "conversion",
-        "legend_churn": "churn (dashed)",
-        "legend_competitor": "competitor (dotted)",
-        "legend_backtrack": "backtrack",
-        "legend_width": "width: customers",
-        "legend_added": "added",
-        "legend_removed": "removed",
-        "legend_changed": "changed",
-        "pts": "pts",
-        "field_id": "Id",
-        "field_name": "Name",
-        "field_stage": "Stage",
-        "field_channel": "Channel",
-        "field_owner": "Owner",
-        "field_sentiment": "Sentiment",
-        "field_pains": "Pains",
-        "field_goals": "Goals",
-        "field_questions": "Questions",
-        "field_notes": "Notes",
-        "outcome_conversion": "Outcome: conversion",
-        "outcome_churn": "Outcome: churn (no decision)",
-        "outcome_competitor": "Outcome: a competitor",
-        "outcome_total": "Customers ending here",
-        "leak_rank": "leak #{n}",
-        "callouts": "Largest changes (customers per entrant)",
-        "callout_leak": "lost at {tp}",
-        "visits_short": "{v} visits",
-        "lost_short": "{p} lost",
-        "per_100": "per 100 customers",
-        "offline": "This page works offline; it fetches nothing.",
-    },
-    "ko": {
-        "page_title": "여정 탐색기",
-        "journey": "여정",
-        "comparison": "비교",
-        "state_current": "현재",
-        "state_future": "미래",
-        "state_change": "변화",
-        "conversion": "전환",
-        "churn": "이탈",
-        "competitor": "경쟁사로 이탈",
-        "steps": "여정당 이동 수",
-        "hours": "여정당 시간",
-        "threshold": "작은 이동 숨기기",
-        "hiding": "이동 {total}개 중 {hidden}개 숨김 (고객의 {value} 미만)",
-        "hiding_none": "이동 {total}개 모두 표시",
-        "search": "터치포인트 검색",
-        "matches": "{n}개 찾음",
-        "no_match": "일치하는 터치포인트 없음",
-        "zoom_in": "확대",
-        "zoom_out": "축소",
-        "fit": "맞춤",
-        "tab_touchpoint": "터치포인트",
-        "tab_leaks": "이탈 지점",
-        "tab_switching": "경쟁사 전환",
-        "tab_removal": "제거 효과",
-        "tab_dropoff": "단계별 이탈",
-        "tab_changes": "변경 사항",
-        "pick": "터치포인트에 마우스를 올리거나 클릭하면 수치가 보입니다. 배경을 클릭하면 해제됩니다.",
-        "stage": "단계",
-        "channel": "채널",
-        "owner": "담당",
-        "sentiment": "감정",
-        "pains": "불편 사항",
-        "visits": "고객당 방문 수",
-        "leak": "여기서 이탈",
-        "leak_detail": "전체 이탈의 {share}; 방문의 {rate}가 여기서 끝남",
-        "switching": "경쟁사로 전환",
-        "removal": "제거 효과",
-        "removal_detail": "이 터치포인트가 없을 때 잃는 전환",
-        "sensitivity": "이탈의 {fraction} 개선 시",
-        "sensitivity_detail": "전환 증가",
-        "converts": "여기서 시작한 전환율",
-        "moves_out": "나가는 이동 (고객 대비 %)",
-        "moves_in": "들어오는 이동 (고객 대비 %)",
-        "none": "없음",
-        "interval": "{level} 신용구간",
-        "col_touchpoint": "터치포인트",
-        "col_stage": "단계",
-        "col_flow": "잃은 고객",
-        "col_share": "비중",
-        "col_exit_rate": "이탈률",
-        "col_competitor": "경쟁사",
-        "col_removal": "제거 효과",
-        "col_gain": "10% 개선 효과",
-        "col_before": "이전",
-        "col_after": "이후",
-        "col_change": "변화",
-        "col_metric": "지표",
-        "col_status": "상태",
-        "dropoff_intro": "유입 고객 100명당: 단계별 도착 수(재방문 포함)와 그 단계에서 떠나는 "
-        "고객의 행선지.",
-        "arrive": "도착",
-        "leave": "떠남",
-        "entering": "고객 100명 유입",
-        "added": "추가",
-        "removed": "삭제",
-        "changed": "변경",
-        "unchanged": "변경 없음",
-        "not_in_state": "이 지도에는 없음",
-        "legend_conversion": "전환",
-        "legend_churn": "이탈 (파선)",
-        "legend_competitor": "경쟁사 (점선)",
-        "legend_backtrack": "되돌아감",
-        "legend_width": "굵기: 고객 수",
-        "legend_added": "추가",
-        "legend_removed": "삭제",
-        "legend_changed": "변경",
-        "pts": "%p",
-        "field_id": "ID",
-        "field_name": "이름",
-        "field_stage": "단계",
-        "field_channel": "채널",
-        "field_owner": "담당",
-        "field_sentiment": "감정",
-        "field_pains": "불편 사항",
-        "field_goals": "목표",
-        "field_questions": "질문",
-        "field_notes": "메모",
-        "outcome_conversion": "결과: 전환",
-        "outcome_churn": "결과: 이탈 (결정 안 함)",
-        "outcome_competitor": "결과: 경쟁사",
-        "outcome_total": "여기서 끝나는 고객",
-        "leak_rank": "이탈 {n}위",
-        "callouts": "가장 큰 변화 (유입 고객 대비)",
-        "callout_leak": "{tp}에서 이탈",
-        "visits_short": "방문 {v}",
-        "lost_short": "이탈 {p}",
-        "per_100": "고객 100명당",
-        "offline": "이 페이지는 오프라인으로 작동하며 아무것도 내려받지 않습니다.",
-    },
-}
 
 # The script and stylesheet are inlined; the CSP names their hashes.
 _CSP = (
@@ -398,11 +194,7 @@ def page_data(
     does not exist), ``figures`` (per state, per touchpoint), ``headline``,
     ``dropoff`` and ``layout``.
     """
-    if not isinstance(lang, str) or lang not in _WORDS:
-        raise RenderError(
-            f"lang={lang!r}: no interface words for this language"
-            f"{did_you_mean(lang, _WORDS)}; use one of {', '.join(LANGUAGES)}"
-        )
+    lang = check_lang(lang)
     if intervals is not None and not isinstance(intervals, CredibleIntervals):
         raise TypeError(
             "explore(): intervals must be CredibleIntervals (jg.credible_intervals(jm)), "
@@ -458,9 +250,13 @@ def json_for_script(data: Any) -> str:
 
 
 def _palette_css() -> str:
-    """The one palette (draw/palette.py) as CSS variables: ``--churn``, ``--fill-churn``."""
+    """The one palette (draw/palette.py) as CSS variables.
+
+    ``--churn`` (lines), ``--fill-churn`` (boxes, bars), ``--text-churn`` (small text).
+    """
     names = [f"--{k}: {v};" for k, v in COLOURS.items()]
     names += [f"--fill-{k}: {v};" for k, v in FILLS.items()]
+    names += [f"--text-{k}: {v};" for k, v in TEXT.items()]
     names += [f"--ink: {INK};", f"--muted: {MUTED};"]
     return ":root { " + " ".join(names) + " }\n"
 
@@ -772,13 +568,19 @@ def _check_intervals(jm: JourneyMap, ci: CredibleIntervals) -> None:
         )
 
 
+def _page_words(lang: str) -> dict[str, str]:
+    """The explorer's words from the language table (``explore_`` keys, prefix dropped)."""
+    prefix = "explore_"
+    return {k[len(prefix) :]: v for k, v in WORDS[lang].items() if k.startswith(prefix)}
+
+
 def _common(scene: Scene, lang: str) -> dict[str, Any]:
     title = scene.title
     if scene.current_title is not None and scene.current_title != scene.title:
         title = f"{scene.current_title} → {scene.title}"
     return {
         "lang": lang,
-        "words": _WORDS[lang],
+        "words": _page_words(lang),
         "title": _label(title),
         "subtitle": _label(scene.persona.label) if scene.persona else "",
         **_layout(scene),

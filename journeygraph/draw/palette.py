@@ -43,6 +43,18 @@ COLOURS: Final[dict[str, str]] = {
     "neutral": "#8C8C8C",
 }
 
+#: Text in a meaning's colour: the same hues, dark enough for small text on white
+#: (contrast at least 4.5:1, WCAG AA).
+TEXT: Final[dict[str, str]] = {
+    "conversion": "#00704F",
+    "churn": "#A94A00",
+    "competitor": "#97487A",
+    "added": "#005A8C",
+    "removed": "#595959",
+    "changed": "#8A5A00",
+    "backtrack": "#1F6F9E",
+}
+
 #: Light fills (boxes, bars) by meaning; text in ``INK`` stays readable on each.
 FILLS: Final[dict[str, str]] = {
     "conversion": "#D5EFE6",
@@ -79,6 +91,15 @@ def colour(meaning: str) -> str:
     '#D55E00'
     """
     return COLOURS[meaning]
+
+
+def text_colour(meaning: str) -> str:
+    """The colour of small text in a meaning's hue (``COLOURS`` where it is dark enough).
+
+    >>> text_colour("competitor"), text_colour("forward")
+    ('#97487A', '#4D4D4D')
+    """
+    return TEXT.get(meaning, COLOURS[meaning])
 
 
 def fill(meaning: str) -> str:

@@ -540,9 +540,10 @@ def _single_scene(jm: JourneyMap, res: Analysis | None, kind: SceneKind) -> Scen
             okind.get(t),
             p,
             None,
-            flows.get((s, t), 0.0) if flows else None,
+            flows.get((s, t), 0.0) if flows is not None else None,
             None,
             "unchanged",
+            by_flow=flows is not None,
         )
         for (s, t), p in probs.items()
     )
@@ -632,11 +633,13 @@ def _move(
     flow: float | None,
     flow_before: float | None,
     change: Change,
+    *,
+    by_flow: bool,
 ) -> SceneMove:
     if change == "removed":
-        strength = flow_before if flow_before is not None else probability_before
+        strength = flow_before if by_flow else probability_before
     else:
-        strength = flow if flow is not None else probability
+        strength = flow if by_flow else probability
     return SceneMove(
         source=source,
         target=target,
@@ -894,6 +897,7 @@ def _diff_scene(diff: MapDiff) -> Scene:
                 f_after.get(key, 0.0) if in_after else None,
                 f_before.get(key, 0.0) if in_before else None,
                 mchange,
+                by_flow=False,
             )
         )
     losses = _losses(moves, {o.id: o.label for o in outcomes}, okind)

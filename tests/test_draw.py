@@ -1,0 +1,436 @@
+"""What an executive sees (issue #11), checked by a program.
+
+Stage columns (one x per stage, titles on one top line), file order (y), outcome totals
+(against a dense solution, tests/_reference.py), classes and ids on every SVG group, the
+slide preset (16:9, text >= 12 px at 1280 px wide), Hangul text fitting its boxes,
+rename-aware diffs in both views, Korean interface words, the palette under colour-blind
+simulation (Machado, Oliveira & Fernandes 2009, severity 1) and the fitted-map layout time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import journeygraph as jg
+from journeygraph.draw import build_scene, palette
+from journeygraph.draw.canvas import canvas_of_scene, render_canvas_comparison
+from journeygraph.draw.scene import element_id
+from journeygraph.draw.text import em
+from journeygraph.draw.words import WORDS, word
+
+from ._reference import dense
+from .conftest import DATA, EXAMPLES
+from .conftest import run_cli as run
+
+G = importlib.import_module("journeygraph.draw.graphviz")
+SVG = "{http://www.w3.org/2000/svg}"
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
+PAIRS = sorted(p.name[: -len("_current.yaml")] for p in EXAMPLES.glob("*_current.yaml"))
+
+needs_wasm = pytest.mark.skipif(
+    G._wasm_graphviz() is None, reason="needs the WebAssembly Graphviz (journeygraph[wasm])"
+)
+
+
+@pytest.fixture(autouse=True)
+def wasm_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every picture here is laid out by the WebAssembly Graphviz alone."""
+    monkeypatch.setattr(G.shutil, "which", lambda name: None)
+
+
+def _groups(svg: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(svg)
+    return {g.get("id", ""): g for g in root.iter(f"{SVG}g") if g.get("id")}
+
+
+def _extent(g: ET.Element) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1) of a Graphviz node's or cluster's outline (path or polygon)."""
+    numbers: list[float] = []
+    for shape in g.iter():
+        if shape.tag == f"{SVG}polygon":
+            numbers += [float(v) for v in re.split(r"[ ,]+", shape.get("points", "").strip())]
+        elif shape.tag == f"{SVG}path":
+            numbers += [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", shape.get("d", ""))]
+        if numbers:
+            break
+    xs, ys = numbers[0::2], numbers[1::2]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def _texts(g: ET.Element) -> list[ET.Element]:
+    return list(g.iter(f"{SVG}text"))
+
+
+# -- columns and order ------------------------------------------------------------------
+
+
+@needs_wasm
+@pytest.mark.parametrize("preset", ["full", "slide"])
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
+def test_stages_are_columns_in_order_and_touchpoints_keep_file_order(
+    path: Path, preset: str
+) -> None:
+    jm = jg.load(path)
+    svg = str(jg.render(jg.analyze(jm), preset=preset))  # type: ignore[arg-type]
+    groups = _groups(svg)
+    centres = []
+    for stage in jm.stages:
+        members = [t for t in jm.touchpoints if t.stage == stage.id]
+        shown = [t for t in members if element_id("tp", t.id) in groups]
+        assert shown or preset == "slide"
+        boxes = [_extent(groups[element_id("tp", t.id)]) for t in shown]
+        xs = {round((x0 + x1) / 2, 1) for x0, x1, _, _ in boxes}
+        assert len(xs) == 1, (stage.id, xs)  # one column
+        ys = [y0 for _, _, y0, _ in boxes]
+        assert ys == sorted(ys), stage.id  # top to bottom in file order
+        for (_, _, _, y1), (_, _, y0, _) in itertools.pairwise(boxes):
+            assert y1 < y0  # no overlap
+        centres.append(xs.pop())
+    assert centres == sorted(centres) and len(set(centres)) == len(centres)
+    outcome_x = [sum(_extent(groups[element_id("outcome", o.id)])[:2]) / 2 for o in jm.outcomes]
+    assert min(outcome_x) > max(centres)
+    # Stage titles on one shared top line.
+    tops = {float(_texts(groups[element_id("stage", s.id)])[0].get("y", "nan")) for s in jm.stages}
+    assert len(tops) == 1
+
+
+@needs_wasm
+@pytest.mark.parametrize("path", EXAMPLE_FILES[::2], ids=[p.name for p in EXAMPLE_FILES[::2]])
+def test_outcomes_show_their_totals(path: Path) -> None:
+    jm = jg.load(path)
+    d = dense(jm)
+    totals = d.entry @ d.B  # independent dense solution
+    groups = _groups(str(jg.render(jm)))
+    for o, p in zip(d.outs, totals, strict=True):
+        texts = [t.text or "" for t in _texts(groups[element_id("outcome", o)])]
+        assert f"{100 * p:.1f}%" in texts, (o, texts)
+
+
+@needs_wasm
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("journey", PAIRS[:2])
+def test_every_drawn_element_has_its_class_and_id(journey: str, reverse: bool) -> None:
+    cur = jg.load(EXAMPLES / f"{journey}_current.yaml")
+    fut = jg.load(EXAMPLES / f"{journey}_future.yaml")
+    diff = jg.compare(fut, cur) if reverse else jg.compare(cur, fut)
+    scene = build_scene(diff)
+    groups = _groups(str(jg.render(diff, min_flow=0)))
+    for item, word_ in (
+        *((s, "stage") for s in scene.stages),
+        *((t, "touchpoint") for t in scene.touchpoints),
+        *((o, "outcome") for o in scene.outcomes),
+    ):
+        classes = (groups[item.element_id].get("class") or "").split()
+        assert word_ in classes, item.element_id
+        if item.change != "unchanged":
+            assert item.change in classes, item.element_id
+    conversions = {o.id for o in scene.outcomes if o.kind == "conversion"}
+    tps = {t.id for t in scene.touchpoints}
+    for m in scene.moves:
+        if m.target in tps or m.target in conversions:
+            classes = (groups[m.element_id].get("class") or "").split()
+            assert {"move", m.kind} <= set(classes), m.element_id
+            if m.change in ("added", "removed"):
+                assert m.change in classes
+    # Losses are read at their source: a "loss" element under each touchpoint that loses.
+    losing = {x.touchpoint for x in scene.losses if (x.probability or 0) >= 0.0005}
+    for tp in losing:
+        loss = groups[f"loss-0-{element_id('tp', tp)}"]
+        assert "loss" in (loss.get("class") or "").split(), tp
+    marked = {t.change for t in scene.touchpoints} | {m.change for m in scene.moves}
+    assert ("removed" if reverse else "added") in marked
+
+
+# -- the slide preset ---------------------------------------------------------------------
+
+
+def _smallest_px(svg: str) -> float:
+    root = ET.fromstring(svg)
+    width = float(root.get("viewBox", "0 0 1 1").split()[2])
+    sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)', svg)]
+    return min(sizes) * 1280 / width
+
+
+@needs_wasm
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("path", EXAMPLE_FILES[::3], ids=[p.name for p in EXAMPLE_FILES[::3]])
+def test_slides_are_16_9_and_readable_at_1280_px(path: Path, lang: str) -> None:
+    res = jg.analyze(jg.load(path))
+    for view in ("graph", "canvas"):
+        svg = str(jg.render(res, preset="slide", lang=lang, view=view))  # type: ignore[arg-type]
+        w, h = (float(v) for v in ET.fromstring(svg).get("viewBox", "").split()[2:])
+        assert abs(w / h - 16 / 9) < 0.01, (view, w, h)
+        assert _smallest_px(svg) >= 12 - 1e-9, view
+    graph = str(jg.render(res, preset="slide", lang=lang))
+    note = " ".join(t.text or "" for t in _texts(_groups(graph)["legend-note"]))
+    assert word(lang, "slide_hides") in note  # it says what it hides
+
+
+# -- text fitting ----------------------------------------------------------------------
+
+KOREAN = jg.JourneyMap(
+    name="온라인 쇼핑 고객 여정 — 현재",
+    stages=[{"id": "인지", "name": "인지 단계"}, {"id": "구매", "name": "구매 및 결제 단계"}],
+    touchpoints=[
+        {"id": "광고", "name": "인스타그램 광고와 인플루언서 후기 영상", "stage": "인지"},
+        {"id": "검색", "name": "네이버 검색 🔍 결과", "stage": "인지", "channel": "검색"},
+        {"id": "장바구니", "name": "장바구니에서 쿠폰 적용하기 (할인 코드)", "stage": "구매"},
+        {"id": "결제", "name": "결제 페이지 — 카드 및 간편결제 선택", "stage": "구매"},
+    ],
+    outcomes=[
+        {"id": "구매완료", "name": "구매 완료", "kind": "conversion"},
+        {"id": "이탈", "name": "결정하지 않음", "kind": "churn"},
+        {"id": "경쟁사", "name": "쿠팡에서 구매", "kind": "competitor"},
+    ],
+    entry={"광고": 3, "검색": 1},
+    moves=[
+        {"from": "광고", "to": "검색", "weight": 2},
+        {"from": "광고", "to": "장바구니", "weight": 3},
+        {"from": "광고", "to": "이탈", "weight": 5},
+        {"from": "검색", "to": "장바구니", "weight": 4},
+        {"from": "검색", "to": "경쟁사", "weight": 1},
+        {"from": "장바구니", "to": "결제", "weight": 6},
+        {"from": "장바구니", "to": "이탈", "weight": 2},
+        {"from": "결제", "to": "구매완료", "weight": 8},
+        {"from": "결제", "to": "경쟁사", "weight": 1},
+    ],
+)
+
+
+@needs_wasm
+@pytest.mark.parametrize("preset", ["full", "slide"])
+def test_hangul_labels_fit_their_boxes_in_the_diagram(preset: str) -> None:
+    svg = str(jg.render(jg.analyze(KOREAN), preset=preset, lang="ko"))  # type: ignore[arg-type]
+    groups = _groups(svg)
+    for tp in KOREAN.touchpoints:
+        g = groups[element_id("tp", tp.id)]
+        x0, x1, _, _ = _extent(g)
+        for t in _texts(g):
+            size = float(t.get("font-size", "0"))
+            # Hangul is 1 em wide in the fonts named (Noto Sans CJK KR: full-width).
+            assert em(t.text or "") * size <= (x1 - x0) + 0.5, (tp.id, t.text)
+    assert "font-family" in svg and "Noto Sans CJK KR" in svg
+    assert "전환" in [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def test_hangul_labels_fit_their_cells_on_the_canvas() -> None:
+    svg = canvas_of_scene(build_scene(jg.analyze(KOREAN)), lang="ko")
+    root = ET.fromstring(svg)
+    cells = [g for g in root.iter(f"{SVG}g") if "touchpoint" in (g.get("class") or "").split()]
+    assert len(cells) == len(KOREAN.touchpoints)
+    for cell in cells:
+        rect = next(cell.iter(f"{SVG}rect"))
+        width = float(rect.get("width", "0"))
+        for text in cell.iter(f"{SVG}text"):
+            size = float(text.get("font-size", "0"))
+            bold = 1.1 if text.get("font-weight") == "bold" else 1.0
+            for span in text.iter(f"{SVG}tspan"):
+                assert em(span.text or "") * size * bold <= width, span.text
+    assert "행동" in svg and "감정" in svg  # row titles in Korean
+
+
+# -- diffs ------------------------------------------------------------------------------
+
+
+def test_renames_show_as_changed_in_both_views(tiny: jg.JourneyMap) -> None:
+    text = (DATA / "good" / "tiny.yaml").read_text(encoding="utf-8").replace("shop", "store")
+    future = jg.loads(text)
+    diff = jg.compare(tiny, future, renames={"shop": "store"})
+    dot = str(jg.render(diff, format="dot"))
+    store = re.search(r'^    "store" \[(.*)\];$', dot, flags=re.M)
+    assert store and 'class="touchpoint changed"' in store.group(1)
+    assert "renamed from shop" in store.group(1)
+    assert '"shop"' not in dot  # not drawn as removed
+    assert 'class="touchpoint added"' not in dot and 'class="touchpoint removed"' not in dot
+    canvas = render_canvas_comparison(tiny, future, renames={"shop": "store"})
+    root = ET.fromstring(canvas)
+    marks = {
+        (g.get("data-touchpoint"), g.get("data-change"))
+        for g in root.iter(f"{SVG}g")
+        if g.get("data-change")
+    }
+    assert marks == {("store", "changed")}
+    # Without the rename, the canvas shows it removed and added: the same matching
+    # as jg.compare's, never its own.
+    plain = ET.fromstring(render_canvas_comparison(tiny, future))
+    marks = {
+        (g.get("data-touchpoint"), g.get("data-change"))
+        for g in plain.iter(f"{SVG}g")
+        if g.get("data-change")
+    }
+    assert marks == {("store", "added"), ("shop", "removed")}
+
+
+def test_diff_keeps_the_current_layout_and_calls_out_the_largest_changes() -> None:
+    cur = jg.load(EXAMPLES / "b2b_saas_current.yaml")
+    fut = jg.load(EXAMPLES / "b2b_saas_future.yaml")
+    diff = jg.compare(cur, fut)
+    dot = str(jg.render(diff, format="dot"))
+    names = re.findall(r'^    "([^" ][^"]*)" \[label=', dot, flags=re.M)
+    current = [t.id for t in sorted(cur.touchpoints, key=lambda t: cur.stage_position(t.stage))]
+    assert [n for n in names if n in set(current)] == current  # the current map's order
+    scene = build_scene(diff)
+    assert len(scene.callouts) == 3
+    for c in scene.callouts:
+        assert f"#{c.rank} " in dot
+    # The largest change by size, from the compared numbers directly.
+    leak_changes = [abs(m["leak"].delta or 0.0) for m in diff.touchpoint_metrics.values()]
+    flows_before = {k: v for k, v in diff.current_analysis.move_flows.items()}
+    flow_changes = [
+        abs(v - flows_before.get(k, 0.0))
+        for k, v in diff.future_analysis.move_flows.items()
+        if k[1] not in {o.id for o in fut.outcomes if o.kind != "conversion"}
+    ]
+    biggest = max(leak_changes + flow_changes)
+    assert abs(abs(scene.callouts[0].after - scene.callouts[0].before) - biggest) < 1e-12
+
+
+# -- words ------------------------------------------------------------------------------
+
+
+def test_korean_table_covers_every_english_word() -> None:
+    assert set(WORDS["ko"]) == set(WORDS["en"])
+    own = {k for k, v in WORDS["ko"].items() if v != WORDS["en"][k]}
+    assert len(own) > 0.9 * len(WORDS["en"])  # not silently English
+    for key, text in WORDS["en"].items():
+        assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", WORDS["ko"][key]))
+
+
+def test_summary_and_cli_speak_korean(tmp_path: Path) -> None:
+    cur, fut = (str(EXAMPLES / f"b2b_saas_{s}.yaml") for s in ("current", "future"))
+    diff = jg.compare(jg.load(cur), jg.load(fut))
+    ko = diff.summary(lang="ko")
+    assert "전환" in ko and "이탈" in ko
+    assert diff.summary() == diff.summary(lang="en")
+    result = run("compare", cur, fut, "--lang", "ko")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ko
+    out = tmp_path / "slide.dot"
+    result = run("render", cur, "--analysis", "--preset", "slide", "--lang", "ko", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    jm = jg.load(cur)
+    expected = jg.render(jg.analyze(jm), format="dot", preset="slide", lang="ko")
+    assert out.read_text("utf-8") == expected
+    assert run("render", cur, "--lang", "fr").returncode == 2
+
+
+# -- colour -----------------------------------------------------------------------------
+
+# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of
+# color vision deficiency", severity 1.0, applied to linear RGB.
+MACHADO = {
+    "normal": np.eye(3),
+    "protanopia": np.array(
+        [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ]
+    ),
+    "deuteranopia": np.array(
+        [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ]
+    ),
+    "tritanopia": np.array(
+        [
+            [1.255528, -0.076749, -0.178779],
+            [-0.078411, 0.930809, 0.147602],
+            [0.004733, 0.691367, 0.303900],
+        ]
+    ),
+}
+
+
+def _lab(hex_colour: str, vision: str) -> np.ndarray:
+    srgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    rgb = np.clip(MACHADO[vision] @ linear, 0, 1)
+    xyz = (
+        np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+        @ rgb
+        / np.array([0.95047, 1.0, 1.08883])
+    )  # sRGB D65 (IEC 61966-2-1)
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+@pytest.mark.parametrize("vision", list(MACHADO))
+def test_outcome_colours_stay_apart_for_colour_blind_readers(vision: str) -> None:
+    # CIE76 distance; 10 is clearly visible side by side, we ask for 15.
+    pairs = [
+        ("conversion", "churn"),
+        ("conversion", "competitor"),
+        ("churn", "competitor"),
+        ("added", "conversion"),  # a diff's added items are not the conversion colour
+        ("added", "removed"),
+        ("changed", "added"),
+    ]
+    for a, b in pairs:
+        distance = np.linalg.norm(_lab(palette.colour(a), vision) - _lab(palette.colour(b), vision))
+        assert distance >= 15, (vision, a, b, distance)
+    # A second cue where colour carries meaning: every outcome kind has its own line style.
+    assert len({palette.DASH[k] for k in ("conversion", "churn", "competitor")}) == 3
+    assert palette.colour("leak") != palette.colour("competitor")
+
+
+def test_small_text_colours_are_readable_on_white() -> None:
+    def luminance(c: str) -> float:
+        srgb = np.array([int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        lin = np.where(srgb <= 0.03928, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+        return float(lin @ [0.2126, 0.7152, 0.0722])
+
+    for meaning, colour in palette.TEXT.items():
+        contrast = 1.05 / (luminance(colour) + 0.05)  # WCAG 2 contrast with white
+        assert contrast >= 4.5, (meaning, contrast)
+
+
+# -- fitted maps --------------------------------------------------------------------------
+
+
+@needs_wasm
+def test_a_fitted_map_of_80_touchpoints_renders_in_under_2_seconds() -> None:
+    pa = pytest.importorskip("pyarrow", reason="fitting from columns needs pyarrow")
+    jm = jg.load(EXAMPLES / "b2b_saas_current.yaml")
+    log = jg.simulate(jm, n=50_000, seed=0)
+    fitted = jg.fit(
+        pa.table(log.columns),
+        customer="customer_id",
+        time="step",
+        touchpoint="touchpoint",
+        outcomes=jm,
+        stages=jm,
+        order=2,
+    )
+    assert isinstance(fitted, jg.JourneyMap)
+    big = len(fitted.touchpoints)
+    assert big >= 50
+    G.layout("digraph { a -> b }", "svg", timeout=60)  # start the WebAssembly once
+    start = time.perf_counter()
+    svg = str(jg.render(jg.analyze(fitted)))
+    took = time.perf_counter() - start
+    assert took < 2.0, took
+    groups = _groups(svg)
+    texts = [t.text or "" for t in ET.fromstring(svg).iter(f"{SVG}text")]
+    assert any("←" in t for t in texts)
+    # No orphan boxes: every drawn touchpoint has a drawn move in and out (or is an entry).
+    tps = {t.id for t in fitted.touchpoints}
+    drawn = [k for k in groups if k.startswith("move-")]
+    assert len(drawn) <= 120 + 2 * big
+    scene = build_scene(jg.analyze(fitted))
+    pick = scene.select_moves(min_strength=None, max_moves=120)
+    for tp in tps:
+        assert any(m.source == tp for m in pick.moves), tp
+    for slide_svg in (str(jg.render(fitted, preset="slide")),):
+        assert _smallest_px(slide_svg) >= 12 - 1e-9
+        assert "hidden" in slide_svg
