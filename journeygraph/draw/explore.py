@@ -26,7 +26,6 @@ import hashlib
 import json
 import math
 import os
-import unicodedata
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -38,6 +37,7 @@ from journeygraph.analysis import Analysis, analyze
 from journeygraph.compare import MapDiff
 from journeygraph.draw.palette import COLOURS, FILLS, INK, MUTED, TEXT
 from journeygraph.draw.scene import Scene, build_scene
+from journeygraph.draw.text import wrap
 from journeygraph.draw.words import WORDS, check_lang
 from journeygraph.errors import RenderError
 from journeygraph.model import JourneyMap
@@ -58,9 +58,11 @@ _COLUMN = 200.0
 _TOP = 64.0
 _LEFT = 16.0
 _OUTCOME_GAP = 40.0
-# Text fitting: the node's text width in em at the 13 px font the stylesheet uses.
-_LABEL_EM = (_NODE_W - 12) / 13
+# Text fitting: the box's text width and the font sizes explorer.css uses.
+_LABEL_WIDTH = _NODE_W - 12
+_LABEL_SIZE = 13.0
 _LABEL_LINES = 3
+_STAGE_SIZE = 13.0
 #: A reweighted move is drawn as changed when its probability moves by at least this
 #: (1 point, as MapDiff.summary counts them); smaller ripples are drawn as they are.
 _CHANGED_MOVE = 0.01
@@ -296,51 +298,10 @@ def _html_path(path: str | os.PathLike[str] | None) -> Path | None:
 # -- text --------------------------------------------------------------------------
 
 
-def _em(text: str) -> float:
-    """Approximate width in em at the page's sans-serif font (wide scripts are 1 em)."""
-    width = 0.0
-    for c in text:
-        if unicodedata.east_asian_width(c) in ("W", "F"):
-            width += 1.0
-        elif unicodedata.combining(c):
-            continue
-        elif c in "ilj.,:;'|!":
-            width += 0.3
-        elif c.isupper() or c in "mwMW":
-            width += 0.72
-        else:
-            width += 0.55
-    return width
-
-
-def _fit_lines(text: str, max_em: float, max_lines: int) -> list[str]:
-    """Break ``text`` into at most ``max_lines`` lines of ``max_em``; ellipsis if cut."""
-    words = one_line(text).split(" ")
-    lines: list[str] = []
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}" if current else word
-        if _em(candidate) <= max_em:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        current = ""
-        while _em(word) > max_em:
-            cut = len(word)
-            while cut > 1 and _em(word[:cut]) > max_em:
-                cut -= 1
-            lines.append(word[:cut])
-            word = word[cut:]
-        current = word
-    if current:
-        lines.append(current)
-    if len(lines) > max_lines:
-        last = lines[max_lines - 1]
-        while last and _em(last + "…") > max_em:
-            last = last[:-1]
-        lines = [*lines[: max_lines - 1], last.rstrip() + "…"]
-    return lines or [""]
+def _fit_lines(text: str, width: float, size: float, max_lines: int) -> list[str]:
+    """``text`` on at most ``max_lines`` lines of ``width`` px at ``size`` px (draw/text.py
+    measures wide scripts), the last ending in an ellipsis if cut."""
+    return list(wrap(one_line(text), width, size, max_lines).lines) or [""]
 
 
 def _label(text: str) -> str:
@@ -378,7 +339,7 @@ def _layout(scene: Scene) -> dict[str, Any]:
                 "cls": list(t.classes),
                 "kind": "touchpoint",
                 "label": _label(t.label),
-                "lines": _fit_lines(t.label, _LABEL_EM, _LABEL_LINES),
+                "lines": _fit_lines(t.label, _LABEL_WIDTH, _LABEL_SIZE, _LABEL_LINES),
                 "stage": t.stage,
                 "x": _LEFT + t.stage_index * _COLUMN,
                 "y": _TOP + t.row * _ROW,
@@ -406,7 +367,7 @@ def _layout(scene: Scene) -> dict[str, Any]:
                 "kind": "outcome",
                 "outcome_kind": o.kind,
                 "label": _label(o.label),
-                "lines": _fit_lines(o.label, _LABEL_EM, _LABEL_LINES),
+                "lines": _fit_lines(o.label, _LABEL_WIDTH, _LABEL_SIZE, _LABEL_LINES),
                 "x": _LEFT + column * _COLUMN + _OUTCOME_GAP,
                 "y": _TOP + k * spacing,
                 "status": _status(o.change),
@@ -418,7 +379,7 @@ def _layout(scene: Scene) -> dict[str, Any]:
             "dom": s.element_id,
             "cls": list(s.classes),
             "label": _label(s.label),
-            "lines": _fit_lines(s.label, (_COLUMN - 24) / 14, 2),
+            "lines": _fit_lines(s.label, _COLUMN - 24, _STAGE_SIZE, 2),
             "x": _LEFT + s.index * _COLUMN,
             "status": _status(s.change),
         }
