@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import journeygraph as jg
@@ -373,3 +375,11 @@ def test_long_names_are_shortened_on_the_page(tiny: jg.JourneyMap) -> None:
     assert len(node["label"]) == 200 and node["label"].endswith("…")
     assert len(node["lines"]) == 3 and node["lines"][-1].endswith("…")
     assert len(jg.explore(jm)) < len(jg.explore(tiny)) + 1_000
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+def test_json_for_script_is_safe_for_any_text(value: Any) -> None:
+    text = json_for_script(value)
+    assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
+    assert json.loads(text) == value
