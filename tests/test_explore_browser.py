@@ -426,6 +426,13 @@ def test_pan_and_zoom(explore_page: Any) -> None:
     page.mouse.move(420, 460, steps=5)
     page.mouse.up()
     assert page.locator("#viewport").get_attribute("transform") != before
+    # Hiding the panel gives the diagram the whole width, fitted again (larger).
+    page.locator("#panel-toggle").click()
+    assert page.locator("#panel").is_hidden()
+    assert float(page.locator("#diagram").get_attribute("data-zoom")) > zoom
+    assert page.locator("#panel-toggle").text_content() == "Show panel"
+    page.locator("#panel-toggle").click()
+    assert page.locator("#panel").is_visible()
     page.locator("#zoom-fit").click()
     assert float(page.locator("#diagram").get_attribute("data-zoom")) == pytest.approx(
         zoom, rel=1e-3

@@ -107,7 +107,8 @@ _SHELL = """<!DOCTYPE html>
 <svg id="diagram" xmlns="http://www.w3.org/2000/svg" role="img"><g id="viewport"></g></svg>
 <div id="zoom"><button id="zoom-in" type="button">+</button>
 <button id="zoom-out" type="button">&#8722;</button>
-<button id="zoom-fit" type="button" data-word="fit"></button></div>
+<button id="zoom-fit" type="button" data-word="fit"></button>
+<button id="panel-toggle" type="button" data-word="hide_panel"></button></div>
 <div id="legend"></div>
 </section>
 <aside id="panel">

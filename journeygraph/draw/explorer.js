@@ -453,6 +453,13 @@
     var r = svg.getBoundingClientRect(); zoomAt(0.8, r.width / 2, r.height / 2);
   });
   document.getElementById("zoom-fit").addEventListener("click", fit);
+  // More room for the diagram: hide the side panel, and fit again.
+  var panelToggle = document.getElementById("panel-toggle");
+  panelToggle.addEventListener("click", function () {
+    var hidden = document.body.classList.toggle("no-panel");
+    panelToggle.textContent = word(hidden ? "show_panel" : "hide_panel");
+    fit();
+  });
 
   // -- legend ----------------------------------------------------------------------
   (function legend() {
