@@ -242,10 +242,10 @@ def _loss_lines(scene: Scene, tp: SceneTouchpoint, lang: str) -> list[tuple[str,
     for loss in scene.losses:
         if loss.touchpoint != tp.id:
             continue
-        if scene.kind == "analysis":
-            value = loss.flow or 0.0
-        elif loss.change == "removed":
+        if loss.change == "removed":
             continue
+        if scene.kind in ("analysis", "diff"):
+            value = loss.flow or 0.0
         else:
             value = loss.probability or 0.0
         if loss.kind == "churn":
@@ -383,11 +383,24 @@ def write_dot(
         strength_in: dict[str, float] = {}
         for m in scene.moves:
             strength_in[m.target] = strength_in.get(m.target, 0.0) + m.strength
+        callout_ids = {c.element_id for c in scene.callouts}
         for st in scene.stages:
             col = [boxes[t.id] for t in scene.column(st.index)]
             while col and _stack(col, look) > room:
+                # What a slide must keep: a diff's marked items, ranked leaks and
+                # switching points, called-out changes.
+                optional = [
+                    b
+                    for b in col
+                    if b.tp.change == "unchanged"
+                    and b.tp.leak_rank is None
+                    and b.tp.switch_rank is None
+                    and b.tp.element_id not in callout_ids
+                ]
+                if not optional:
+                    break
                 weakest = min(
-                    col,
+                    optional,
                     key=lambda b: (
                         strength_in.get(b.tp.id, 0.0) + scene.entry.get(b.tp.id, 0.0),
                         -b.tp.row,
@@ -979,7 +992,7 @@ def _legend(
         x += text_w + 18
     notes = [
         word(lang, "width_flow" if scene.strength_name == "flow" else "width_probability"),
-        word(lang, "loss_flow" if scene.kind == "analysis" else "loss_probability"),
+        word(lang, "loss_probability" if scene.kind == "map" else "loss_flow"),
     ]
     if hidden:
         notes.append(word(lang, "hidden_moves", count=hidden, value=_pct(threshold)))
