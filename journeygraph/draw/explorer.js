@@ -666,9 +666,8 @@
       li.addEventListener("mouseleave", function () { hovered = null; focus(); });
       list.appendChild(li);
     });
-    if (!items.length) list.appendChild(h("li", "hint", word("none")));
     if (items.length > 8) list.appendChild(h("li", "hint", "… +" + (items.length - 8)));
-    wrap.appendChild(list);
+    wrap.appendChild(items.length ? list : h("p", "hint", word("none")));
     return wrap;
   }
 
