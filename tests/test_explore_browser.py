@@ -538,3 +538,28 @@ def test_diff_fades_removed_touchpoints_in_the_future_state(explore_page: Any) -
     page.locator("#state-current").click()
     assert "ghost" not in page.locator(f"#{element}").get_attribute("class").split()
     assert o.errors == []
+
+
+def test_a_fitted_order_2_map_with_intervals_opens_cleanly(explore_page: Any) -> None:
+    jm = example("b2b_saas_current")
+    log = jg.simulate(jm, 2000, seed=0).to_frame()
+    fitted = jg.fit(
+        log,
+        customer="customer_id",
+        time="step",
+        touchpoint="touchpoint",
+        outcomes=jm,
+        stages=jm,
+        order=2,
+    )
+    ci = jg.credible_intervals(fitted, draws=100, seed=0, removal_effects=True)
+    o = explore_page(fitted, intervals=ci)
+    page = o.page
+    # Order-2 states are labelled by where the customer came from (the scene's labels).
+    scene = jg.draw.build_scene(jg.analyze(fitted))
+    first = scene.touchpoints[0]
+    assert " ← " in first.label
+    page.locator(f"[id='{first.element_id}']").click()
+    assert page.locator("#touchpoint-panel h2").text_content() == first.label
+    assert page.locator("#fig-removal .ci").text_content().startswith(" [")
+    assert o.errors == [] and o.foreign_requests == []
