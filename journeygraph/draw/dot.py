@@ -377,7 +377,8 @@ def write_dot(
     )
     stage_h = stage_title_lines * look.stage * _LEADING + 14
     top = margin + head_h
-    legend_h = 3 * look.small * _LEADING + 16
+    legend_rows = _legend_rows(scene, lang, color_by, look, max(width, _SLIDE_W if slide else 0))
+    legend_h = legend_rows * (look.small * _LEADING + 4) + 2 * look.small * _LEADING + 12
     if slide:
         room = _SLIDE_H - top - stage_h - legend_h - margin
         strength_in: dict[str, float] = {}
@@ -906,23 +907,8 @@ def _text_of(line_colour: str) -> str:
     return line_colour
 
 
-def _legend(
-    scene: Scene,
-    lang: str,
-    look: _Look,
-    top: float,
-    width: float,
-    pos: object,
-    color_by: str,
-    hidden: int,
-    threshold: float,
-    hidden_tps: int,
-    slide: bool,
-) -> list[str]:
-    """Legend entries drawn as what they mean: a line for each edge style, the loss
-    texts in their colours, outlined boxes for a diff's marks; then the notes."""
-    assert callable(pos)
-    out: list[str] = []
+def _legend_entries(scene: Scene, lang: str, color_by: str) -> list[tuple[str, str, str, str]]:
+    """(kind, colour, style, text) of each legend entry: a line, a text or a fill."""
     entries: list[tuple[str, str, str, str]] = [  # (kind, colour, style, text)
         ("line", palette.colour("forward"), "solid", word(lang, "legend_forward")),
         ("line", palette.colour("backtrack"), "dashed", word(lang, "legend_backtrack")),
@@ -941,6 +927,51 @@ def _legend(
             ("line", palette.colour("removed"), "dashed", word(lang, "legend_removed")),
             ("line", palette.colour("changed"), "solid", word(lang, "legend_changed")),
         ]
+    # Box fills, drawn as filled boxes.
+    if color_by == "sentiment":
+        entries += [
+            ("fill", palette.sentiment_fill(-1.0), "", word(lang, "fill_negative")),
+            ("fill", palette.sentiment_fill(0.0), "", word(lang, "fill_neutral")),
+            ("fill", palette.sentiment_fill(1.0), "", word(lang, "fill_positive")),
+            ("fill", palette.sentiment_fill(None), "", word(lang, "no_sentiment")),
+        ]
+    elif color_by == "leaks" and scene.kind == "analysis":
+        entries += [
+            ("fill", palette.leak_fill(0.0), "", word(lang, "fill_no_leak")),
+            ("fill", palette.leak_fill(1.0), "", word(lang, "fill_top_leak")),
+        ]
+    return entries
+
+
+def _legend_rows(scene: Scene, lang: str, color_by: str, look: _Look, width: float) -> int:
+    """How many rows the legend entries take at this width (as ``_legend`` places them)."""
+    x, rows = look.margin, 1
+    for kind, _, _, text in _legend_entries(scene, lang, color_by):
+        need = (40 if kind == "line" else 0) + em(text) * look.small + 30
+        if x + need > width - look.margin:
+            x, rows = look.margin, rows + 1
+        x += need
+    return rows
+
+
+def _legend(
+    scene: Scene,
+    lang: str,
+    look: _Look,
+    top: float,
+    width: float,
+    pos: object,
+    color_by: str,
+    hidden: int,
+    threshold: float,
+    hidden_tps: int,
+    slide: bool,
+) -> list[str]:
+    """Legend entries drawn as what they mean: a line for each edge style, the loss
+    texts in their colours, outlined boxes for a diff's marks; then the notes."""
+    assert callable(pos)
+    out: list[str] = []
+    entries = _legend_entries(scene, lang, color_by)
     x = look.margin
     row_h = look.small * _LEADING + 4
     y = top + row_h / 2
@@ -973,14 +1004,18 @@ def _legend(
                 + ";"
             )
             x += 40
+        filled = kind == "fill"
         out.append(
             f"  {_name(f' legend {i} text')} "
             + _attrs(
-                label=_lines([text], left=True),
-                shape="plaintext",
-                style='""',
+                label=_lines([text]) if filled else _lines([text], left=True),
+                shape="box" if filled else "plaintext",
+                style='"rounded,filled"' if filled else '""',
+                fillcolor=f'"{colour}"' if filled else None,
+                color='"#6B7280"' if filled else None,
                 fontsize=look.small,
                 fontcolor=f'"{colour}"' if kind == "text" else f'"{palette.INK}"',
+                penwidth=1.0 if filled else None,
                 width=text_w / 72,
                 height=row_h / 72,
                 pos=pos(x + text_w / 2, y),
