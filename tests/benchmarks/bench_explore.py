@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"explorer, {len(jm.touchpoints)} touchpoints, {len(jm.moves)} moves (chromium {exe})")
     header = (
-        "page         size MB  write s  first paint ms  ready ms  slider step ms (max)"
+        "page         size MB  write s  first paint ms  drawn ms  slider step ms (max)"
         "  slider jump ms  state ms"
     )
     print(header)
@@ -159,10 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  {r['slider_jump_ms']:14.1f}  {r['state_switch_ms']:8.1f}"
         )
     ok = all(
-        r["bytes"] < SIZE_BUDGET and 0 <= r["first_paint_ms"] < PAINT_BUDGET_MS
+        r["bytes"] < SIZE_BUDGET
+        and 0 <= r["first_paint_ms"] < PAINT_BUDGET_MS
+        and r["ready_ms"] < PAINT_BUDGET_MS
         for r in results.values()
     )
-    print("budgets (size < 3 MB, first paint < 1 s):", "met" if ok else "MISSED")
+    print("budgets (size < 3 MB, first paint and diagram drawn < 1 s):", "met" if ok else "MISSED")
     return 0 if ok else 1
 
 
