@@ -46,7 +46,8 @@ from journeygraph.uncertainty import CredibleInterval, CredibleIntervals
 __all__ = ["explore", "json_for_script", "page_data"]
 
 
-#: Display text limits (characters); the panel and tooltips show the full text.
+#: Text limits (characters): a name is shown with at most ``_LABEL_LIMIT`` characters
+#: anywhere on the page (then an ellipsis), a pain or a changed field with ``_NOTE_LIMIT``.
 _LABEL_LIMIT = 200
 _NOTE_LIMIT = 2_000
 
