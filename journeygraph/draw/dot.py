@@ -365,10 +365,6 @@ def write_dot(
 
     # What to hide on a slide: keep each column within the height.
     hidden_tps: set[str] = set()
-    selection = scene.select_moves(
-        min_strength=min_flow,
-        max_moves=min(max_edges, SLIDE_MAX_EDGES) if slide else max_edges,
-    )
     head_lines = _wrap_title(title, headline, scene, width - 2 * margin, look, lang, slide)
     head_h = sum(size * _LEADING * len(lines) for lines, size, _ in head_lines) + 10
     stage_title_lines = max(
@@ -410,6 +406,13 @@ def write_dot(
                 hidden_tps.add(weakest.tp.id)
                 col = [b for b in col if b is not weakest]
 
+    # The strongest moves among the touchpoints shown.
+    selection = scene.select_moves(
+        min_strength=min_flow,
+        max_moves=min(max_edges, SLIDE_MAX_EDGES) if slide else max_edges,
+        hidden=hidden_tps,
+        edges_only=True,
+    )
     placed: dict[str, _Placed] = {}
     column_x: list[float] = []
     bottom = top + stage_h
@@ -1030,7 +1033,11 @@ def _legend(
         word(lang, "loss_probability" if scene.kind == "map" else "loss_flow"),
     ]
     if hidden:
-        notes.append(word(lang, "hidden_moves", count=hidden, value=_pct(threshold)))
+        if threshold > 0:
+            key = "hidden_move" if hidden == 1 else "hidden_moves"
+            notes.append(word(lang, key, count=hidden, value=_pct(threshold)))
+        else:  # every move among the shown touchpoints is drawn
+            notes.append(word(lang, "hidden_moves_of_hidden", count=hidden))
     if hidden_tps:
         notes.append(word(lang, "hidden_touchpoints", count=hidden_tps))
     if slide:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -290,14 +290,24 @@ class Scene:
         """The headline figure ``key`` (``conversion``, ``churn``, ...), if shown."""
         return next((f for f in self.figures if f.key == key), None)
 
-    def select_moves(self, *, min_strength: float | None, max_moves: int) -> MoveSelection:
+    def select_moves(
+        self,
+        *,
+        min_strength: float | None,
+        max_moves: int,
+        hidden: Collection[str] = (),
+        edges_only: bool = False,
+    ) -> MoveSelection:
         """The moves worth drawing, leaving no touchpoint without a way in or out.
 
         With ``min_strength``: the moves at least that strong. Otherwise all moves when
         there are at most ``max_moves``, else the ``max_moves`` strongest. Either way
         each touchpoint keeps its strongest way out and, unless journeys start there,
         its strongest way in (no orphan boxes), and a diff keeps every added, removed
-        or changed move.
+        or changed move. Moves from or to a touchpoint in ``hidden`` (not drawn, e.g. on
+        a slide) are left out first and counted as hidden. ``edges_only``: leave out the
+        moves into churn and competitor outcomes (a diagram shows them as loss lines), so
+        ``max_moves`` counts the moves drawn as edges.
 
         Examples
         --------
@@ -306,7 +316,12 @@ class Scene:
         >>> [(m.source, m.target) for m in pick.moves], pick.hidden
         ([('ad', 'shop'), ('shop', 'buy')], 1)
         """
-        moves = self.moves
+        gone = set(hidden)
+        candidates = self.moves
+        if edges_only:
+            lost = {o.id for o in self.outcomes if o.kind != "conversion"}
+            candidates = tuple(m for m in candidates if m.target not in lost)
+        moves = tuple(m for m in candidates if m.source not in gone and m.target not in gone)
         order = sorted(range(len(moves)), key=lambda i: (-moves[i].strength, i))
         if min_strength is not None:
             keep = {i for i, m in enumerate(moves) if m.strength >= min_strength}
@@ -320,7 +335,7 @@ class Scene:
         if len(keep) < len(moves):
             out: dict[str, int] = {}
             into: dict[str, int] = {}
-            tps = {t.id for t in self.touchpoints}
+            tps = {t.id for t in self.touchpoints} - gone
             for i in order:
                 out.setdefault(moves[i].source, i)
                 if moves[i].target in tps and moves[i].target != moves[i].source:
@@ -329,7 +344,7 @@ class Scene:
             keep |= {i for tp, i in into.items() if self.entry.get(tp, 0.0) <= 0}
             keep |= {i for i, m in enumerate(moves) if m.change != "unchanged"}
         drawn = tuple(m for i, m in enumerate(moves) if i in keep)
-        return MoveSelection(drawn, len(moves) - len(drawn), threshold)
+        return MoveSelection(drawn, len(candidates) - len(drawn), threshold)
 
 
 # -- ids ------------------------------------------------------------------------------
