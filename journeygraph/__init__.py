@@ -14,7 +14,7 @@ from journeygraph.analysis import (
     analyze,
 )
 from journeygraph.compare import FieldChange, MapDiff, MetricDelta, MoveChange, compare
-from journeygraph.draw import render
+from journeygraph.draw import explore, render
 from journeygraph.errors import (
     EventLogError,
     JourneyGraphError,
@@ -93,6 +93,7 @@ __all__ = [
     "collapse_order",
     "compare",
     "credible_intervals",
+    "explore",
     "fit",
     "fit_paths",
     "load",

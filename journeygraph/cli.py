@@ -161,7 +161,8 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="validate, analyse, draw and compare the example maps",
         description="Load every example map, analyse it, draw its diagram and canvas with "
-        "the analysis, and compare each current/future pair (diff diagram and canvas).",
+        "the analysis and write its explorer page, and compare each current/future pair "
+        "(diff diagram, canvas and explorer page).",
     )
     p.add_argument(
         "--examples",
@@ -302,6 +303,41 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_compare)
 
     p = sub.add_parser(
+        "explore",
+        parents=[common],
+        help="write the explorer: one offline, interactive HTML page of a map or comparison",
+        description="Write one self-contained HTML page to open in any browser and send to a "
+        "colleague: the diagram with pan and zoom, a flow threshold slider, each "
+        "touchpoint's figures, sortable tables, a drop-off view and search. With FUTURE: "
+        "the current, future and change states of the comparison. See docs/explorer.md.",
+    )
+    p.add_argument("file", metavar="FILE", help="map file (YAML or JSON; - reads stdin)")
+    p.add_argument(
+        "future", nargs="?", metavar="FUTURE", help="a future-state map: explore the comparison"
+    )
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="the page, e.g. journey.html"
+    )
+    p.add_argument(
+        "--lang", choices=["en", "ko"], default="en", help="language of the page's words: en or ko"
+    )
+    p.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="with FUTURE: match id OLD of the current map with id NEW of the future map",
+    )
+    p.add_argument(
+        "--intervals",
+        action="store_true",
+        help="add credible intervals (weights must be counts; not with FUTURE)",
+    )
+    p.add_argument("--draws", type=_positive_int, metavar="N", help="draws for --intervals (1000)")
+    p.add_argument("--seed", type=int, metavar="S", help="random seed for --intervals")
+    p.set_defaults(run=_explore)
+
+    p = sub.add_parser(
         "fit",
         parents=[common],
         help="fit a journey map from an event log (CSV/Parquet)",
@@ -427,8 +463,10 @@ def _demo(args: argparse.Namespace) -> int:
 
         suffix = _demo_diagram(res, out / path.stem, suffix)
         jg.render(jm, out / f"{path.stem}.canvas.svg", view="canvas", analysis=res)
+        jg.explore(res, out / f"{path.stem}.explorer.html")
         print(f"  diagram with the analysis: {out / (path.stem + suffix)}")
         print(f"  canvas with the analysis:  {out / (path.stem + '.canvas.svg')}")
+        print(f"  explorer (open in a browser): {out / (path.stem + '.explorer.html')}")
         maps[path.stem] = jm
         print()
     pairs = [
@@ -443,12 +481,14 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"  {line}")
         suffix = _demo_diagram(diff, out / f"{journey}.diff", suffix)
         jg.render(diff, out / f"{journey}.diff.canvas.svg", view="canvas")
+        jg.explore(diff, out / f"{journey}.diff.explorer.html")
         print(f"  diff diagram:      {out / (journey + '.diff' + suffix)}")
         print(f"  diff canvas:       {out / (journey + '.diff.canvas.svg')}")
+        print(f"  diff explorer:     {out / (journey + '.diff.explorer.html')}")
         print()
     print(
-        f"Diagrams and canvases of all {len(files)} maps and {len(pairs)} current/future "
-        f"comparisons are in {out.resolve()}/"
+        f"Diagrams, canvases and explorer pages of all {len(files)} maps and {len(pairs)} "
+        f"current/future comparisons are in {out.resolve()}/"
     )
     return 0
 
@@ -515,6 +555,44 @@ def _compare(args: argparse.Namespace) -> int:
         print(diff.summary(lang=args.lang))
         if args.output:
             print(f"wrote {args.output}")
+    return 0
+
+
+def _explore(args: argparse.Namespace) -> int:
+    usage = None
+    if args.future is None and args.rename:
+        usage = "--rename needs a FUTURE map to compare with"
+    elif args.future is not None and args.intervals:
+        usage = "--intervals is for one map; explore a comparison without it"
+    elif not args.intervals and (args.draws is not None or args.seed is not None):
+        usage = "--draws and --seed only apply with --intervals"
+    renames = {}
+    for item in args.rename:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            usage = f"--rename {item!r}: write OLD=NEW"
+        renames[old] = new
+    if usage:
+        print(f"journeygraph explore: error: {usage}", file=sys.stderr)
+        return 2
+    out = Path(args.output)
+    for given in (args.file, args.future):
+        if given not in (None, "-") and out.resolve() == Path(given).resolve():
+            raise JourneyGraphError(f"{out}: refusing to write the page over the map {given}")
+    jm = jg.load(args.file)
+    obj: jg.JourneyMap | jg.MapDiff = jm
+    if args.future is not None:
+        obj = jg.compare(jm, jg.load(args.future), renames=renames)
+    intervals = None
+    if args.intervals:
+        intervals = jg.credible_intervals(
+            jm,
+            draws=1000 if args.draws is None else args.draws,
+            seed=args.seed,
+            removal_effects=True,
+        )
+    jg.explore(obj, out, lang=args.lang, intervals=intervals)
+    print(f"wrote {out}")
     return 0
 
 

@@ -531,6 +531,9 @@ def test_cli_demo_writes_every_diagram_and_says_where(tmp_path: Path) -> None:
         + [f"{p.stem}.canvas.svg" for p in EXAMPLE_FILES]
         + [f"{j}.diff{graph}" for j in journeys]
         + [f"{j}.diff.canvas.svg" for j in journeys]
+        # the explorer pages (tests/test_cli_explore.py checks them)
+        + [f"{p.stem}.explorer.html" for p in EXAMPLE_FILES]
+        + [f"{j}.diff.explorer.html" for j in journeys]
     )
     assert sorted(p.name for p in out.iterdir()) == expected
     assert str(out.resolve()) in result.stdout

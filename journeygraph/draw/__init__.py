@@ -5,13 +5,15 @@ touchpoint order, flows, leaks, switching, outcome totals, change status with be
 after values), computed once from a :class:`~journeygraph.model.JourneyMap`, an
 :class:`~journeygraph.analysis.Analysis` or a :class:`~journeygraph.compare.MapDiff`.
 Writers turn a scene into a format: the Graphviz diagram (:mod:`journeygraph.draw.dot`)
-and the workshop canvas (:mod:`journeygraph.draw.canvas`). :func:`render` only
-dispatches. See ``docs/rendering.md``.
+and the workshop canvas (:mod:`journeygraph.draw.canvas`), and the explorer, one offline
+interactive HTML page (:mod:`journeygraph.draw.explore`). :func:`render` and
+:func:`explore` only dispatch. See ``docs/rendering.md``.
 """
 
 from __future__ import annotations
 
 from journeygraph.draw.dispatch import render
+from journeygraph.draw.explore import explore
 from journeygraph.draw.scene import (
     Scene,
     SceneCallout,
@@ -36,5 +38,6 @@ __all__ = [
     "SceneTouchpoint",
     "Value",
     "build_scene",
+    "explore",
     "render",
 ]
