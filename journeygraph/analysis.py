@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from journeygraph import _args
+from journeygraph._frozen import FrozenDict, freeze_mapping
 from journeygraph.chain import (
     AbsorbingChain,
     ChainSolver,
@@ -98,11 +99,14 @@ class StageFlow:
     """
 
     stages: tuple[str, ...]
-    moves: dict[tuple[str, str], float]
-    exits: dict[tuple[str, str], float]
-    per_journey: dict[str, float]
-    rates: dict[str, float]
+    moves: Mapping[tuple[str, str], float]
+    exits: Mapping[tuple[str, str], float]
+    per_journey: Mapping[str, float]
+    rates: Mapping[str, float]
     backtracks_per_journey: float
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self, "moves", "exits", "per_journey", "rates")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (pairs become lists of records)."""
@@ -126,8 +130,11 @@ class ExpectedTime:
     """
 
     mean: float
-    by_kind: dict[str, float]
-    from_touchpoint: dict[str, float]
+    by_kind: Mapping[str, float]
+    from_touchpoint: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self, "by_kind", "from_touchpoint")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -147,21 +154,21 @@ class Analysis:
     first access (then cached).
     """
 
-    outcome_probabilities: dict[str, float]
+    outcome_probabilities: Mapping[str, float]
     conversion_probability: float
     churn_probability: float
     competitor_probability: float
-    expected_visits: dict[str, float]
+    expected_visits: Mapping[str, float]
     expected_steps: float
     steps_variance: float
-    steps_from: dict[str, float]
-    steps_variance_from: dict[str, float]
+    steps_from: Mapping[str, float]
+    steps_variance_from: Mapping[str, float]
     expected_time: ExpectedTime | None
     leaks: tuple[Leak, ...]
     switching: tuple[Switch, ...]
-    switching_by_stage: dict[str, dict[str, float]]
+    switching_by_stage: Mapping[str, Mapping[str, float]]
     stage_flow: StageFlow
-    move_flows: dict[tuple[str, str], float]
+    move_flows: Mapping[tuple[str, str], float]
     solver_method: str
     fix_fraction: float
     _map: JourneyMap = field(repr=False)
@@ -170,6 +177,20 @@ class Analysis:
     _B: np.ndarray = field(repr=False)
     _visits: np.ndarray = field(repr=False)
     _cache: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Read-only mappings (journeygraph._frozen), so "immutable" holds for the dicts
+        # too; the object hashes by identity (eq=False), so hash(res) works.
+        _freeze_fields(
+            self,
+            "outcome_probabilities",
+            "expected_visits",
+            "steps_from",
+            "steps_variance_from",
+            "move_flows",
+        )
+        by_stage = FrozenDict({s: freeze_mapping(d) for s, d in self.switching_by_stage.items()})
+        object.__setattr__(self, "switching_by_stage", by_stage)
 
     def __repr__(self) -> str:
         return (
@@ -228,7 +249,7 @@ class Analysis:
         return diag
 
     @property
-    def removal_effects(self) -> dict[str, float]:
+    def removal_effects(self) -> Mapping[str, float]:
         """Relative drop in conversion if journeys through each touchpoint were lost.
 
         ``1 - P_without_k / P`` with ``P_without_k = P - (v_k / N_kk) · b_k`` (DESIGN.md;
@@ -244,10 +265,10 @@ class Analysis:
             hit = self._visits / self._diagonal()
             lost = hit * self._conversion_from()
             effects = np.clip(lost / p, 0.0, 1.0) if p > 0 else np.zeros_like(lost)
-            self._cache["removal"] = dict(
+            self._cache["removal"] = FrozenDict(
                 zip(self._chain.touchpoints, map(float, effects), strict=True)
             )
-        result: dict[str, float] = self._cache["removal"]
+        result: Mapping[str, float] = self._cache["removal"]
         return result
 
     def _conversion_from(self) -> np.ndarray:
@@ -419,6 +440,12 @@ class Analysis:
         else:
             rows = d["stage_flow"]["moves"]
         return pandas.DataFrame(rows)
+
+
+def _freeze_fields(obj: object, *names: str) -> None:
+    """Replace the named dict fields of a frozen dataclass by read-only copies."""
+    for name in names:
+        object.__setattr__(obj, name, freeze_mapping(getattr(obj, name)))
 
 
 def _record(item: Leak | Switch | Sensitivity) -> dict[str, Any]:
