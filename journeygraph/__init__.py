@@ -34,10 +34,16 @@ from journeygraph.model import (
     Stage,
     Touchpoint,
 )
-from journeygraph.paths import Path, path_probability, top_paths
+from journeygraph.paths import JourneyPath, path_probability, top_paths
 from journeygraph.render import render
 from journeygraph.simulate import EventLog, simulate
-from journeygraph.uncertainty import CredibleInterval, CredibleIntervals, credible_intervals
+from journeygraph.uncertainty import (
+    CredibleInterval,
+    CredibleIntervals,
+    LeakInterval,
+    SwitchInterval,
+    credible_intervals,
+)
 from journeygraph.whatif import (
     AddMove,
     AddTouchpoint,
@@ -68,7 +74,9 @@ __all__ = [
     "JourneyGraphError",
     "JourneyGraphWarning",
     "JourneyMap",
+    "JourneyPath",
     "Leak",
+    "LeakInterval",
     "MapDiff",
     "MapError",
     "MetricDelta",
@@ -77,7 +85,6 @@ __all__ = [
     "MoveChange",
     "NotAbsorbingError",
     "Outcome",
-    "Path",
     "Persona",
     "ReduceChurn",
     "RemoveTouchpoint",
@@ -87,6 +94,7 @@ __all__ = [
     "Stage",
     "StageFlow",
     "Switch",
+    "SwitchInterval",
     "Touchpoint",
     "__version__",
     "analyze",
@@ -105,3 +113,12 @@ __all__ = [
     "top_paths",
     "whatif",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``jg.Path``: the deprecated name of :class:`JourneyPath` (warns; not in ``__all__``)."""
+    if name == "Path":
+        from journeygraph import paths
+
+        return paths._deprecated_path()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -913,9 +913,7 @@ def _pct_change(m: MetricDelta) -> str:
 def _duration(hours: float | None) -> str:
     if hours is None or not math.isfinite(hours):
         return "n/a"
-    if hours >= 48:
-        return f"{hours / 24:.1f} days"
-    return f"{hours:.1f} hours"
+    return f"{hours:.1f} hours"  # one unit, as Analysis.summary() prints time
 
 
 def _move_dict(m: MoveChange) -> dict[str, Any]:
