@@ -105,3 +105,22 @@ def test_path_is_renamed_and_the_old_name_warns() -> None:
         jg.nothing  # type: ignore[attr-defined]  # noqa: B018
     paths = jg.top_paths(jg.load(DATA / "good" / "tiny.yaml"), k=1)
     assert isinstance(paths[0], jg.JourneyPath)
+
+
+def test_compare_translates_the_entry_through_renames(tiny: jg.JourneyMap) -> None:
+    # The future map renames ad -> advert; entry= is in future ids, so the current map
+    # must start at 'ad': from ad the conversion probability is 0.6 * 0.5 / 0.88
+    # (conftest.py: N_ad,shop = 0.6/0.88, R_shop,buy = 0.5).
+    data = tiny.model_dump(by_alias=True)
+    rename = {"ad": "advert"}
+    data["touchpoints"] = [{**t, "id": rename.get(t["id"], t["id"])} for t in data["touchpoints"]]
+    data["entry"] = {rename.get(k, k): w for k, w in data["entry"].items()}
+    data["moves"] = [
+        {**m, "from": rename.get(m["from"], m["from"]), "to": rename.get(m["to"], m["to"])}
+        for m in data["moves"]
+    ]
+    future = jg.JourneyMap(**data)
+    diff = jg.compare(tiny, future, renames=rename, entry="advert")
+    conversion = diff.metrics["conversion"]
+    assert conversion.before == pytest.approx(0.6 * 0.5 / 0.88, rel=1e-12)
+    assert conversion.after == pytest.approx(0.6 * 0.5 / 0.88, rel=1e-12)

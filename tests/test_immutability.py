@@ -118,3 +118,17 @@ def test_model_validate_json_raises_map_error() -> None:
         )
     with pytest.raises(jg.MapError, match="missing required key"):
         jg.JourneyMap.model_validate_strings({"name": "x"})
+
+
+def test_map_diff_mappings_are_read_only_and_it_hashes(tiny: jg.JourneyMap) -> None:
+    diff = jg.compare(tiny, tiny)
+    with pytest.raises(TypeError, match="immutable"):
+        diff.metrics["conversion"] = diff.metrics["churn"]  # type: ignore[index]
+    with pytest.raises(TypeError, match="immutable"):
+        diff.touchpoint_metrics["ad"]["leak"] = diff.metrics["churn"]  # type: ignore[index]
+    with pytest.raises(TypeError, match="immutable"):
+        diff.renames["ad"] = "x"  # type: ignore[index]
+    assert hash(diff) == hash(diff)
+    assert json.loads(json.dumps(diff.to_dict())) == diff.to_dict()
+    # an identical pair of maps: every delta is 0 (comparison.md)
+    assert all(m.delta == 0 for m in diff.metrics.values() if m.delta is not None)
