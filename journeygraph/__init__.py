@@ -4,6 +4,8 @@
 >>> jm = jg.load("examples/retail_five_a_current.yaml")   # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING
+
 from journeygraph.analysis import (
     Analysis,
     ExpectedTime,
@@ -114,11 +116,12 @@ __all__ = [
     "whatif",
 ]
 
+if not TYPE_CHECKING:  # so that type checkers still flag unknown names such as jg.Pth
 
-def __getattr__(name: str) -> object:
-    """``jg.Path``: the deprecated name of :class:`JourneyPath` (warns; not in ``__all__``)."""
-    if name == "Path":
-        from journeygraph import paths
+    def __getattr__(name: str) -> object:
+        """``jg.Path``: the deprecated name of :class:`JourneyPath` (warns; not in ``__all__``)."""
+        if name == "Path":
+            from journeygraph import paths
 
-        return paths._deprecated_path()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            return paths._deprecated_path()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

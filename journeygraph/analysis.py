@@ -26,7 +26,7 @@ from journeygraph.chain import (
     to_chain,
 )
 from journeygraph.errors import MapError, NotAbsorbingError, Problem, did_you_mean
-from journeygraph.model import JourneyMap, OutcomeKind
+from journeygraph.model import JourneyMap, MapSource, OutcomeKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -564,7 +564,7 @@ def _row_sums(M: Any, cols: list[int]) -> np.ndarray:
 
 
 def analyze(
-    jm: JourneyMap,
+    jm: MapSource,
     *deprecated_entry: str | Mapping[str, float] | None,
     entry: str | Mapping[str, float] | None = None,
     fix_fraction: float = 0.1,

@@ -19,7 +19,7 @@ from journeygraph import _args
 from journeygraph._frozen import FrozenDict, freeze_mapping
 from journeygraph.analysis import Analysis, analyze
 from journeygraph.errors import MapError, Problem, did_you_mean, quoted
-from journeygraph.model import JourneyMap
+from journeygraph.model import JourneyMap, MapSource
 from journeygraph.uncertainty import (
     DEFAULT_PRIOR,
     CredibleInterval,
@@ -445,8 +445,8 @@ class MapDiff:
 
 
 def compare(
-    current: JourneyMap,
-    future: JourneyMap,
+    current: MapSource,
+    future: MapSource,
     *,
     renames: Mapping[str, str] | None = None,
     entry: str | Mapping[str, float] | None = None,

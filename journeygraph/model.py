@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import os
 import re
 import warnings
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -54,6 +55,7 @@ __all__ = [
     "OUTCOME_KINDS",
     "Duration",
     "JourneyMap",
+    "MapSource",
     "Move",
     "MoveKind",
     "Outcome",
@@ -951,3 +953,8 @@ def _json_or_none(text: str | bytes | bytearray) -> Any:
         return json.loads(text)
     except (ValueError, TypeError, RecursionError):
         return None
+
+
+#: What every function that reads a map takes: a map, or a path to a map file (loaded
+#: with :func:`journeygraph.load`).
+MapSource: TypeAlias = JourneyMap | str | os.PathLike[str]

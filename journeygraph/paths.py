@@ -16,13 +16,13 @@ import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journeygraph import _args
 from journeygraph._checks import whole_number
 from journeygraph.chain import to_chain
 from journeygraph.errors import JourneyGraphWarning, MapError, Problem, did_you_mean
-from journeygraph.model import OUTCOME_KINDS, JourneyMap
+from journeygraph.model import OUTCOME_KINDS, JourneyMap, MapSource
 
 __all__ = ["JourneyPath", "path_probability", "top_paths"]
 
@@ -66,11 +66,13 @@ class JourneyPath:
         return " → ".join((*self.touchpoints, self.outcome)) + f"  ({self.probability:.4g})"
 
 
-def __getattr__(name: str) -> Any:
-    """``journeygraph.paths.Path``: the old name of :class:`JourneyPath` (deprecated)."""
-    if name == "Path":
-        return _deprecated_path()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not TYPE_CHECKING:  # type checkers should not accept every name of the module
+
+    def __getattr__(name: str) -> Any:
+        """``journeygraph.paths.Path``: the old name of :class:`JourneyPath` (deprecated)."""
+        if name == "Path":
+            return _deprecated_path()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _deprecated_path() -> type[JourneyPath]:
@@ -84,7 +86,7 @@ def _deprecated_path() -> type[JourneyPath]:
 
 
 def top_paths(
-    jm: JourneyMap,
+    jm: MapSource,
     outcome: str | None = None,
     *,
     k: int = 10,
@@ -201,7 +203,7 @@ def top_paths(
 
 
 def path_probability(
-    jm: JourneyMap,
+    jm: MapSource,
     touchpoints: Sequence[str],
     outcome: str,
     *,

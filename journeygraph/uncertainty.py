@@ -35,7 +35,7 @@ from journeygraph.errors import (
     Problem,
     did_you_mean,
 )
-from journeygraph.model import JourneyMap
+from journeygraph.model import JourneyMap, MapSource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -312,7 +312,7 @@ class CredibleIntervals:
 
 
 def credible_intervals(
-    jm: JourneyMap,
+    jm: MapSource,
     *,
     draws: int = 1000,
     level: float = 0.9,
