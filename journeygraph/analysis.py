@@ -312,9 +312,10 @@ class Analysis:
         chain, jm = self._chain, self._map
         churn = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind("churn")]
         conv = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind("conversion")]
-        R = chain.R.toarray() if chain.size <= 5000 else None
-        c = _row_sums(chain.R, churn) if R is None else R[:, churn].sum(axis=1)
-        g = _row_sums(chain.R, conv) if R is None else R[:, conv].sum(axis=1)
+        # Row sums straight from the sparse R (the dense copy only for small maps gave
+        # the same numbers: a size switch that changed nothing; issue #14).
+        c = _row_sums(chain.R, churn)
+        g = _row_sums(chain.R, conv)
         b = self._conversion_from()
         v = self._visits
         diag = self._diagonal()
