@@ -462,6 +462,14 @@ class Analysis:
         -------
         str
             Lines joined by newlines (no final newline).
+
+        Examples
+        --------
+        >>> text = jg.analyze(jm).summary(top=1)
+        >>> print(text.splitlines()[0])
+        tiny  (2 touchpoints, solver: dense)
+        >>> print(next(line for line in text.splitlines() if line.endswith("(conversion)")))
+            75.00%  buy (conversion)
         """
         top = _args.number(top, "top")
         if top < 1:
@@ -701,6 +709,7 @@ def _positional_entry(
         )
     if entry is not None:
         raise TypeError("analyze() got the entry twice (positionally and as entry=)")
+    _args.entry(given[0])  # a wrong type is a TypeError first, as for entry=
     warnings.warn(
         "the entry of analyze() is keyword-only now, as in compare(), simulate() and "
         "credible_intervals(); write analyze(jm, entry=...)",

@@ -48,6 +48,8 @@ def test_positional_entry_of_analyze_still_works_with_a_warning(tiny: jg.Journey
         jg.analyze(tiny, "shop", "ad")
     with pytest.raises(TypeError, match="entry"):
         jg.analyze(tiny, entry=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^entry\['ad'\] must be a number"):
+        jg.analyze(tiny, {"ad": "3"})  # the old way: the type error before the warning
 
 
 def test_credible_intervals_takes_the_entry(tiny: jg.JourneyMap) -> None:
