@@ -4,6 +4,8 @@
 >>> jm = jg.load("examples/retail_five_a_current.yaml")   # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING
+
 from journeygraph.analysis import (
     Analysis,
     ExpectedTime,
@@ -35,9 +37,15 @@ from journeygraph.model import (
     Stage,
     Touchpoint,
 )
-from journeygraph.paths import Path, path_probability, top_paths
+from journeygraph.paths import JourneyPath, path_probability, top_paths
 from journeygraph.simulate import EventLog, simulate
-from journeygraph.uncertainty import CredibleInterval, CredibleIntervals, credible_intervals
+from journeygraph.uncertainty import (
+    CredibleInterval,
+    CredibleIntervals,
+    LeakInterval,
+    SwitchInterval,
+    credible_intervals,
+)
 from journeygraph.whatif import (
     AddMove,
     AddTouchpoint,
@@ -68,7 +76,9 @@ __all__ = [
     "JourneyGraphError",
     "JourneyGraphWarning",
     "JourneyMap",
+    "JourneyPath",
     "Leak",
+    "LeakInterval",
     "MapDiff",
     "MapError",
     "MetricDelta",
@@ -77,7 +87,6 @@ __all__ = [
     "MoveChange",
     "NotAbsorbingError",
     "Outcome",
-    "Path",
     "Persona",
     "ReduceChurn",
     "RemoveTouchpoint",
@@ -87,6 +96,7 @@ __all__ = [
     "Stage",
     "StageFlow",
     "Switch",
+    "SwitchInterval",
     "Touchpoint",
     "__version__",
     "analyze",
@@ -106,3 +116,13 @@ __all__ = [
     "top_paths",
     "whatif",
 ]
+
+if not TYPE_CHECKING:  # so that type checkers still flag unknown names such as jg.Pth
+
+    def __getattr__(name: str) -> object:
+        """``jg.Path``: the deprecated name of :class:`JourneyPath` (warns; not in ``__all__``)."""
+        if name == "Path":
+            from journeygraph import paths
+
+            return paths._deprecated_path()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

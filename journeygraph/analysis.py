@@ -9,6 +9,7 @@ formed for large maps.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from journeygraph import _args
+from journeygraph._frozen import FrozenDict, freeze_mapping
 from journeygraph.chain import (
     AbsorbingChain,
     ChainSolver,
@@ -24,10 +26,12 @@ from journeygraph.chain import (
     to_chain,
 )
 from journeygraph.errors import MapError, NotAbsorbingError, Problem, did_you_mean
-from journeygraph.model import JourneyMap, OutcomeKind
+from journeygraph.model import JourneyMap, MapSource, OutcomeKind
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from journeygraph.uncertainty import CredibleInterval, CredibleIntervals
 
 __all__ = [
     "Analysis",
@@ -98,11 +102,14 @@ class StageFlow:
     """
 
     stages: tuple[str, ...]
-    moves: dict[tuple[str, str], float]
-    exits: dict[tuple[str, str], float]
-    per_journey: dict[str, float]
-    rates: dict[str, float]
+    moves: Mapping[tuple[str, str], float]
+    exits: Mapping[tuple[str, str], float]
+    per_journey: Mapping[str, float]
+    rates: Mapping[str, float]
     backtracks_per_journey: float
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self, "moves", "exits", "per_journey", "rates")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (pairs become lists of records)."""
@@ -126,8 +133,11 @@ class ExpectedTime:
     """
 
     mean: float
-    by_kind: dict[str, float]
-    from_touchpoint: dict[str, float]
+    by_kind: Mapping[str, float]
+    from_touchpoint: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self, "by_kind", "from_touchpoint")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -147,21 +157,21 @@ class Analysis:
     first access (then cached).
     """
 
-    outcome_probabilities: dict[str, float]
+    outcome_probabilities: Mapping[str, float]
     conversion_probability: float
     churn_probability: float
     competitor_probability: float
-    expected_visits: dict[str, float]
+    expected_visits: Mapping[str, float]
     expected_steps: float
     steps_variance: float
-    steps_from: dict[str, float]
-    steps_variance_from: dict[str, float]
+    steps_from: Mapping[str, float]
+    steps_variance_from: Mapping[str, float]
     expected_time: ExpectedTime | None
     leaks: tuple[Leak, ...]
     switching: tuple[Switch, ...]
-    switching_by_stage: dict[str, dict[str, float]]
+    switching_by_stage: Mapping[str, Mapping[str, float]]
     stage_flow: StageFlow
-    move_flows: dict[tuple[str, str], float]
+    move_flows: Mapping[tuple[str, str], float]
     solver_method: str
     fix_fraction: float
     _map: JourneyMap = field(repr=False)
@@ -170,6 +180,20 @@ class Analysis:
     _B: np.ndarray = field(repr=False)
     _visits: np.ndarray = field(repr=False)
     _cache: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Read-only mappings (journeygraph._frozen), so "immutable" holds for the dicts
+        # too; the object hashes by identity (eq=False), so hash(res) works.
+        _freeze_fields(
+            self,
+            "outcome_probabilities",
+            "expected_visits",
+            "steps_from",
+            "steps_variance_from",
+            "move_flows",
+        )
+        by_stage = FrozenDict({s: freeze_mapping(d) for s, d in self.switching_by_stage.items()})
+        object.__setattr__(self, "switching_by_stage", by_stage)
 
     def __repr__(self) -> str:
         return (
@@ -253,7 +277,7 @@ class Analysis:
         return diag
 
     @property
-    def removal_effects(self) -> dict[str, float]:
+    def removal_effects(self) -> Mapping[str, float]:
         """Relative drop in conversion if journeys through each touchpoint were lost.
 
         ``1 - P_without_k / P`` with ``P_without_k = P - (v_k / N_kk) · b_k`` (DESIGN.md;
@@ -269,10 +293,10 @@ class Analysis:
             hit = self._visits / self._diagonal()
             lost = hit * self._conversion_from()
             effects = np.clip(lost / p, 0.0, 1.0) if p > 0 else np.zeros_like(lost)
-            self._cache["removal"] = dict(
+            self._cache["removal"] = FrozenDict(
                 zip(self._chain.touchpoints, map(float, effects), strict=True)
             )
-        result: dict[str, float] = self._cache["removal"]
+        result: Mapping[str, float] = self._cache["removal"]
         return result
 
     def _conversion_from(self) -> np.ndarray:
@@ -313,9 +337,10 @@ class Analysis:
         chain, jm = self._chain, self._map
         churn = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind("churn")]
         conv = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind("conversion")]
-        R = chain.R.toarray() if chain.size <= 5000 else None
-        c = _row_sums(chain.R, churn) if R is None else R[:, churn].sum(axis=1)
-        g = _row_sums(chain.R, conv) if R is None else R[:, conv].sum(axis=1)
+        # Row sums straight from the sparse R (the dense copy only for small maps gave
+        # the same numbers: a size switch that changed nothing; issue #14).
+        c = _row_sums(chain.R, churn)
+        g = _row_sums(chain.R, conv)
         b = self._conversion_from()
         v = self._visits
         diag = self._diagonal()
@@ -445,6 +470,121 @@ class Analysis:
             rows = d["stage_flow"]["moves"]
         return pandas.DataFrame(rows)
 
+    # -- the text report -------------------------------------------------------------
+
+    def summary(self, *, top: int = 5, intervals: CredibleIntervals | None = None) -> str:
+        """The text report ``journeygraph analyze`` prints, one table per figure.
+
+        Parameters
+        ----------
+        top
+            Rows per ranked table (leaks, switching, removal effects, fixes, stage flow).
+        intervals
+            The :func:`journeygraph.credible_intervals` of the same map, to print an
+            interval beside each outcome probability, leak and switching flow.
+
+        Returns
+        -------
+        str
+            Lines joined by newlines (no final newline).
+
+        Examples
+        --------
+        >>> text = jg.analyze(jm).summary(top=1)
+        >>> print(text.splitlines()[0])
+        tiny  (2 touchpoints, solver: dense)
+        >>> print(next(line for line in text.splitlines() if line.endswith("(conversion)")))
+            75.00%  buy (conversion)
+        """
+        top = _args.number(top, "top")
+        if top < 1:
+            raise ValueError(f"top must be at least 1, got {top!r}")
+        from journeygraph import uncertainty
+
+        if intervals is not None and not isinstance(intervals, uncertainty.CredibleIntervals):
+            raise TypeError(
+                "intervals must be the CredibleIntervals of jg.credible_intervals(...) or "
+                f"None, not {type(intervals).__name__}"
+            )
+        return "\n".join(_report(self, top, intervals))
+
+
+def _report(res: Analysis, k: int, ci: CredibleIntervals | None) -> list[str]:
+    """The lines of :meth:`Analysis.summary`.
+
+    One unit per quantity, each labelled, as in :meth:`journeygraph.MapDiff.summary`:
+    probabilities and flows in % of entrants, shares in % of the losses they split,
+    conversion gains in percentage points, time in hours, moves per journey.
+    """
+    jm = res._map
+    lines: list[str] = []
+    out = lines.append
+
+    def interval(item: CredibleInterval | None) -> str:
+        if item is None:
+            return ""
+        return f"[{item.lower:6.2%}, {item.upper:6.2%}]  "
+
+    out(f"{jm.name}  ({len(jm.touchpoints)} touchpoints, solver: {res.solver_method})")
+    level = f"; {ci.level:.0%} credible interval" if ci is not None else ""
+    out(f"\nOutcomes (% of entrants{level})")
+    kinds = {o.id: o.kind for o in jm.outcomes}
+    for o, p in res.outcome_probabilities.items():
+        o_ci = ci.outcome_probabilities[o] if ci else None
+        out(f"  {p:8.2%}  {interval(o_ci)}{o} ({kinds[o]})")
+    out(
+        f"  conversion {res.conversion_probability:.2%}, churn {res.churn_probability:.2%}, "
+        f"competitor {res.competitor_probability:.2%}"
+    )
+    out(f"  moves per journey: {res.expected_steps:.2f} (sd {res.steps_variance**0.5:.2f})")
+    if res.expected_time is not None:
+        by_kind = ", ".join(f"{kind} {_hours(h)}" for kind, h in res.expected_time.by_kind.items())
+        out(f"  time per journey: {_hours(res.expected_time.mean)} ({by_kind})")
+    flow_ci = ", its interval" if ci is not None else ""
+    out(
+        f"\nTop leaks (churn flow in % of entrants{flow_ci}; share in % of churn; "
+        "exit rate in % of visits)"
+    )
+    leak_ci = ci.leaks_by_touchpoint if ci else {}
+    for x in res.leaks[:k]:
+        x_ci = leak_ci[x.touchpoint].flow if x.touchpoint in leak_ci else None
+        out(f"  {x.flow:8.2%}  {interval(x_ci)}{x.share:6.1%}  {x.exit_rate:6.1%}  {x.touchpoint}")
+    out(f"\nCompetitor switching (flow in % of entrants{flow_ci}; share in % of competitor losses)")
+    switch_ci = ci.switching_by_pair if ci else {}
+    for s in res.switching[:k]:
+        pair = (s.touchpoint, s.competitor)
+        s_ci = switch_ci[pair].flow if pair in switch_ci else None
+        out(f"  {s.flow:8.2%}  {interval(s_ci)}{s.share:6.1%}  {s.touchpoint} -> {s.competitor}")
+    if not res.switching:
+        out("  none")
+    out("\nRemoval effects (relative drop in conversion without the touchpoint, %)")
+    ranked = sorted(res.removal_effects.items(), key=lambda kv: -kv[1])
+    for tp, effect in ranked[:k]:
+        out(f"  {effect:7.1%}  {tp}")
+    out(f"\nFix first (conversion gain in pts from {res.fix_fraction:.0%} less churn)")
+    for fix in res.sensitivity[:k]:
+        out(f"  {fix.gain * 100:+6.2f} pts  {fix.touchpoint}")
+    flow = res.stage_flow
+    rates = ", ".join(f"{kind} {r:.0%}" for kind, r in flow.rates.items())
+    out(
+        f"\nStage flow (% of moves between touchpoints): {rates}; backtracks per journey "
+        f"{flow.backtracks_per_journey:.3f}"
+    )
+    for (a, b), f in sorted(flow.moves.items(), key=lambda kv: -kv[1])[:k]:
+        out(f"  {f:8.4f}  {a} -> {b} (moves per journey)")
+    return lines
+
+
+def _hours(hours: float) -> str:
+    """A time, always in hours (as ``ExpectedTime`` and ``MapDiff.summary`` give it)."""
+    return f"{hours:.1f} hours"
+
+
+def _freeze_fields(obj: object, *names: str) -> None:
+    """Replace the named dict fields of a frozen dataclass by read-only copies."""
+    for name in names:
+        object.__setattr__(obj, name, freeze_mapping(getattr(obj, name)))
+
 
 def _record(item: Leak | Switch | Sensitivity) -> dict[str, Any]:
     return {name: getattr(item, name) for name in item.__slots__}
@@ -458,9 +598,9 @@ def _row_sums(M: Any, cols: list[int]) -> np.ndarray:
 
 
 def analyze(
-    jm: JourneyMap,
+    jm: MapSource,
+    *deprecated_entry: str | Mapping[str, float] | None,
     entry: str | Mapping[str, float] | None = None,
-    *,
     fix_fraction: float = 0.1,
     method: SolverMethod = "auto",
 ) -> Analysis:
@@ -472,7 +612,8 @@ def analyze(
         The journey map.
     entry
         Where journeys start: ``None`` for the map's entry, a touchpoint id, or a dict
-        of weights by touchpoint id.
+        of weights by touchpoint id. Keyword-only, as in every function that takes it;
+        ``analyze(jm, "ad")`` still works but raises a :class:`DeprecationWarning`.
     fix_fraction
         The churn cut used by :attr:`Analysis.sensitivity` (default 10 %).
     method
@@ -505,7 +646,7 @@ def analyze(
     Leak(touchpoint='ad', flow=0.25, share=1.0, exit_rate=0.25)
     """
     jm = _args.journey_map(jm, "jm")
-    entry = _args.entry(entry)
+    entry = _args.entry(_positional_entry(deprecated_entry, entry))
     fix_fraction = _args.real_number(fix_fraction, "fix_fraction")
     method = _args.choice(method, "method", ("auto", "dense", "sparse", "iterative"))  # type: ignore[assignment]
     if not 0 < fix_fraction <= 1:
@@ -587,6 +728,30 @@ def analyze(
     )
     _check_finite(visits, steps, second, B)
     return result
+
+
+def _positional_entry(
+    given: tuple[str | Mapping[str, float] | None, ...],
+    entry: str | Mapping[str, float] | None,
+) -> str | Mapping[str, float] | None:
+    """``analyze(jm, "ad")``: the entry given the old, positional way (deprecated)."""
+    if not given:
+        return entry
+    if len(given) > 1:
+        raise TypeError(
+            f"analyze() takes the map and keyword arguments, but {1 + len(given)} "
+            "positional arguments were given; write analyze(jm, entry=..., fix_fraction=...)"
+        )
+    if entry is not None:
+        raise TypeError("analyze() got the entry twice (positionally and as entry=)")
+    _args.entry(given[0])  # a wrong type is a TypeError first, as for entry=
+    warnings.warn(
+        "the entry of analyze() is keyword-only now, as in compare(), simulate() and "
+        "credible_intervals(); write analyze(jm, entry=...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return given[0]
 
 
 def _check_rows(B: np.ndarray, tps: tuple[str, ...]) -> None:

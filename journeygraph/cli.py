@@ -663,8 +663,6 @@ def _interval_usage(args: argparse.Namespace) -> str | None:
         )
     if args.level is not None and not 0 < args.level < 1:
         return "--level must be between 0 and 1 (e.g. 0.9)"
-    if args.intervals and getattr(args, "entry", None) is not None:
-        return "--intervals uses the map's own entry counts; leave out --entry"
     return None
 
 
@@ -686,6 +684,7 @@ def _analyze(args: argparse.Namespace) -> int:
                 draws=1000 if args.draws is None else args.draws,
                 level=0.9 if args.level is None else args.level,
                 seed=args.seed,
+                entry=args.entry,
             )
         except JourneyGraphError:
             raise
@@ -698,54 +697,7 @@ def _analyze(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False))
         return 0
 
-    def interval(item: Any, pct: bool = False) -> str:
-        if ci is None or item is None:
-            return ""
-        if pct:
-            return f"[{item.lower:6.2%}, {item.upper:6.2%}]  "
-        return f"[{item.lower:.4f}, {item.upper:.4f}]  "
-
-    k = args.top
-    print(f"{jm.name}  ({len(jm.touchpoints)} touchpoints, solver: {res.solver_method})")
-    level = f", {ci.level:.0%} credible interval" if ci is not None else ""
-    print(f"\nOutcomes (probability per entering customer{level})")
-    kinds = {o.id: o.kind for o in jm.outcomes}
-    for o, p in res.outcome_probabilities.items():
-        o_ci = ci.outcome_probabilities[o] if ci else None
-        print(f"  {p:8.2%}  {interval(o_ci, pct=True)}{o} ({kinds[o]})")
-    print(
-        f"  conversion {res.conversion_probability:.2%}, churn {res.churn_probability:.2%}, "
-        f"competitor {res.competitor_probability:.2%}"
-    )
-    print(f"  steps per journey: {res.expected_steps:.2f} (sd {res.steps_variance**0.5:.2f})")
-    if res.expected_time is not None:
-        by_kind = ", ".join(f"{kind} {h:.1f} h" for kind, h in res.expected_time.by_kind.items())
-        print(f"  time per journey: {res.expected_time.mean:.1f} h ({by_kind})")
-    flow_ci = ", flow interval" if ci is not None else ""
-    print(f"\nTop leaks (churn flow{flow_ci}, share of churn, exit rate)")
-    for x in res.leaks[:k]:
-        x_ci = ci.leaks.get(x.touchpoint) if ci else None
-        print(
-            f"  {x.flow:8.4f}  {interval(x_ci)}{x.share:6.1%}  {x.exit_rate:6.1%}  {x.touchpoint}"
-        )
-    print(f"\nCompetitor switching (flow{flow_ci}, share of competitor losses)")
-    for s in res.switching[:k]:
-        s_ci = ci.switching.get((s.touchpoint, s.competitor)) if ci else None
-        print(f"  {s.flow:8.4f}  {interval(s_ci)}{s.share:6.1%}  {s.touchpoint} -> {s.competitor}")
-    if not res.switching:
-        print("  none")
-    print("\nRemoval effects (relative drop in conversion without the touchpoint)")
-    ranked = sorted(res.removal_effects.items(), key=lambda kv: -kv[1])
-    for tp, effect in ranked[:k]:
-        print(f"  {effect:7.1%}  {tp}")
-    print(f"\nFix first (conversion gain from {res.fix_fraction:.0%} less churn)")
-    for fix in res.sensitivity[:k]:
-        print(f"  {fix.gain:+8.4f}  {fix.touchpoint}")
-    flow = res.stage_flow
-    rates = ", ".join(f"{kind} {r:.0%}" for kind, r in flow.rates.items())
-    print(f"\nStage flow: {rates}; backtracks per journey {flow.backtracks_per_journey:.3f}")
-    for (a, b), f in sorted(flow.moves.items(), key=lambda kv: -kv[1])[:k]:
-        print(f"  {f:8.4f}  {a} -> {b}")
+    print(res.summary(top=args.top, intervals=ci))
     return 0
 
 

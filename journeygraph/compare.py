@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from journeygraph import _args
+from journeygraph._frozen import FrozenDict, freeze_mapping
 from journeygraph.analysis import Analysis, analyze
 from journeygraph.errors import MapError, Problem, did_you_mean, quoted
-from journeygraph.model import JourneyMap
+from journeygraph.model import JourneyMap, MapSource
 from journeygraph.uncertainty import (
     DEFAULT_PRIOR,
     CredibleInterval,
@@ -154,6 +155,16 @@ class MapDiff:
     current_intervals: CredibleIntervals | None = field(default=None, repr=False)
     future_intervals: CredibleIntervals | None = field(default=None, repr=False)
     without_counts: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Read-only mappings (journeygraph._frozen): "immutable" holds, and a MapDiff
+        # hashes (equal diffs hash equal; its two Analysis objects hash by identity).
+        for name in ("renames", "metrics", "without_counts"):
+            object.__setattr__(self, name, freeze_mapping(getattr(self, name)))
+        per_touchpoint = FrozenDict(
+            {tp: freeze_mapping(m) for tp, m in self.touchpoint_metrics.items()}
+        )
+        object.__setattr__(self, "touchpoint_metrics", per_touchpoint)
 
     def __repr__(self) -> str:
         return (
@@ -447,8 +458,8 @@ class MapDiff:
 
 
 def compare(
-    current: JourneyMap,
-    future: JourneyMap,
+    current: MapSource,
+    future: MapSource,
     *,
     renames: Mapping[str, str] | None = None,
     entry: str | Mapping[str, float] | None = None,
@@ -559,7 +570,7 @@ def compare(
         if key not in moves_fut:
             removed.append(MoveChange(*key, p_before, None, w_before, None))
 
-    a = analyze(current, entry=_entry_for(current, entry, renames, inverse=True))
+    a = analyze(current, entry=_entry_for(entry, renames))
     b = analyze(future, entry=entry)
     metrics, per_touchpoint = _metrics(current, future, a, b, new_id)
     found = _Intervals()
@@ -633,7 +644,7 @@ def _posterior_deltas(
     """
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ValueError(f"level must be a probability strictly between 0 and 1, got {level!r}")
-    entries = {"current": _entry_for(current, entry, renames, inverse=True), "future": entry}
+    entries = {"current": _entry_for(entry, renames), "future": entry}
     maps = {"current": current, "future": future}
     without = {
         side: why
@@ -802,16 +813,13 @@ def _rename_clashes(
 
 
 def _entry_for(
-    jm: JourneyMap,
     entry: str | Mapping[str, float] | None,
     renames: Mapping[str, str],
-    *,
-    inverse: bool,
 ) -> str | Mapping[str, float] | None:
     """Translate an entry given in future ids back to the current map's ids."""
     if entry is None or not renames:
         return entry
-    back = {v: k for k, v in renames.items()} if inverse else dict(renames)
+    back = {v: k for k, v in renames.items()}
     if isinstance(entry, str):
         return back.get(entry, entry)
     return {back.get(k, k): w for k, w in entry.items()}
@@ -926,9 +934,7 @@ def _pct_change(m: MetricDelta, pts: str = "pts") -> str:
 def _duration(hours: float | None) -> str:
     if hours is None or not math.isfinite(hours):
         return "n/a"
-    if hours >= 48:
-        return f"{hours / 24:.1f} days"
-    return f"{hours:.1f} hours"
+    return f"{hours:.1f} hours"  # one unit, as Analysis.summary() prints time
 
 
 def _move_dict(m: MoveChange) -> dict[str, Any]:

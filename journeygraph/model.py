@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import os
 import re
 import warnings
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -35,6 +36,7 @@ from pydantic import (
 )
 from pydantic._internal._model_construction import ModelMetaclass
 
+from journeygraph._frozen import FrozenDict, freeze, freeze_mapping, thaw
 from journeygraph.errors import (
     JourneyGraphWarning,
     MapError,
@@ -53,6 +55,7 @@ __all__ = [
     "OUTCOME_KINDS",
     "Duration",
     "JourneyMap",
+    "MapSource",
     "Move",
     "MoveKind",
     "Outcome",
@@ -105,18 +108,6 @@ def _one_or_many(value: Any) -> Any:
     return (value,) if isinstance(value, str) else value
 
 
-class _FrozenDict(dict[str, float]):
-    """A dict that refuses changes, so a frozen map stays frozen."""
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("journey maps are immutable; use journeygraph.whatif to derive a new map")
-
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (dict(self),))
-
-
 Id = Annotated[
     str,
     Strict(),
@@ -128,8 +119,14 @@ Texts = Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)]
 Weight = Annotated[float, Strict(), Field(ge=0)]
 Weights = Annotated[
     Mapping[Id, Weight],
-    AfterValidator(_FrozenDict),
+    AfterValidator(freeze_mapping),
     PlainSerializer(dict, return_type=dict[str, float]),
+]
+#: Free-form data kept with a map; read-only at every depth (dicts and lists frozen).
+Metadata = Annotated[
+    Mapping[str, JsonValue],
+    AfterValidator(freeze),
+    PlainSerializer(thaw, return_type=dict[str, JsonValue]),
 ]
 
 
@@ -286,7 +283,7 @@ class JourneyMap(_Model):
     outcomes: tuple[Outcome, ...]
     entry: Weights
     moves: tuple[Move, ...]
-    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=FrozenDict)
 
     _stage_index: dict[str, int] = PrivateAttr(default_factory=dict)
     _touchpoints: dict[str, Touchpoint] = PrivateAttr(default_factory=dict)
@@ -311,6 +308,33 @@ class JourneyMap(_Model):
             raise MapError([Problem((), f"keys must be text, found {quoted(odd[0])}; quote it")])
         # Through __init__, so the map is validated exactly once.
         return cls(**obj)
+
+    @classmethod
+    def model_validate_json(
+        cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any
+    ) -> JourneyMap:
+        """Validate a map from JSON text; errors (bad JSON too) are MapError.
+
+        Examples
+        --------
+        >>> try:
+        ...     jg.JourneyMap.model_validate_json('{"name": "x"}')
+        ... except jg.MapError as exc:
+        ...     print(exc.problems[0].message)
+        map: missing required key 'stages'
+        """
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            raise _map_error(exc, _json_or_none(json_data)) from None
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, *args: Any, **kwargs: Any) -> JourneyMap:
+        """Validate a mapping of strings (pydantic's string mode); errors are MapError."""
+        try:
+            return super().model_validate_strings(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _map_error(exc, obj) from None
 
     def model_post_init(self, context: Any, /) -> None:
         self._stage_index.update({s.id: i for i, s in enumerate(self.stages)})
@@ -846,7 +870,13 @@ def _map_error(exc: ValidationError, data: Any, what: str = "map") -> MapError:
         key = str(loc[-1]) if loc else ""
         kind = err["type"]
         value = err.get("input")
-        if kind == "extra_forbidden":
+        if kind == "json_invalid":
+            problems.append(
+                Problem(
+                    loc, f"{where}: not valid JSON ({err['msg']}); check the text at that place"
+                )
+            )
+        elif kind == "extra_forbidden":
             section = tuple(str(p) for p in loc[:-1] if not isinstance(p, int))
             model = _SECTION_MODELS.get(section)
             valid = _keys_of(model) if model else []
@@ -919,3 +949,18 @@ def _number_rule(loc: tuple[str | int, ...], err: Any) -> str:
     if key == "mean":
         return "a duration's mean must be a finite number >= 0"
     return str(err["msg"]).lower()
+
+
+def _json_or_none(text: str | bytes | bytearray) -> Any:
+    """The parsed JSON, for naming items in an error message; None if it does not parse."""
+    import json
+
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+#: What every function that reads a map takes: a map, or a path to a map file (loaded
+#: with :func:`journeygraph.load`).
+MapSource: TypeAlias = JourneyMap | str | os.PathLike[str]

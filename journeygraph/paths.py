@@ -16,15 +16,15 @@ import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journeygraph import _args
 from journeygraph._checks import whole_number
 from journeygraph.chain import to_chain
 from journeygraph.errors import JourneyGraphWarning, MapError, Problem, did_you_mean
-from journeygraph.model import OUTCOME_KINDS, JourneyMap
+from journeygraph.model import OUTCOME_KINDS, JourneyMap, MapSource
 
-__all__ = ["Path", "path_probability", "top_paths"]
+__all__ = ["JourneyPath", "path_probability", "top_paths"]
 
 # Heuristic bounds are inflated by this factor so rounding in exp(-log) never makes
 # them smaller than the true best completion (which would break exactness).
@@ -32,7 +32,7 @@ _SLACK = 1.0 + 1e-9
 
 
 @dataclass(frozen=True, slots=True)
-class Path:
+class JourneyPath:
     """One complete journey and its probability per entering customer.
 
     Attributes
@@ -66,15 +66,34 @@ class Path:
         return " → ".join((*self.touchpoints, self.outcome)) + f"  ({self.probability:.4g})"
 
 
+if not TYPE_CHECKING:  # type checkers should not accept every name of the module
+
+    def __getattr__(name: str) -> Any:
+        """``journeygraph.paths.Path``: the old name of :class:`JourneyPath` (deprecated)."""
+        if name == "Path":
+            return _deprecated_path()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _deprecated_path() -> type[JourneyPath]:
+    warnings.warn(
+        "journeygraph.Path is now journeygraph.JourneyPath (the old name shadowed "
+        "pathlib.Path under 'from journeygraph import *'); use JourneyPath",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return JourneyPath
+
+
 def top_paths(
-    jm: JourneyMap,
+    jm: MapSource,
     outcome: str | None = None,
     *,
     k: int = 10,
     max_length: int = 30,
     entry: str | Mapping[str, float] | None = None,
     max_expansions: int = 1_000_000,
-) -> list[Path]:
+) -> list[JourneyPath]:
     """The ``k`` most probable complete journeys that end in ``outcome``.
 
     Parameters
@@ -98,7 +117,7 @@ def top_paths(
 
     Returns
     -------
-    list of Path
+    list of JourneyPath
         Most probable first; ties keep the order in which the search found them. Fewer
         than ``k`` when fewer journeys of at most ``max_length`` moves exist.
 
@@ -153,12 +172,12 @@ def top_paths(
             order += 1
     heapq.heapify(heap)
 
-    found: list[Path] = []
+    found: list[JourneyPath] = []
     expansions = 0
     while heap and len(found) < k:
         _, _, prob, node, used, link = heapq.heappop(heap)
         if node >= t:
-            found.append(Path(_unwind(link, names), names[node], prob))
+            found.append(JourneyPath(_unwind(link, names), names[node], prob))
             continue
         expansions += 1
         if expansions > max_expansions:
@@ -184,7 +203,7 @@ def top_paths(
 
 
 def path_probability(
-    jm: JourneyMap,
+    jm: MapSource,
     touchpoints: Sequence[str],
     outcome: str,
     *,

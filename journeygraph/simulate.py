@@ -27,7 +27,7 @@ from journeygraph._files import atomic_write
 from journeygraph._optional import require
 from journeygraph.chain import to_chain
 from journeygraph.errors import JourneyGraphError, JourneyGraphWarning, MapError, Problem
-from journeygraph.model import JourneyMap
+from journeygraph.model import JourneyMap, MapSource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,7 +224,7 @@ class EventLog:
 
 
 def simulate(
-    jm: JourneyMap,
+    jm: MapSource,
     n: int = 100_000,
     *,
     seed: int | np.random.Generator | None = None,

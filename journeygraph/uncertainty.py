@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from journeygraph import _args
+from journeygraph._frozen import FrozenDict, freeze_mapping
 from journeygraph.chain import (
     RESIDUAL_TOLERANCE,
     AbsorbingChain,
@@ -34,7 +35,7 @@ from journeygraph.errors import (
     Problem,
     did_you_mean,
 )
-from journeygraph.model import JourneyMap
+from journeygraph.model import JourneyMap, MapSource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +49,9 @@ __all__ = [
     "CredibleInterval",
     "CredibleIntervals",
     "IntervalMethod",
+    "LeakInterval",
     "PosteriorSample",
+    "SwitchInterval",
     "credible_intervals",
     "equal_tailed",
     "posterior_sample",
@@ -104,11 +107,52 @@ class CredibleInterval:
 
 
 @dataclass(frozen=True, slots=True)
+class LeakInterval:
+    """The posterior of one :class:`journeygraph.Leak`: churn flow and share of churn.
+
+    ``flow``: churn exits at the touchpoint per entrant; ``share``: its part of all
+    churn (the interval counterparts of ``Leak.flow`` and ``Leak.share``).
+    """
+
+    touchpoint: str
+    flow: CredibleInterval
+    share: CredibleInterval
+
+    def to_dict(self) -> dict[str, Any]:
+        """``touchpoint``, the flow's ``mean``/``lower``/``upper``, and ``share``."""
+        return {"touchpoint": self.touchpoint, **self.flow.to_dict(), "share": self.share.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchInterval:
+    """The posterior of one :class:`journeygraph.Switch`: flow to a competitor and share.
+
+    ``flow``: moves from the touchpoint to the competitor per entrant; ``share``: its
+    part of everything lost to competitors.
+    """
+
+    touchpoint: str
+    competitor: str
+    flow: CredibleInterval
+    share: CredibleInterval
+
+    def to_dict(self) -> dict[str, Any]:
+        """``touchpoint``, ``competitor``, the flow's ``mean``/``lower``/``upper``, ``share``."""
+        return {
+            "touchpoint": self.touchpoint,
+            "competitor": self.competitor,
+            **self.flow.to_dict(),
+            "share": self.share.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class CredibleIntervals:
     """Posterior means and credible intervals of an analysis' figures.
 
-    Returned by :func:`credible_intervals`. Every figure is the one of
-    :class:`journeygraph.Analysis` with the same name, computed on each sampled chain.
+    Returned by :func:`credible_intervals`; shaped like :class:`journeygraph.Analysis`:
+    every figure has the same name, and is a :class:`CredibleInterval` where the
+    analysis has a float. Immutable: the mappings are read-only; hashable.
 
     Attributes
     ----------
@@ -120,12 +164,15 @@ class CredibleIntervals:
         Totals per outcome kind.
     expected_steps
         Expected moves per journey, from the entry.
-    leaks, leak_shares
-        By touchpoint (every touchpoint with a move into a churn outcome): churn flow
-        per entrant, and its share of all churn.
-    switching, switching_shares
-        By ``(touchpoint, competitor)`` for every move into a competitor: flow per
-        entrant, and its share of all competitor losses.
+    leaks
+        Ranked :class:`LeakInterval` records (touchpoint, flow, share), largest
+        posterior mean flow first, one for every touchpoint with a move into a churn
+        outcome (``Analysis.leaks`` lists only those with a positive flow).
+        :attr:`leaks_by_touchpoint` gives the same records by touchpoint.
+    switching
+        Ranked :class:`SwitchInterval` records (touchpoint, competitor, flow, share)
+        for every move into a competitor; :attr:`switching_by_pair` by
+        ``(touchpoint, competitor)``.
     removal_effects
         By touchpoint, when asked for (``removal_effects=True``); else ``None``.
     """
@@ -134,16 +181,21 @@ class CredibleIntervals:
     level: float
     prior: float
     entry_uncertain: bool
-    outcome_probabilities: dict[str, CredibleInterval]
+    outcome_probabilities: Mapping[str, CredibleInterval]
     conversion_probability: CredibleInterval
     churn_probability: CredibleInterval
     competitor_probability: CredibleInterval
     expected_steps: CredibleInterval
-    leaks: dict[str, CredibleInterval]
-    leak_shares: dict[str, CredibleInterval]
-    switching: dict[tuple[str, str], CredibleInterval]
-    switching_shares: dict[tuple[str, str], CredibleInterval]
-    removal_effects: dict[str, CredibleInterval] | None
+    leaks: tuple[LeakInterval, ...]
+    switching: tuple[SwitchInterval, ...]
+    removal_effects: Mapping[str, CredibleInterval] | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "outcome_probabilities", freeze_mapping(self.outcome_probabilities)
+        )
+        if self.removal_effects is not None:
+            object.__setattr__(self, "removal_effects", freeze_mapping(self.removal_effects))
 
     def __repr__(self) -> str:
         c = self.conversion_probability
@@ -152,8 +204,28 @@ class CredibleIntervals:
             f"level={self.level:g}, draws={self.draws})"
         )
 
+    @property
+    def leaks_by_touchpoint(self) -> Mapping[str, LeakInterval]:
+        """The :attr:`leaks` records keyed by touchpoint id (read-only).
+
+        Examples
+        --------
+        >>> ci = jg.credible_intervals(jm, draws=200, seed=0)
+        >>> ci.leaks_by_touchpoint["ad"] == ci.leaks[0]
+        True
+        """
+        return FrozenDict({x.touchpoint: x for x in self.leaks})
+
+    @property
+    def switching_by_pair(self) -> Mapping[tuple[str, str], SwitchInterval]:
+        """The :attr:`switching` records keyed by ``(touchpoint, competitor)`` (read-only)."""
+        return FrozenDict({(x.touchpoint, x.competitor): x for x in self.switching})
+
     def to_dict(self) -> dict[str, Any]:
         """Every interval as JSON-ready data (plain floats, keyed by ids).
+
+        ``leaks`` and ``switching`` are lists of records in rank order, as in
+        :meth:`journeygraph.Analysis.to_dict`.
 
         Examples
         --------
@@ -174,19 +246,8 @@ class CredibleIntervals:
             "churn_probability": self.churn_probability.to_dict(),
             "competitor_probability": self.competitor_probability.to_dict(),
             "expected_steps": self.expected_steps.to_dict(),
-            "leaks": [
-                {"touchpoint": tp, **ci.to_dict(), "share": self.leak_shares[tp].to_dict()}
-                for tp, ci in self.leaks.items()
-            ],
-            "switching": [
-                {
-                    "touchpoint": tp,
-                    "competitor": comp,
-                    **ci.to_dict(),
-                    "share": self.switching_shares[(tp, comp)].to_dict(),
-                }
-                for (tp, comp), ci in self.switching.items()
-            ],
+            "leaks": [x.to_dict() for x in self.leaks],
+            "switching": [x.to_dict() for x in self.switching],
             "removal_effects": (
                 None
                 if self.removal_effects is None
@@ -224,24 +285,21 @@ class CredibleIntervals:
         elif name == "leaks":
             rows = [
                 {
-                    "touchpoint": tp,
-                    **ci.to_dict(),
-                    **{f"share_{k}": v for k, v in self.leak_shares[tp].to_dict().items()},
+                    "touchpoint": x.touchpoint,
+                    **x.flow.to_dict(),
+                    **{f"share_{k}": v for k, v in x.share.to_dict().items()},
                 }
-                for tp, ci in self.leaks.items()
+                for x in self.leaks
             ]
         elif name == "switching":
             rows = [
                 {
-                    "touchpoint": tp,
-                    "competitor": comp,
-                    **ci.to_dict(),
-                    **{
-                        f"share_{k}": v
-                        for k, v in self.switching_shares[(tp, comp)].to_dict().items()
-                    },
+                    "touchpoint": x.touchpoint,
+                    "competitor": x.competitor,
+                    **x.flow.to_dict(),
+                    **{f"share_{k}": v for k, v in x.share.to_dict().items()},
                 }
-                for (tp, comp), ci in self.switching.items()
+                for x in self.switching
             ]
         else:
             if self.removal_effects is None:
@@ -254,13 +312,14 @@ class CredibleIntervals:
 
 
 def credible_intervals(
-    jm: JourneyMap,
+    jm: MapSource,
     *,
     draws: int = 1000,
     level: float = 0.9,
     prior: float = DEFAULT_PRIOR,
     seed: int | np.random.Generator | None = None,
     entry_uncertain: bool = True,
+    entry: str | Mapping[str, float] | None = None,
     removal_effects: bool = False,
     method: IntervalMethod = "auto",
 ) -> CredibleIntervals:
@@ -292,6 +351,10 @@ def credible_intervals(
     entry_uncertain
         Sample the entry distribution from ``Dirichlet(entry weights + prior)`` too
         (default); ``False`` keeps it fixed at the map's normalised entry.
+    entry
+        Where journeys start, as in :func:`journeygraph.analyze`: ``None`` for the
+        map's entry, a touchpoint id, or a dict of weights by touchpoint id. A given
+        entry is fixed (not sampled), so it implies ``entry_uncertain=False``.
     removal_effects
         Also sample removal effects (needs the diagonal of N for every draw: slower).
     method
@@ -338,6 +401,8 @@ def credible_intervals(
     jm = _args.journey_map(jm, "jm")
     seed = _args.seed(seed)
     entry_uncertain = _args.flag(entry_uncertain, "entry_uncertain")
+    entry = _args.entry(entry)
+    entry_uncertain = entry_uncertain and entry is None
     removal_effects = _args.flag(removal_effects, "removal_effects")
     draws = _args.number(draws, "draws")
     level = _args.number(level, "level")
@@ -353,6 +418,7 @@ def credible_intervals(
         prior=prior,
         seed=seed,
         entry_uncertain=entry_uncertain,
+        entry=entry,
         removal_effects=removal_effects,
         method=method,
     )
@@ -392,6 +458,23 @@ class PosteriorSample:
         def keyed(keys: tuple[Any, ...], name: str) -> dict[Any, CredibleInterval]:
             return dict(zip(keys, _equal_tailed_columns(v[name], level), strict=True))
 
+        def ranked(flows: list[CredibleInterval]) -> list[int]:
+            # As Analysis ranks its point figures: largest (mean) flow first, then order.
+            return sorted(range(len(flows)), key=lambda i: (-flows[i].mean, i))
+
+        leak_flow = _equal_tailed_columns(v["leaks"], level)
+        leak_share = _equal_tailed_columns(v["leak_shares"], level)
+        switch_flow = _equal_tailed_columns(v["switching"], level)
+        switch_share = _equal_tailed_columns(v["switching_shares"], level)
+        leaks = tuple(
+            LeakInterval(self.leak_touchpoints[i], leak_flow[i], leak_share[i])
+            for i in ranked(leak_flow)
+        )
+        switching = tuple(
+            SwitchInterval(*self.switch_pairs[i], switch_flow[i], switch_share[i])
+            for i in ranked(switch_flow)
+        )
+
         return CredibleIntervals(
             draws=int(self.draws),
             level=float(level),
@@ -402,10 +485,8 @@ class PosteriorSample:
             churn_probability=equal_tailed(v["churn_probability"], level),
             competitor_probability=equal_tailed(v["competitor_probability"], level),
             expected_steps=equal_tailed(v["expected_steps"], level),
-            leaks=keyed(self.leak_touchpoints, "leaks"),
-            leak_shares=keyed(self.leak_touchpoints, "leak_shares"),
-            switching=keyed(self.switch_pairs, "switching"),
-            switching_shares=keyed(self.switch_pairs, "switching_shares"),
+            leaks=leaks,
+            switching=switching,
             removal_effects=(
                 keyed(self.touchpoints, "removal_effects") if self.removal_effects else None
             ),

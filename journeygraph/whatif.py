@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from journeygraph import _args
 from journeygraph.errors import MapError, Problem, did_you_mean
-from journeygraph.model import Duration, JourneyMap, Move, Touchpoint
+from journeygraph.model import Duration, JourneyMap, MapSource, Move, Touchpoint
 
 __all__ = [
     "AddMove",
@@ -395,7 +395,7 @@ class AddTouchpoint(Edit):
             draft.entry[tp.id] = float(self.entry)
 
 
-def whatif(jm: JourneyMap, *edits: Edit, name: str | None = None) -> JourneyMap:
+def whatif(jm: MapSource, *edits: Edit, name: str | None = None) -> JourneyMap:
     """A new map with the edits applied in order; ``jm`` is not changed.
 
     Parameters

@@ -42,7 +42,12 @@ WRONG: dict[str, Any] = {
 Call = tuple[Any, ...]
 CALLS: dict[str, Call] = {
     "analyze(jm)": (lambda w: jg.analyze(w), "jm", "JourneyMap or a path"),
-    "analyze(entry=)": (lambda w: jg.analyze(JM, w), "entry", "touchpoint id", ("None", "dict")),
+    "analyze(entry=)": (
+        lambda w: jg.analyze(JM, entry=w),
+        "entry",
+        "touchpoint id",
+        ("None", "dict"),
+    ),
     "analyze(fix_fraction=)": (
         lambda w: jg.analyze(JM, fix_fraction=w),
         "fix_fraction",
@@ -207,7 +212,7 @@ def test_the_message_names_the_parameter_and_the_type() -> None:
     ):
         jg.compare(WRONG["DataFrame"], JM)
     with pytest.raises(TypeError, match=r"^entry\['ad'\] must be a number \(a weight\), not str$"):
-        jg.analyze(JM, {"ad": "3"})
+        jg.analyze(JM, entry={"ad": "3"})
 
 
 # -- every function that takes a map also takes a path (issue #13) -------------------------

@@ -63,10 +63,10 @@ def test_analyze_intervals(capsys: pytest.CaptureFixture[str]) -> None:
     buy = ci.outcome_probabilities["buy"]
     # the point estimate (35/88, conftest.py), then the API's interval, then the id
     assert f"39.77%  [{buy.lower:6.2%}, {buy.upper:6.2%}]  buy (conversion)" in out
-    ad = ci.leaks["ad"]
-    assert f"[{ad.lower:.4f}, {ad.upper:.4f}]" in out and "80% credible interval" in out
-    rival = ci.switching[("shop", "rival")]
-    assert f"[{rival.lower:.4f}, {rival.upper:.4f}]  100.0%  shop -> rival" in out
+    ad = ci.leaks_by_touchpoint["ad"].flow
+    assert f"[{ad.lower:6.2%}, {ad.upper:6.2%}]" in out and "80% credible interval" in out
+    rival = ci.switching_by_pair[("shop", "rival")].flow
+    assert f"[{rival.lower:6.2%}, {rival.upper:6.2%}]  100.0%  shop -> rival" in out
 
     assert main([*args, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -83,9 +83,50 @@ def test_analyze_intervals(capsys: pytest.CaptureFixture[str]) -> None:
         (["--intervals", "--draws", "1"], "--draws must be at least 2"),
         (["--intervals", "--draws", "1000001"], "--draws 1,000,001 is more than the limit"),
         (["--intervals", "--level", "1.5"], "--level must be between 0 and 1"),
-        (["--intervals", "--entry", "ad"], "leave out --entry"),
     ],
 )
 def test_analyze_intervals_usage(extra: list[str], message: str) -> None:
     bad = run("analyze", TINY, *extra)
     assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_analyze_prints_the_summary_of_the_api(capsys: pytest.CaptureFixture[str]) -> None:
+    # The CLI report is Analysis.summary(), with and without intervals and an entry.
+    jm = jg.load(EXAMPLES / "b2b_saas_current.yaml")
+    assert main(["analyze", str(EXAMPLES / "b2b_saas_current.yaml"), "--top", "3"]) == 0
+    assert capsys.readouterr().out == jg.analyze(jm).summary(top=3) + "\n"
+    args = ["analyze", TINY, "--intervals", "--draws", "200", "--seed", "2", "--entry", "shop"]
+    assert main(args) == 0
+    tiny = jg.load(TINY)
+    ci = jg.credible_intervals(tiny, draws=200, seed=2, entry="shop")
+    expected = jg.analyze(tiny, entry="shop").summary(intervals=ci)
+    assert capsys.readouterr().out == expected + "\n"
+
+
+def test_report_labels_one_unit_per_quantity() -> None:
+    # b2b_saas_current has durations; its expected time (663.6 h) is printed in hours
+    # everywhere, as MapDiff.summary prints it; flows are % of entrants.
+    jm = jg.load(EXAMPLES / "b2b_saas_current.yaml")
+    res = jg.analyze(jm)
+    text = res.summary()
+    assert res.expected_time is not None
+    assert f"time per journey: {res.expected_time.mean:.1f} hours (" in text
+    assert " h " not in text and "days" not in text
+    top = res.leaks[0]
+    assert f"  {top.flow:8.2%}  {top.share:6.1%}  {top.exit_rate:6.1%}  {top.touchpoint}" in text
+    assert "churn flow in % of entrants; share in % of churn" in text
+    assert f"{res.sensitivity[0].gain * 100:+6.2f} pts  {res.sensitivity[0].touchpoint}" in text
+    future = jg.load(EXAMPLES / "b2b_saas_future.yaml")
+    diff = jg.compare(jm, future).summary()
+    hours = jg.analyze(future).expected_time
+    assert hours is not None
+    assert f"{res.expected_time.mean:.1f} hours -> {hours.mean:.1f} hours" in diff
+    assert "days" not in diff
+
+
+def test_summary_checks_its_arguments(tiny: jg.JourneyMap) -> None:
+    res = jg.analyze(tiny)
+    with pytest.raises(ValueError, match="top must be at least 1"):
+        res.summary(top=0)
+    with pytest.raises(TypeError, match="intervals must be the CredibleIntervals"):
+        res.summary(intervals={"buy": 1})  # type: ignore[arg-type]

@@ -72,9 +72,9 @@ def test_one_split_is_beta(a: int, b: int, prior: float) -> None:
     assert abs(c.mean - (a + prior) / (a + b + 2 * prior)) < 5 * post.std() / math.sqrt(n)
     # churn is 1 - conversion in every draw, so its interval mirrors conversion's
     assert ci.churn_probability.lower == pytest.approx(1 - c.upper, abs=1e-12)
-    assert ci.leaks["x"].mean == pytest.approx(1 - c.mean, abs=1e-12)
-    assert ci.leak_shares["x"].lower == pytest.approx(1.0, abs=1e-12)
-    assert ci.competitor_probability.upper == 0.0 and ci.switching == {}
+    assert ci.leaks_by_touchpoint["x"].flow.mean == pytest.approx(1 - c.mean, abs=1e-12)
+    assert ci.leaks[0].share.lower == pytest.approx(1.0, abs=1e-12)
+    assert ci.competitor_probability.upper == 0.0 and ci.switching == ()
 
 
 def test_entry_split_is_beta_and_entry_can_be_fixed() -> None:
@@ -109,7 +109,8 @@ def test_two_step_chain_mean_is_product_of_beta_means() -> None:
     sd = math.sqrt(e2 - (m1 * m2) ** 2)
     assert abs(ci.conversion_probability.mean - m1 * m2) < 5 * sd / math.sqrt(n)
     # the switching flow y -> rival is p1 (1 - p2): mean m1 (1 - m2), same argument
-    assert abs(ci.switching[("y", "rival")].mean - m1 * (1 - m2)) < 5 * 0.1 / math.sqrt(n)
+    got = ci.switching_by_pair[("y", "rival")].flow.mean
+    assert abs(got - m1 * (1 - m2)) < 5 * 0.1 / math.sqrt(n)
     # expected steps = 1 + p1 (x, then y when it moves on): mean 1 + m1
     assert abs(ci.expected_steps.mean - (1 + m1)) < 5 * 0.07 / math.sqrt(n)
 
@@ -131,8 +132,9 @@ def test_intervals_shrink_like_one_over_sqrt_n() -> None:
         return ci.upper - ci.lower
 
     pairs = [(small.conversion_probability, large.conversion_probability)]
-    pairs += [(small.leaks[k], large.leaks[k]) for k in small.leaks]
-    pairs += [(small.switching[k], large.switching[k]) for k in small.switching]
+    big_leaks, big_switching = large.leaks_by_touchpoint, large.switching_by_pair
+    pairs += [(x.flow, big_leaks[x.touchpoint].flow) for x in small.leaks]
+    pairs += [(x.flow, big_switching[(x.touchpoint, x.competitor)].flow) for x in small.switching]
     pairs += [(small.expected_steps, large.expected_steps)]
     for s, g in pairs:
         assert 0.085 < width(g) / width(s) < 0.115
@@ -150,12 +152,18 @@ def test_large_counts_converge_to_the_analysis() -> None:
     for o, p in res.outcome_probabilities.items():
         assert ci.outcome_probabilities[o].mean == pytest.approx(p, abs=tol)
     for leak in res.leaks:
-        assert ci.leaks[leak.touchpoint].mean == pytest.approx(leak.flow, abs=tol)
-        assert ci.leak_shares[leak.touchpoint].mean == pytest.approx(leak.share, abs=tol)
+        interval = ci.leaks_by_touchpoint[leak.touchpoint]
+        assert interval.flow.mean == pytest.approx(leak.flow, abs=tol)
+        assert interval.share.mean == pytest.approx(leak.share, abs=tol)
     for sw in res.switching:
-        assert ci.switching[(sw.touchpoint, sw.competitor)].mean == pytest.approx(sw.flow, abs=tol)
-        got = ci.switching_shares[(sw.touchpoint, sw.competitor)].mean
-        assert got == pytest.approx(sw.share, abs=tol)
+        pair = ci.switching_by_pair[(sw.touchpoint, sw.competitor)]
+        assert pair.flow.mean == pytest.approx(sw.flow, abs=tol)
+        assert pair.share.mean == pytest.approx(sw.share, abs=tol)
+    # shaped like the analysis: ranked records, in the analysis' order (no ties here)
+    assert [x.touchpoint for x in ci.leaks] == [x.touchpoint for x in res.leaks]
+    assert [(x.touchpoint, x.competitor) for x in ci.switching] == [
+        (x.touchpoint, x.competitor) for x in res.switching
+    ]
     assert ci.expected_steps.mean == pytest.approx(res.expected_steps, rel=tol)
     assert ci.removal_effects is not None
     for tp, effect in res.removal_effects.items():
@@ -175,15 +183,19 @@ def test_point_estimate_inside_the_interval(path: Any) -> None:
     checks += [(ci.competitor_probability, res.competitor_probability)]
     checks += [(ci.expected_steps, res.expected_steps)]
     checks += [(ci.outcome_probabilities[o], p) for o, p in res.outcome_probabilities.items()]
-    checks += [(ci.leaks[x.touchpoint], x.flow) for x in res.leaks]
-    checks += [(ci.leak_shares[x.touchpoint], x.share) for x in res.leaks]
-    checks += [(ci.switching[(s.touchpoint, s.competitor)], s.flow) for s in res.switching]
+    leaks, pairs = ci.leaks_by_touchpoint, ci.switching_by_pair
+    checks += [(leaks[x.touchpoint].flow, x.flow) for x in res.leaks]
+    checks += [(leaks[x.touchpoint].share, x.share) for x in res.leaks]
+    checks += [(pairs[(s.touchpoint, s.competitor)].flow, s.flow) for s in res.switching]
+    checks += [(pairs[(s.touchpoint, s.competitor)].share, s.share) for s in res.switching]
     assert ci.removal_effects is not None
     checks += [(ci.removal_effects[k], v) for k, v in res.removal_effects.items()]
     for interval, estimate in checks:
         assert interval.lower <= interval.mean <= interval.upper
         assert interval.lower - 1e-12 <= estimate <= interval.upper + 1e-12
-    assert set(ci.leaks) == {x.touchpoint for x in res.leaks}
+    assert set(ci.leaks_by_touchpoint) == {x.touchpoint for x in res.leaks}
+    flows = [x.flow.mean for x in ci.leaks]
+    assert flows == sorted(flows, reverse=True)  # ranked, largest first
 
 
 def test_seed_reproduces_and_paths_agree() -> None:
@@ -243,7 +255,9 @@ def test_zero_weight_moves_get_the_prior_only() -> None:
     assert ci.prior == prior == 0.1
     post = stats.beta(10 + prior, prior)
     assert abs(ci.conversion_probability.mean - post.mean()) < 5 * post.std() / math.sqrt(n)
-    assert ci.leaks["x"].upper > 0  # the unobserved exit carries posterior probability
+    assert (
+        ci.leaks_by_touchpoint["x"].flow.upper > 0
+    )  # the unobserved exit carries posterior probability
     assert jg.analyze(jm).churn_probability == 0.0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 from journeygraph import _args
 from journeygraph._files import atomic_write
@@ -37,6 +37,60 @@ VIEWS: tuple[str, ...] = ("graph", "canvas")
 #: Picture sizes: everything (``full``) or a 16:9 slide readable at 1280 px.
 PRESETS: tuple[str, ...] = ("full", "slide")
 _COLOR_BY = ("sentiment", "leaks", "none")
+
+
+@overload
+def render(
+    obj: JourneyMap | Analysis | MapDiff | str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
+    *,
+    format: Literal["svg", "dot"],
+    view: View = "graph",
+    analysis: Analysis | None = None,
+    color_by: ColorBy | None = None,
+    min_flow: float | None = None,
+    max_edges: int = DEFAULT_MAX_EDGES,
+    edge_labels: bool | None = None,
+    preset: Preset = "full",
+    lang: Lang = "en",
+    timeout: float = 60.0,
+) -> str: ...
+
+
+@overload
+def render(
+    obj: JourneyMap | Analysis | MapDiff | str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
+    *,
+    format: Literal["png", "pdf"],
+    view: View = "graph",
+    analysis: Analysis | None = None,
+    color_by: ColorBy | None = None,
+    min_flow: float | None = None,
+    max_edges: int = DEFAULT_MAX_EDGES,
+    edge_labels: bool | None = None,
+    preset: Preset = "full",
+    lang: Lang = "en",
+    timeout: float = 60.0,
+) -> bytes: ...
+
+
+@overload
+def render(
+    obj: JourneyMap | Analysis | MapDiff | str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
+    *,
+    format: Format | None = None,
+    view: View = "graph",
+    analysis: Analysis | None = None,
+    color_by: ColorBy | None = None,
+    min_flow: float | None = None,
+    max_edges: int = DEFAULT_MAX_EDGES,
+    edge_labels: bool | None = None,
+    preset: Preset = "full",
+    lang: Lang = "en",
+    timeout: float = 60.0,
+) -> str | bytes: ...
 
 
 def render(

@@ -448,8 +448,11 @@ def _figures(
     leaks = {x.touchpoint: x for x in res.leaks}
     gains = {s.touchpoint: s.gain for s in res.sensitivity}
     switching: dict[str, list[list[Any]]] = {}
+    switch_ci = intervals.switching_by_pair if intervals is not None else {}
+    leak_ci = intervals.leaks_by_touchpoint if intervals is not None else {}
     for s in res.switching:
-        ci = intervals.switching.get((s.touchpoint, s.competitor)) if intervals else None
+        pair = switch_ci.get((s.touchpoint, s.competitor))
+        ci = pair.flow if pair is not None else None
         switching.setdefault(s.touchpoint, []).append(
             [new(s.competitor), _finite(s.flow), _finite(s.share), _ci(ci)]
         )
@@ -464,7 +467,7 @@ def _figures(
             "leak": None
             if leak is None
             else [_finite(leak.flow), _finite(leak.share), _finite(leak.exit_rate)],
-            "leak_ci": _ci(intervals.leaks.get(t.id)) if intervals else None,
+            "leak_ci": _ci(leak_ci[t.id].flow) if t.id in leak_ci else None,
             "switching": switching.get(t.id, []),
             "removal": _finite(removal[t.id]),
             "removal_ci": _ci(removal_ci.get(t.id)) if removal_ci else None,
