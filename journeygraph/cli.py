@@ -7,6 +7,7 @@ it), 2 a usage error. Commands that report numbers take ``--json``.
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import json
 import re
 import sys
@@ -859,11 +860,15 @@ def _examples_folder(given: str | None) -> Path:
         if not folder.is_dir():
             raise JourneyGraphError(f"{given}: no such folder")
         return folder
-    for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parent.parent / "examples"):
-        if candidate.is_dir():
-            return candidate
+    if (Path.cwd() / "examples").is_dir():  # a checkout: the maps as you edit them
+        return Path.cwd() / "examples"
+    # An installed package ships the example maps as package data.
+    shipped = importlib.resources.files("journeygraph") / "example_maps"
+    if shipped.is_dir():
+        return Path(str(shipped))
     raise JourneyGraphError(
-        "cannot find the examples/ folder; run from the project folder or pass --examples DIR"
+        "cannot find the example maps (examples/ here, or the package's example_maps); "
+        "pass --examples DIR"
     )
 
 
