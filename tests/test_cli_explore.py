@@ -60,8 +60,8 @@ def test_explore_with_intervals(tmp_path: Path) -> None:
     data = page_json(out)
     assert data["interval_level"] == ci.level
     assert data["figures"][0]["ad"]["leak_ci"] == [  # type: ignore[index]
-        ci.leaks["ad"].lower,
-        ci.leaks["ad"].upper,
+        ci.leaks_by_touchpoint["ad"].flow.lower,
+        ci.leaks_by_touchpoint["ad"].flow.upper,
     ]
 
 

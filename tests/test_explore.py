@@ -233,7 +233,10 @@ def test_intervals_reach_the_page(tiny: jg.JourneyMap) -> None:
     data = page_data(tiny, intervals=ci)
     assert data["interval_level"] == ci.level
     ad = data["figures"][0]["ad"]
-    assert ad["leak_ci"] == [ci.leaks["ad"].lower, ci.leaks["ad"].upper]
+    assert ad["leak_ci"] == [
+        ci.leaks_by_touchpoint["ad"].flow.lower,
+        ci.leaks_by_touchpoint["ad"].flow.upper,
+    ]
     assert ci.removal_effects is not None
     assert ad["removal_ci"] == [ci.removal_effects["ad"].lower, ci.removal_effects["ad"].upper]
     head = data["headline"][0]["ci"]["conversion"]

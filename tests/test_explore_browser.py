@@ -247,7 +247,7 @@ def test_panel_shows_leak_switching_sensitivity_and_intervals(explore_page: Any)
     page.locator(f"#{tp.element_id}").click()
     shown = page.locator("#fig-leak .value")
     assert float(shown.get_attribute("data-value")) == leak.flow
-    interval = ci.leaks[leak.touchpoint]
+    interval = ci.leaks_by_touchpoint[leak.touchpoint].flow
     ci_text = page.locator("#fig-leak .ci").text_content()
     assert ci_text == f" [{interval.lower * 100:.2f}%, {interval.upper * 100:.2f}%]"
     gain = {s.touchpoint: s.gain for s in res.sensitivity}[leak.touchpoint]

@@ -527,7 +527,7 @@ def _dropoff(res: Analysis, rename: Mapping[str, str]) -> list[dict[str, Any]]:
 def _check_intervals(jm: JourneyMap, ci: CredibleIntervals) -> None:
     outcomes = {o.id for o in jm.outcomes}
     touchpoints = {t.id for t in jm.touchpoints}
-    if set(ci.outcome_probabilities) != outcomes or not set(ci.leaks) <= touchpoints:
+    if set(ci.outcome_probabilities) != outcomes or not set(ci.leaks_by_touchpoint) <= touchpoints:
         raise RenderError(
             "explore(): the intervals are not of this map (their outcomes or touchpoints "
             "differ); compute them with jg.credible_intervals(jm) of the same map"
