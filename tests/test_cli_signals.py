@@ -25,6 +25,10 @@ TINY = str(DATA / "good" / "tiny.yaml")
 SCRIPT = Path(sys.executable).parent / "journeygraph"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(argv: list[str], *, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Start ``argv``, wait for its first stderr line, send SIGINT; (exit code, stderr)."""
     child = subprocess.Popen(
@@ -34,6 +38,10 @@ def interrupt(argv: list[str], *, env: dict[str, str] | None = None) -> tuple[in
         text=True,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
+        # As a terminal delivers Ctrl-C: a test run started in the background (nohup,
+        # `cmd &` in a script, some CI runners) has SIGINT ignored, and a child would
+        # inherit that and never see the signal.
+        preexec_fn=_default_sigint,
     )
     assert child.stderr is not None
     try:
