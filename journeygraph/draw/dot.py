@@ -229,20 +229,27 @@ def _box(
                 extra.append(
                     word(lang, "leak_change", before=_pct1(tp.leak_before), after=_pct1(tp.leak))
                 )
-    loss = _loss_lines(scene, tp, lang, col_w - 4, look.small, compact)
+    loss = _loss_lines(scene, tp, lang, col_w - 4, look.small, compact, 2 if look.details else 1)
     lines = len(name) + len(extra) + len(badge)
     height = lines * look.name * _LEADING + 2 * _PAD_Y
     return _Box(tp, badge, tuple(name), tuple(extra), tuple(loss), col_w, height)
 
 
 def _loss_lines(
-    scene: Scene, tp: SceneTouchpoint, lang: str, width: float, size: float, compact: bool
+    scene: Scene,
+    tp: SceneTouchpoint,
+    lang: str,
+    width: float,
+    size: float,
+    compact: bool,
+    max_lines: int,
 ) -> list[tuple[str, str, str, str]]:
     """ "−12% lost" and "5% → Rival X" under a touchpoint: flows with an analysis, else
     the share of customers leaving it.
 
-    One line per outcome, at most two competitors, each cut with an ellipsis to ``width``
-    (the column) at font ``size``; the full text is the fourth item (the tooltip).
+    A line for churn, then at most two competitors, each wrapped to ``width`` (the
+    column) at font ``size`` in at most ``max_lines`` lines and cut with an ellipsis
+    beyond; the full text is the fourth item (the tooltip).
     ``compact``: everything on one line (a slide column that would not fit otherwise).
     """
     churn = 0.0
@@ -271,7 +278,11 @@ def _loss_lines(
         # A crowded slide column: one line, coloured as its largest loss.
         meaning = "churn" if churn >= max((v for v, _ in rivals), default=0.0) else "competitor"
         return [(wrap(tip, width, size, 1).lines[0], meaning, f"loss {meaning}", tip)]
-    return [(wrap(text, width, size, 1).lines[0], m, c, tip) for text, m, c in full]
+    return [
+        (line, m, c, tip)
+        for text, m, c in full
+        for line in wrap(text, width, size, 1 if m == "churn" else max_lines).lines
+    ]
 
 
 # -- layout -------------------------------------------------------------------------
