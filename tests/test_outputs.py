@@ -417,6 +417,9 @@ def test_a_signal_while_writing_removes_the_temporary_file(
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        # As under a terminal: a background test run has SIGINT ignored, which the
+        # child would inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert child.stderr is not None
     try:
@@ -456,7 +459,13 @@ def test_a_held_sigint_becomes_keyboard_interrupt_after_cleanup(
         return real_write(fd, data)
 
     monkeypatch.setattr(os, "write", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(target, "new" * 10)
+    # Python's own Ctrl-C handler, as in an interactive process (a background test run
+    # starts with SIGINT ignored, and then a Ctrl-C is rightly ignored too).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic_write(target, "new" * 10)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     monkeypatch.undo()
     assert target.read_text() == "old" and leftovers(tmp_path) == []

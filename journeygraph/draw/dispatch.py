@@ -19,7 +19,8 @@ from journeygraph.analysis import Analysis
 from journeygraph.compare import MapDiff
 from journeygraph.draw.canvas import canvas_of_scene
 from journeygraph.draw.dot import DEFAULT_MAX_EDGES, Preset, write_dot
-from journeygraph.draw.graphviz import BINARY, convert_svg, layout
+from journeygraph.draw.graphviz import convert_svg, layout
+from journeygraph.draw.labels import place_labels
 from journeygraph.draw.scene import build_scene
 from journeygraph.draw.words import Lang, check_lang
 from journeygraph.errors import RenderError
@@ -234,8 +235,18 @@ def render(
         if fmt == "dot":
             result = source
         else:
-            output = layout(source, fmt, timeout=timeout, engine="nop2")
-            result = output if fmt in BINARY else output.decode("utf-8")
+            # Graphviz routes the edges; the labels are then placed off boxes and text
+            # (place_labels), so every format starts from the SVG.
+            svg = layout(source, "svg", timeout=timeout, engine="nop2").decode("utf-8")
+            svg = place_labels(svg).svg
+            if fmt == "svg":
+                result = svg
+            else:
+                try:
+                    result = convert_svg(svg, fmt, timeout)
+                except RenderError:
+                    # No SVG converter: Graphviz's own PNG/PDF, labels where it put them.
+                    result = layout(source, fmt, timeout=timeout, engine="nop2")
     if path is not None:
         atomic_write(path, result)
     return result

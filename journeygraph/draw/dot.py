@@ -27,7 +27,7 @@ from typing import Literal
 from journeygraph._escape import TOOLTIP_LIMIT, escape_id, escape_text
 from journeygraph.compare import FieldChange
 from journeygraph.draw import palette
-from journeygraph.draw.scene import Scene, SceneMove, SceneTouchpoint
+from journeygraph.draw.scene import Scene, SceneMove, SceneOutcome, SceneTouchpoint
 from journeygraph.draw.text import em, wrap
 from journeygraph.draw.words import word
 
@@ -185,7 +185,7 @@ class _Box:
     badge: tuple[str, ...]
     name: tuple[str, ...]
     extra: tuple[str, ...]
-    loss: tuple[tuple[str, str, str], ...]  # (text, meaning, class) lines under the box
+    loss: tuple[tuple[str, str, str, str], ...]  # (text, meaning, class, tooltip) lines
     width: float
     height: float
 
@@ -197,6 +197,7 @@ def _box(
     col_w: float,
     lang: str,
     callout_rank: dict[str, int],
+    compact: bool = False,
 ) -> _Box:
     inner = col_w - 2 * _PAD_X
     badge_parts = []
@@ -228,15 +229,29 @@ def _box(
                 extra.append(
                     word(lang, "leak_change", before=_pct1(tp.leak_before), after=_pct1(tp.leak))
                 )
-    loss = _loss_lines(scene, tp, lang)
+    loss = _loss_lines(scene, tp, lang, col_w - 4, look.small, compact, 2 if look.details else 1)
     lines = len(name) + len(extra) + len(badge)
     height = lines * look.name * _LEADING + 2 * _PAD_Y
     return _Box(tp, badge, tuple(name), tuple(extra), tuple(loss), col_w, height)
 
 
-def _loss_lines(scene: Scene, tp: SceneTouchpoint, lang: str) -> list[tuple[str, str, str]]:
+def _loss_lines(
+    scene: Scene,
+    tp: SceneTouchpoint,
+    lang: str,
+    width: float,
+    size: float,
+    compact: bool,
+    max_lines: int,
+) -> list[tuple[str, str, str, str]]:
     """ "−12% lost" and "5% → Rival X" under a touchpoint: flows with an analysis, else
-    the share of customers leaving it."""
+    the share of customers leaving it.
+
+    A line for churn, then at most two competitors, each wrapped to ``width`` (the
+    column) at font ``size`` in at most ``max_lines`` lines and cut with an ellipsis
+    beyond; the full text is the fourth item (the tooltip).
+    ``compact``: everything on one line (a slide column that would not fit otherwise).
+    """
     churn = 0.0
     rivals: list[tuple[float, str]] = []
     for loss in scene.losses:
@@ -252,14 +267,22 @@ def _loss_lines(scene: Scene, tp: SceneTouchpoint, lang: str) -> list[tuple[str,
             churn += value
         else:
             rivals.append((value, loss.outcome_label))
-    out = []
+    full: list[tuple[str, str, str]] = []
     if churn >= 0.0005:
-        out.append((word(lang, "lost_stub", value=_pct(churn)), "churn", "loss churn"))
+        full.append((word(lang, "lost_stub", value=_pct(churn)), "churn", "loss churn"))
     rivals.sort(key=lambda item: -item[0])
     shown = [word(lang, "to_competitor", value=_pct(v), name=n) for v, n in rivals if v >= 0.0005]
-    if shown:
-        out.append((" · ".join(shown[:2]), "competitor", "loss competitor"))
-    return out
+    full.extend((text, "competitor", "loss competitor") for text in shown[:2])
+    tip = " · ".join(text for text, _, _ in full)
+    if compact and len(full) > 1:
+        # A crowded slide column: one line, coloured as its largest loss.
+        meaning = "churn" if churn >= max((v for v, _ in rivals), default=0.0) else "competitor"
+        return [(wrap(tip, width, size, 1).lines[0], meaning, f"loss {meaning}", tip)]
+    return [
+        (line, m, c, tip)
+        for text, m, c in full
+        for line in wrap(text, width, size, 1 if m == "churn" else max_lines).lines
+    ]
 
 
 # -- layout -------------------------------------------------------------------------
@@ -270,6 +293,13 @@ class _Placed:
     box: _Box
     x: float  # centre
     y: float  # top, y growing downwards
+
+
+def _outcome_box(o: SceneOutcome, look: _Look) -> tuple[tuple[str, ...], float]:
+    """An outcome's name lines and box height."""
+    label = wrap(o.label, look.outcome_w - 2 * _PAD_X, look.name, 3).lines
+    h = (len(label) + 1 + (1 if o.change != "unchanged" else 0)) * look.name * _LEADING
+    return label, h + 2 * _PAD_Y + 6
 
 
 def _column_width(scene: Scene, look: _Look) -> float:
@@ -405,6 +435,29 @@ def write_dot(
                 )
                 hidden_tps.add(weakest.tp.id)
                 col = [b for b in col if b is not weakest]
+            if _stack(col, look) > room:
+                # Still too tall with only what must stay: one loss line per box.
+                for b in col:
+                    boxes[b.tp.id] = _box(scene, b.tp, look, col_w, lang, callout_rank, True)
+
+    # Spread the rows of a slide over its height: the room left under the tallest column
+    # goes into the gaps between boxes (at most 40 pt more each).
+    box_gap = look.box_gap
+    if slide:
+        shown_cols = [
+            [boxes[t.id] for t in scene.column(st.index) if t.id not in hidden_tps]
+            for st in scene.stages
+        ]
+        tallest = max(shown_cols, key=lambda c: _stack(c, look), default=[])
+        if tallest:
+            spare = room - 6 - _stack(tallest, look)  # 6: the legend's top gap
+            box_gap += min(40.0, max(0.0, spare / len(tallest)))
+        # ... and the outcome column must still fit with those gaps.
+        out_h = [_outcome_box(o, look)[1] for o in scene.outcomes]
+        if out_h:
+            n_head = len({o.kind == "conversion" for o in scene.outcomes})
+            fixed = sum(out_h) + n_head * (look.stage * _LEADING + 14)
+            box_gap = max(look.box_gap, min(box_gap, (room - 6 - fixed) / len(out_h)))
 
     # The strongest moves among the touchpoints shown.
     selection = scene.select_moves(
@@ -425,9 +478,7 @@ def write_dot(
                 continue
             b = boxes[tp.id]
             placed[tp.id] = _Placed(b, x, y)
-            y += (
-                b.height + len(b.loss) * look.small * _LEADING + look.box_gap + (4 if b.loss else 0)
-            )
+            y += b.height + len(b.loss) * look.small * _LEADING + box_gap + (4 if b.loss else 0)
         bottom = max(bottom, y)
     out_x = margin + _ARC + n_stages * (col_w + gap) + look.outcome_w / 2
     out_boxes = []
@@ -441,11 +492,9 @@ def write_dot(
         heading_pos.append((heading, y))
         y += look.stage * _LEADING + 6
         for o in group:
-            label = wrap(o.label, look.outcome_w - 2 * _PAD_X, look.name, 3).lines
-            h = (len(label) + 1 + (1 if o.change != "unchanged" else 0)) * look.name * _LEADING
-            h += 2 * _PAD_Y + 6
+            label, h = _outcome_box(o, look)
             out_boxes.append((o, label, y, h))
-            y += h + look.box_gap
+            y += h + box_gap
         y += 8
     bottom = max(bottom, y)
     legend_top = bottom + 6
@@ -533,7 +582,7 @@ def write_dot(
         y += h * len(text_lines)
 
     # Stage columns: a cluster each, its title on the shared top line.
-    col_bottom = bottom - look.box_gap / 2 + 6
+    col_bottom = bottom - box_gap / 2 + 6
     for st in scene.stages:
         x = column_x[st.index]
         members = [placed[t.id] for t in scene.column(st.index) if t.id in placed]
@@ -582,7 +631,7 @@ def write_dot(
     # Losses under their touchpoints.
     for p in placed.values():
         y = p.y + p.box.height + 2
-        for i, (text, meaning, cls) in enumerate(p.box.loss):
+        for i, (text, meaning, cls, tip) in enumerate(p.box.loss):
             h = look.small * _LEADING
             out.append(
                 f"  {_name(f' loss {p.box.tp.id} {i}')} "
@@ -594,8 +643,8 @@ def write_dot(
                     fontcolor=f'"{palette.text_colour(meaning)}"',
                     width=(p.box.width - 4) / 72,
                     height=h / 72,
-                    pos=pos(p.x + 2, y + h / 2),
-                    tooltip=_q(f"{p.box.tp.label}: {text}", TOOLTIP_LIMIT),
+                    pos=pos(p.x, y + h / 2),
+                    tooltip=_q(f"{p.box.tp.label}: {tip}", TOOLTIP_LIMIT),
                     id=f'"loss-{i}-{p.box.tp.element_id}"',
                     **{"class": f'"{cls}"'},
                 )
@@ -697,6 +746,7 @@ def write_dot(
             selection.threshold,
             len(hidden_tps),
             slide,
+            bool(labelled),
         )
     )
     out.append("}")
@@ -969,6 +1019,7 @@ def _legend(
     threshold: float,
     hidden_tps: int,
     slide: bool,
+    labels: bool,
 ) -> list[str]:
     """Legend entries drawn as what they mean: a line for each edge style, the loss
     texts in their colours, outlined boxes for a diff's marks; then the notes."""
@@ -1042,6 +1093,8 @@ def _legend(
         notes.append(word(lang, "hidden_touchpoints", count=hidden_tps))
     if slide:
         notes.append(word(lang, "slide_hides"))
+    if labels:
+        notes.append(word(lang, "crowded_labels"))
     note = " · ".join(notes)
     lines = wrap(note, width - 2 * look.margin, look.small, 2).lines
     y += row_h / 2 + 2

@@ -80,6 +80,7 @@ _EN: Final[dict[str, str]] = {
     "hidden_moves_of_hidden": "{count} moves of hidden touchpoints not drawn",
     "hidden_touchpoints": "{count} less-visited touchpoints hidden",
     "slide_hides": "slide view: weaker moves and details hidden",
+    "crowded_labels": "percentages that would cover a box or text are left out (hover a line)",
     "start": "start",
     # field names of changes
     "field_id": "id",
@@ -218,6 +219,7 @@ _KO: Final[dict[str, str]] = {
     "hidden_moves_of_hidden": "숨긴 터치포인트의 이동 {count}개 생략",
     "hidden_touchpoints": "방문이 적은 터치포인트 {count}개 숨김",
     "slide_hides": "슬라이드 보기: 약한 이동과 세부 정보 숨김",
+    "crowded_labels": "상자나 글자를 가리는 비율은 생략 (선 위에 마우스를 올려 확인)",
     "start": "시작",
     "field_id": "ID",
     "field_name": "이름",
