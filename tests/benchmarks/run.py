@@ -106,8 +106,10 @@ WHY_SLOWER = {
         "pydantic moves and every per-id result, where PyDTMC returns bare arrays."
     ),
     "suite": (
-        "The suite is above its 6-minute budget on this shared machine: see the slowest "
-        "tests in tests/benchmarks/test-suite.log (`--durations` is not recorded yet)."
+        "The whole suite ran a little over its 6-minute budget while other jobs shared "
+        "the two cores (its output, with what failed, is in the local, untracked "
+        "tests/benchmarks/test-suite.log). Which tests dominate is not recorded yet: "
+        "`pytest --durations=20` lists them; the benchmark quick mode itself takes ~7 s."
     ),
 }
 
@@ -455,17 +457,18 @@ def bench_pydtmc(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
 
 
 def bench_test_suite() -> list[dict[str, Any]]:
-    """The test suite's own run time: ``python -m pytest -x -q -p no:randomly`` in a fresh
-    process (the whole suite must stay under 6 minutes on 2 cores)."""
+    """The test suite's own run time: ``python -m pytest -q -p no:randomly`` in a fresh
+    process (the whole suite must stay under 6 minutes on 2 cores). Without ``-x``, so a
+    failing test does not cut the timing short; the summary line says what failed."""
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"],
         capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     secs = time.perf_counter() - t0
     (RESULTS.parent / "test-suite.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     summary = (done.stdout.strip().splitlines() or ["no output"])[-1].strip("= ")
-    return [_case("suite", "python -m pytest -x -q -p no:randomly", secs, "goal (6 minutes)", 360.0, summary)]  # fmt: skip
+    return [_case("suite", "python -m pytest -q -p no:randomly", secs, "goal (6 minutes)", 360.0, summary)]  # fmt: skip
 
 
 # -- counting event logs (fit engines: measured, owned by another branch) ---------------------
