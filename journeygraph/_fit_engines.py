@@ -539,7 +539,8 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
         _collision(sorted(v for v in tp_values if v in outs), spec, where)
         has_oc = oc_codes >= 0
     else:
-        oc_codes, oc_values = np.full(n_rows, -1, dtype=np.int64), []
+        # No outcome column: no outcome rows to index (rows_oc below is empty).
+        oc_codes, oc_values = np.zeros(0, dtype=np.int64), []
         has_oc = np.zeros(n_rows, dtype=bool)
 
     ok_c = cust >= 0
@@ -575,9 +576,11 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     oc_map = np.array([code_of[v] for v in oc_values] + [-1], dtype=np.int64)
 
     n_cust = max(n_cust, 1)
+    # Row numbers of the events (``src``) are only needed to name capped customers.
+    src: np.ndarray | None
     if tp_mask.all() and not has_oc.any():  # the common clean log: no copies needed
         code = tp_map[tp_codes]
-        src = np.arange(n_rows)
+        src = np.arange(n_rows) if spec.max_events is not None else None
         t = times
         who = seg * n_cust + cust if "segment" in col else cust
     else:
@@ -587,6 +590,9 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
         src = np.concatenate([rows_tp, rows_oc])
         t = times[src]
         who = seg[src] * n_cust + cust[src]
+        if spec.max_events is None:
+            src = None
+    del tp_codes, oc_codes, times
 
     until = parse_instant(spec.observed_until, numeric)
     if until is None and len(t):
@@ -596,15 +602,26 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
 
     bar.phase("sort")
     order, sort_key = _sort_order(who, t, code, len(names), numeric)
-    who, t, code, src = who[order], t[order], code[order], src[order]
     n = len(code)
     same = np.zeros(n, dtype=bool)
     if n and sort_key is not None:
+        # Duplicates from the sorted key, then one gather of the kept events only.
         sort_key = sort_key[order]
         same[1:] = sort_key[1:] == sort_key[:-1]
         del sort_key
-    elif n:
-        same[1:] = (who[1:] == who[:-1]) & (t[1:] == t[:-1]) & (code[1:] == code[:-1])
+        dup_who = who[order[same]]
+        order = order[~same]
+        who, t, code = who[order], t[order], code[order]
+    else:
+        who, t, code = who[order], t[order], code[order]
+        if n:
+            same[1:] = (who[1:] == who[:-1]) & (t[1:] == t[:-1]) & (code[1:] == code[:-1])
+        dup_who = who[same]
+        who, t, code = who[~same], t[~same], code[~same]
+        order = order[~same]
+    if src is not None:
+        src = src[order]
+    del order
     dropped["duplicate"] = int(same.sum())
     per_seg: dict[str, np.ndarray] = {}
     if "segment" in col:
@@ -618,12 +635,11 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
             "null_customer": by_seg(~ok_c),
             "null_time": by_seg(ok_c & time_null),
             "null_touchpoint": by_seg(ok_cts & ~has_tp & ~has_oc),
-            "duplicate": np.bincount(who[same] // n_cust, minlength=n_seg),
+            "duplicate": np.bincount(dup_who // n_cust, minlength=n_seg),
             "capped": np.zeros(n_seg, dtype=np.int64),
         }
     segment_capped: dict[str, list[str]] = {}
-    keep = ~same
-    who, t, code, src = who[keep], t[keep], code[keep], src[keep]
+    del same, dup_who
 
     # First appearance of each touchpoint (before capping, as in the other engines).
     first = np.full(max(len(touch), 1), np.inf)
@@ -639,6 +655,7 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
         sizes = np.bincount(ids)
         over = sizes > spec.max_events
         if over.any():
+            assert src is not None  # kept whenever there is a cap
             firsts = np.flatnonzero(new)[over]
             biggest = np.argsort(-sizes[over], kind="stable")[:20]
             capped = [cust_name(int(cust[src[i]])) for i in firsts[biggest]]
@@ -652,7 +669,7 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
                     names_ = segment_capped.setdefault(name, [])
                     if len(names_) < 20:
                         names_.append(cust_name(int(cust[src[i]])))
-            who, t, code, src = who[~drop], t[~drop], code[~drop], src[~drop]
+            who, t, code = who[~drop], t[~drop], code[~drop]
 
     bar.phase("count")
     n = len(code)
@@ -669,24 +686,33 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
 
     kind = np.full(n, OUTCOME_ROW, dtype=np.int64)
     tp_ev = ~is_out
-    kind[tp_ev & ~ends] = MOVE
-    kind[tp_ev & ~ends & (nxt >= n_touchpoints)] = TO_OUTCOME
+    moving = tp_ev & ~ends  # MOVE or TO_OUTCOME
+    kind[moving] = MOVE
+    kind[moving & (nxt >= n_touchpoints)] = TO_OUTCOME
     kind[tp_ev & ends] = CHURN
     if window is not None and until is not None:
         kind[tp_ev & ends & cust_last & ((until - t) < window)] = CENSORED
-    target = np.where(tp_ev & ~ends, nxt, -1)
-    prev = np.full(n, -1, dtype=np.int64)
-    if spec.order == 2 and n:
-        prev[1:] = np.where(start[1:], -1, code[:-1])
+    target = np.where(moving, nxt, -1)
+    del nxt, is_out, tp_ev, new_cust, cust_last
+    # Order 1 has no previous touchpoint (every one is -1, stored as a broadcast 0 + 1).
+    prev: np.ndarray | None = None
+    if spec.order == 2:
+        prev = np.full(n, -1, dtype=np.int64)
+        if n:
+            prev[1:] = np.where(start[1:], -1, code[:-1])
+    prev1 = prev + 1 if prev is not None else np.zeros(1, dtype=np.int64)
 
-    segs = who // n_cust
+    # Without a segment column every event is in segment 0.
+    segs = who // n_cust if "segment" in col else np.zeros(n, dtype=np.int64)
+    del who
     k = len(names)
     durations = (
-        {} if numeric else _numpy_durations(segs, prev, code, target, t, kind, names, seg_values)
+        {} if numeric else _numpy_durations(segs, prev, code, target, t, moving, names, seg_values)
     )
+    del moving, t
     fields = [
         (segs, max(len(seg_values), 1)),
-        (prev + 1, k + 1),
+        (prev1, k + 1),
         (code, max(k, 1)),
         (start.astype(np.int64), 2),
         (kind + 1, 5),
@@ -743,45 +769,67 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
 
 def _numpy_durations(
     segs: np.ndarray,
-    prev: np.ndarray,
+    prev: np.ndarray | None,
     code: np.ndarray,
     target: np.ndarray,
     t: np.ndarray,
-    kind: np.ndarray,
+    moving: np.ndarray,
     names: list[str],
     seg_values: list[Any],
 ) -> dict[tuple[str, str | None, str, str], tuple[float, int, float | None]]:
-    """Sum, count and lower median of the gaps of each move (events sorted by journey)."""
-    moving = np.flatnonzero((kind == MOVE) | (kind == TO_OUTCOME))
-    if not len(moving):
+    """Sum, count and lower median of the gaps of each move (events sorted by journey).
+
+    ``moving`` marks the events followed by a move (to a touchpoint or an outcome);
+    ``prev`` is ``None`` for first-order fits (no previous touchpoint).
+    """
+    at = np.flatnonzero(moving)
+    if not len(at):
         return {}
-    gaps = t[moving + 1] - t[moving]
+    gaps = t[at + 1] - t[at]
     size = len(names) + 1
-    key = ((segs[moving] * size + prev[moving] + 1) * size + code[moving]) * size + target[moving]
-    # Sort by (move, gap): gaps first, then a stable sort of the dense move numbers,
-    # which numpy does as a radix sort when they fit 16 bits (there are few moves).
+    key = segs[at] * size
+    if prev is not None:
+        key += prev[at] + 1
+    key *= size
+    key += code[at]
+    key *= size
+    key += target[at]
+    del at
     space = int(key.max()) + 1
     if space <= 1 << 24:  # a lookup table numbers the moves without sorting
         seen = np.zeros(space, dtype=bool)
         seen[key] = True
+        uniq = np.flatnonzero(seen)
         number = np.cumsum(seen) - 1
-        n_moves, dense = int(seen.sum()), number[key]
+        dense = number[key]
+        del seen, number
     else:
         uniq, dense = np.unique(key, return_inverse=True)
-        n_moves = len(uniq)
-    by_gap = np.argsort(gaps)
-    dense = dense.reshape(-1)[by_gap]
-    if n_moves <= 1 << 16:
-        dense = dense.astype(np.uint16)
-    order = by_gap[np.argsort(dense, kind="stable")]
-    key, gaps = key[order], gaps[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    counts = np.diff(np.r_[starts, len(key)])
+        dense = dense.reshape(-1)
+    del key
+    n_moves = len(uniq)
+    # Gaps are whole microseconds, never negative (events are sorted by time): one sort
+    # of (move number, gap) packed into an int64 puts each move's gaps together in order.
+    span = int(gaps.max()) + 1
+    if gaps.dtype.kind == "i" and n_moves * span < 2**62:
+        packed = dense * span
+        packed += gaps
+        del dense, gaps
+        packed.sort()
+        move = packed // span
+        gaps = packed - move * span
+        del packed
+    else:
+        order = np.lexsort((gaps, dense))
+        move, gaps = dense[order], gaps[order]
+        del order, dense
+    starts = np.flatnonzero(np.r_[True, move[1:] != move[:-1]])
+    counts = np.diff(np.r_[starts, len(move)])
     sums = np.add.reduceat(gaps, starts)
     medians = gaps[starts + (counts - 1) // 2]
     out: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
     for k_, total, n, med in zip(
-        key[starts].tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
+        uniq[move[starts]].tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
     ):
         k_, tgt = divmod(k_, size)
         k_, c = divmod(k_, size)

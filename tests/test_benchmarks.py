@@ -23,7 +23,10 @@ def test_quick_suite_writes_results_and_regenerates_the_page(tmp_path: Path) -> 
     assert stored == json.loads(json.dumps(results))
     assert stored["machine"]["versions"]["numpy"]
     groups = {c["group"] for c in stored["cases"]}
-    assert {"attribution", "analysis", "counting"} <= groups
+    assert set(run.GROUPS) == groups
+    # The numpy engine's peak memory is measured in a fresh process (VmHWM of its own).
+    fits = [c for c in stored["cases"] if c["case"].startswith("fit(engine='numpy')")]
+    assert fits and all(0 < c["peak_rss_mib"] < 1024 for c in fits)
     for case in stored["cases"]:
         measured = case["journeygraph_s"] is not None or case["alternative_s"] is not None
         assert measured or case["skipped"], case
@@ -34,6 +37,20 @@ def test_quick_suite_writes_results_and_regenerates_the_page(tmp_path: Path) -> 
     assert "old" not in text and text.endswith("## Kept\n") and "intro" in text
     run.update_page(page, stored)  # regenerating keeps one block
     assert page.read_text() == text
+
+
+def test_only_keeps_the_other_groups_cases_with_their_date(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    earlier = {
+        "date": "2026-01-01 00:00 UTC",
+        "cases": [run._case("counting", "kept", 2.0, "bare", 1.0)],
+    }
+    results.write_text(json.dumps(earlier))
+    again = run.main(["--quick", "--only", "removal", "--out", str(tmp_path)])
+    assert [c["group"] for c in again["cases"]] == ["removal", "counting"]
+    kept = again["cases"][1]
+    assert kept["case"] == "kept" and kept["date"] == "2026-01-01 00:00 UTC"
+    assert "Measured 2026-01-01 00:00 UTC (kept from an earlier run" in run.render_markdown(again)
 
 
 def test_attribution_floor_matches_hand_solved_paths() -> None:

@@ -21,23 +21,29 @@ __all__ = ["main"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def main(sizes: tuple[int, ...] = (200, 500, 1000, 2000)) -> None:
+def main(sizes: tuple[int, ...] = (200, 500, 1000, 2000), as_json: bool = False) -> None:
+    """Print the table (or, with ``as_json``, one JSON line for tests/benchmarks/run.py)."""
+    import json
+
     import numpy as np
 
     try:
         import pydtmc
     except ImportError:
         print("PyDTMC is not installed here: pip install pydtmc (in its own virtualenv)")
-        return
+        raise SystemExit(1) from None
     sys.path.insert(0, str(ROOT))
     import journeygraph as jg
     from journeygraph.chain import to_chain
     from tests.random_maps import random_map
 
     warnings.simplefilter("ignore")
-    print(f"PyDTMC {pydtmc.__version__}, numpy {np.__version__}")
-    print("| states | PyDTMC build + absorption + N | jg.analyze | ratio | max abs diff |")
-    print("|---:|---:|---:|---:|---:|")
+    rows = []
+    if not as_json:
+        print(f"PyDTMC {pydtmc.__version__}, numpy {np.__version__}")
+        print("| states | PyDTMC build + absorption + N | jg.analyze | ratio | max abs diff |")
+        print("|---:|---:|---:|---:|---:|")
+    jg.analyze(random_map(50, seed=2))  # imports and first-call costs, off the clock
     for n in sizes:
         jm = random_map(n, seed=1, stage_ordered=False)
         chain = to_chain(jm)
@@ -63,10 +69,19 @@ def main(sizes: tuple[int, ...] = (200, 500, 1000, 2000)) -> None:
         visits = chain.entry @ N
         ours_v = np.array([res.expected_visits[tp] for tp in chain.touchpoints])
         diff = max(np.abs(theirs - ours).max(), np.abs(visits - ours_v).max())
-        print(
-            f"| {t + a:,} | {pydtmc_s:.3f} s | {jg_s:.3f} s | {pydtmc_s / jg_s:.0f}x | {diff:.1e} |"
+        rows.append(
+            {"states": t + a, "pydtmc_s": pydtmc_s, "journeygraph_s": jg_s, "difference": diff}
         )
+        if not as_json:
+            print(
+                f"| {t + a:,} | {pydtmc_s:.3f} s | {jg_s:.3f} s | {pydtmc_s / jg_s:.0f}x "
+                f"| {diff:.1e} |"
+            )
+    if as_json:
+        found = {"pydtmc": pydtmc.__version__, "numpy": np.__version__, "rows": rows}
+        print(json.dumps(found, default=float))
 
 
 if __name__ == "__main__":
-    main()
+    args = [a for a in sys.argv[1:] if a != "--json"]
+    main(tuple(int(a) for a in args) or (200, 500, 1000, 2000), as_json="--json" in sys.argv)

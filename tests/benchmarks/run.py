@@ -30,6 +30,7 @@ import io
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,17 +45,24 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "benchmarks" / "results.json"
 PAGE = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+#: Case groups in page order; ``--only`` measures some of them again.
+GROUPS = ("attribution", "analysis", "removal", "counting", "chain", "suite")
 
 #: Why journeygraph is still slower than an alternative, by case group (shown under a
 #: table wherever a measured ratio is above 1). Written from profiles of these cases.
 WHY_SLOWER = {
     "attribution": (
         "Counting the paths is at the floor (Arrow split + bincount, "
-        "journeygraph/_paths_count.py). The rest is building a validated JourneyMap: "
-        "one pydantic model per move (~40,000 at 200 channels, ~1.2 s in the profile) "
-        "and the stage-order inference in fit's shared map builder (~0.5 s), then "
-        "`to_chain` reading those models back into arrays. Fix: build maps from arrays "
-        "(validated column-wise) and let `analyze` take the arrays directly."
+        "journeygraph/_paths_count.py). Profiled again (cProfile, 1M journeys, 200 "
+        "channels, warm, quiet machine): `fit_paths` 0.77 s, of which counting 0.68 s "
+        "and building the validated JourneyMap 0.32 s: pydantic validation of the "
+        "40,399 moves 0.24 s (half of it the per-move id check `_check_id`, 81,600 calls, "
+        "in model.py) and the stage-order inference only 0.04 s (the 1.2 s and 0.5 s "
+        "quoted before were profiled under load). The rest of the gap is `analyze` "
+        "reading those models back into arrays (`to_chain`). Fix: skip the per-move id "
+        "check for endpoints that are already validated touchpoint and outcome ids (the "
+        "reference check names any other), and let `analyze` take arrays built once; "
+        "both live in model.py / analysis.py (the `api` branch)."
     ),
     "analysis": (
         "The floor times the bare solves on arrays built before its clock starts; "
@@ -67,9 +75,41 @@ WHY_SLOWER = {
         "(stage-ordered 20,000: BiCGSTAB needs many steps) journeygraph's sparse LU wins."
     ),
     "counting": (
-        "Measured only: `fit()`'s engines belong to another branch (issue #16 targets "
-        "1.2× of the bare DuckDB query). The engine reads the log once more to validate "
-        "and report what it drops, which the bare query does not."
+        "Profiled (cProfile, line_profiler and timed SQL statements; 1M journeys / 5.5M "
+        "events). DuckDB engine: one statistics scan (0.12–0.28 s: null, duplicate and "
+        "outcome checks, the touchpoint list for the ENUM) and one counting query whose "
+        "window carries LEAD as well as LAG (journey ends, censoring) and whose second "
+        "grouping set computes each move's duration (sum, count and exact lower median: "
+        "`quantile_disc` sorts each move's gaps). The durations are most of the gap: the "
+        "same query without them took 0.95–1.0 s against 1.24–1.36 s with them in a "
+        "quiet run, and 1.75–2.0 s against 2.6–3.3 s in a busy one (bare query 1.07–1.36 "
+        "s), i.e. 1.0–1.3× the bare query without durations. numpy engine (peak RSS "
+        "1.39 GB before this round, now under 0.9 GB): reading the file (~0.25 s), "
+        "dictionary-encoding the touchpoint column (~0.1 s), one argsort of a packed "
+        "(customer, time, code) key, then the durations (~0.35 s warm: one sort of ~4.5M "
+        "packed (move, gap) keys for the exact medians); the floor computes no durations, "
+        "journey ends, duplicates or checks. Fix: let callers that do not need durations "
+        "skip them (`fit(..., durations=False)`, not built yet); approximate medians would "
+        "break the rule that every engine returns identical figures."
+    ),
+    "removal": (
+        "Every N_kk exactly (to 1e-12 relative) by block BiCGSTAB with a Neumann "
+        "preconditioner, 16 columns per block, blocks in threads (one per core): "
+        "4.7–7.7 ms per column and thread measured on this machine, so 20,000 columns "
+        "need 47–77 s on two free cores; with the cores shared (load average 5–6 during "
+        "the run) the threads get less than two cores. Not reached: the goal needs fewer "
+        "iterations per column (a stronger preconditioner, such as an incomplete LU "
+        "applied to blocks) or more cores; no estimator is offered yet."
+    ),
+    "chain": (
+        "Only at small sizes, if at all: jg.analyze also builds the chain from the map's "
+        "pydantic moves and every per-id result, where PyDTMC returns bare arrays."
+    ),
+    "suite": (
+        "The whole suite ran a little over its 6-minute budget while other jobs shared "
+        "the two cores (its output, with what failed, is in the local, untracked "
+        "tests/benchmarks/test-suite.log). Which tests dominate is not recorded yet: "
+        "`pytest --durations=20` lists them; the benchmark quick mode itself takes ~7 s."
     ),
 }
 
@@ -115,9 +155,11 @@ def _case(
     check: str = "",
     skipped: str | None = None,
     difference: float | None = None,
+    peak_rss_mib: float | None = None,
 ) -> dict[str, Any]:
     ratio = ours / theirs if ours and theirs else None
     return {
+        "peak_rss_mib": peak_rss_mib,
         "group": group,
         "case": case,
         "journeygraph_s": ours,
@@ -195,7 +237,7 @@ def _duckdb_paths(table: Any) -> float:
     return time.perf_counter() - t0
 
 
-def bench_attribution(journeys: int, repeats: int) -> list[dict[str, Any]]:
+def bench_attribution(journeys: int, repeats: int, quick: bool = False) -> list[dict[str, Any]]:
     import pyarrow as pa
 
     import journeygraph as jg
@@ -233,7 +275,10 @@ def bench_attribution(journeys: int, repeats: int) -> list[dict[str, Any]]:
                 t_duck,
             )
         )
-    if importlib.util.find_spec("ChannelAttribution") is None:
+    if quick or importlib.util.find_spec("ChannelAttribution") is None:
+        why = "ChannelAttribution is not installed (pip install -e '.[bench]')"
+        if quick:  # its simulation takes ~15 s even for 3,000 journeys
+            why = "full runs only (ChannelAttribution's simulation takes ~15 s at any size)"
         rows.append(
             _case(
                 "attribution",
@@ -241,7 +286,7 @@ def bench_attribution(journeys: int, repeats: int) -> list[dict[str, Any]]:
                 t_ours,
                 "ChannelAttribution markov_model",
                 None,
-                skipped="ChannelAttribution is not installed (pip install -e '.[bench]')",
+                skipped=why,
             )
         )
         return rows
@@ -333,10 +378,103 @@ def bench_analysis(sizes: tuple[int, ...], repeats: int) -> list[dict[str, Any]]
     return rows
 
 
+def bench_removal(n: int = 20_000) -> list[dict[str, Any]]:
+    """Every removal effect (and sensitivity) of the random map, in a fresh process,
+    against issue #16's goal of 60 s (no alternative computes them at this size)."""
+    from tests.benchmarks.bench_analysis import _sub
+
+    got = _sub("random", n, "removal")
+    return [
+        _case(
+            "removal",
+            f"every removal effect + sensitivity, {n:,} touchpoints, random",
+            got["removal_s"],
+            "goal (issue #16)",
+            60.0,
+            f"peak RSS {got['peak_rss_mib']:.0f} MiB",
+            peak_rss_mib=got["peak_rss_mib"],
+        )
+    ]
+
+
+#: The suite's own environment for PyDTMC, which pins numpy < 2 (created on first use).
+PYDTMC_ENV = Path(
+    os.environ.get("JG_BENCH_PYDTMC_ENV", Path.home() / ".cache" / "journeygraph" / "bench-pydtmc")
+)
+
+
+def pydtmc_python(env: Path = PYDTMC_ENV) -> tuple[Path | None, str | None]:
+    """The Python of the PyDTMC environment (creating it if needed), or why there is none.
+
+    The environment holds PyDTMC, numpy < 2 and this checkout of journeygraph (editable),
+    so ``tests/benchmarks/bench_pydtmc.py`` compares both tools in one process there.
+    """
+    python = env / "bin" / "python"
+    probe = [str(python), "-c", "import pydtmc, journeygraph"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python, None
+    steps = [
+        [sys.executable, "-m", "venv", str(env)],
+        [str(python), "-m", "pip", "install", "-q", "pydtmc", "numpy<2", "-e", str(ROOT)],
+    ]
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True, timeout=1800)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"could not create its environment ({type(exc).__name__})"
+        if done.returncode:
+            lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+            return None, f"could not create its environment at {env}: {lines[-1][:200]}"
+    return python, None
+
+
+def bench_pydtmc(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
+    """jg.analyze against PyDTMC on the same chains, run in PyDTMC's own environment."""
+    python, why = pydtmc_python()
+    if python is None:
+        return [_case("chain", "absorbing chain", None, "PyDTMC", None, skipped=f"PyDTMC: {why}")]
+    done = subprocess.run(
+        [str(python), str(ROOT / "tests" / "benchmarks" / "bench_pydtmc.py"), "--json",
+         *map(str, sizes)],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        return [_case("chain", "absorbing chain", None, "PyDTMC", None, skipped=f"PyDTMC run failed: {last}")]  # fmt: skip
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return [
+        _case(
+            "chain",
+            f"{r['states']:,}-state chain: absorption probabilities + fundamental matrix",
+            r["journeygraph_s"],
+            f"PyDTMC {found['pydtmc']} (numpy {found['numpy']}, own environment)",
+            r["pydtmc_s"],
+            f"largest difference {r['difference']:.1e}",
+            difference=r["difference"],
+        )
+        for r in found["rows"]
+    ]
+
+
+def bench_test_suite() -> list[dict[str, Any]]:
+    """The test suite's own run time: ``python -m pytest -q -p no:randomly`` in a fresh
+    process (the whole suite must stay under 6 minutes on 2 cores). Without ``-x``, so a
+    failing test does not cut the timing short; the summary line says what failed."""
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    secs = time.perf_counter() - t0
+    (RESULTS.parent / "test-suite.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    summary = (done.stdout.strip().splitlines() or ["no output"])[-1].strip("= ")
+    return [_case("suite", "python -m pytest -q -p no:randomly", secs, "goal (6 minutes)", 360.0, summary)]  # fmt: skip
+
+
 # -- counting event logs (fit engines: measured, owned by another branch) ---------------------
 
 
-def bench_counting(journeys: int, repeats: int) -> list[dict[str, Any]]:
+def bench_counting(journeys: int, repeats: int, quick: bool = False) -> list[dict[str, Any]]:
     if not importlib.util.find_spec("duckdb"):
         return [_case("counting", "fit(engine='duckdb')", None, "bare DuckDB", None, skipped="duckdb is not installed")]  # fmt: skip
     import duckdb
@@ -399,13 +537,59 @@ def bench_counting(journeys: int, repeats: int) -> list[dict[str, Any]]:
         try:
             t_duck, _ = _best(lambda: ours("duckdb"), repeats)
             t_bare, _ = _best(bare, repeats)
-            rows.append(_case("counting", f"fit(engine='duckdb') ({label})", t_duck, "bare DuckDB LAG … GROUP BY", t_bare))  # fmt: skip
+            peak = fresh_peak_rss(path, "duckdb")
+            rows.append(_case("counting", f"fit(engine='duckdb') ({label})", t_duck, "bare DuckDB LAG … GROUP BY", t_bare, f"peak RSS {peak:.0f} MiB in a fresh process", peak_rss_mib=peak))  # fmt: skip
             t_np, _ = _best(lambda: ours("numpy"), repeats)
             t_floor, _ = _best(floor, repeats)
-            rows.append(_case("counting", f"fit(engine='numpy') ({label})", t_np, "pyarrow + numpy lexsort + bincount", t_floor))  # fmt: skip
+            peak = fresh_peak_rss(path, "numpy")
+            rows.append(_case("counting", f"fit(engine='numpy') ({label})", t_np, "pyarrow + numpy lexsort + bincount", t_floor, f"peak RSS {peak:.0f} MiB in a fresh process (goal < 1024)", peak_rss_mib=peak))  # fmt: skip
+            rows.append(_pm4py_case(path, label, t_duck, repeats, quick))
         except jg.JourneyGraphError as exc:
             rows.append(_case("counting", "fit()", None, "bare DuckDB", None, skipped=str(exc)))
     return rows
+
+
+def fresh_peak_rss(path: str, engine: str) -> float:
+    """Peak RSS (MiB, ``VmHWM``) of ``jg.fit(path, engine=...)`` in a fresh process.
+
+    The process imports journeygraph and the engine's libraries, then fits; its peak
+    is its own (``ru_maxrss`` of a child would include the parent's peak).
+    """
+    code = (
+        f"import sys, warnings; sys.path.insert(0, {str(ROOT)!r}); "
+        "import journeygraph as jg; from tests.benchmarks.bench_load import peak_rss_mib; "
+        "warnings.simplefilter('ignore'); "
+        f"jg.fit({path!r}, customer='customer_id', time='timestamp', touchpoint='touchpoint', "
+        f"outcomes={{'purchase': 'conversion'}}, engine={engine!r}, progress=False); "
+        "print(peak_rss_mib())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _pm4py_case(path: str, label: str, t_ours: float, repeats: int, quick: bool) -> dict[str, Any]:
+    """pm4py's directly-follows graph (``discover_dfg``) of the same log, as an analyst
+    would run it (pandas frame, string case ids), against ``fit(engine='duckdb')``."""
+    case = f"fit(engine='duckdb') against pm4py ({label})"
+    if quick:  # importing pm4py alone takes seconds
+        return _case("counting", case, t_ours, "pm4py discover_dfg", None, skipped="full runs only (importing pm4py takes seconds)")  # fmt: skip
+    if importlib.util.find_spec("pm4py") is None:
+        return _case("counting", case, t_ours, "pm4py discover_dfg", None, skipped="pm4py is not installed (pip install -e '.[bench]')")  # fmt: skip
+    import pandas as pd
+    import pm4py
+
+    def theirs() -> Any:
+        df = pd.read_parquet(path)
+        df["customer_id"] = df["customer_id"].astype(str)  # pm4py wants string case ids
+        dfg, _start, _end = pm4py.discover_dfg(
+            df, case_id_key="customer_id", activity_key="touchpoint", timestamp_key="timestamp"
+        )
+        return dfg
+
+    t_pm, _ = _best(theirs, repeats)
+    return _case("counting", case, t_ours, "pm4py discover_dfg (pandas read + DFG)", t_pm)
 
 
 # -- the page ----------------------------------------------------------------------------
@@ -438,13 +622,20 @@ def render_markdown(results: dict[str, Any]) -> str:
     titles = {
         "attribution": "Attribution from a path table",
         "analysis": "Core analysis",
+        "removal": "Every removal effect of a large map",
         "counting": "Counting event logs (fit engines)",
+        "chain": "Absorbing-chain figures against PyDTMC",
+        "suite": "The test suite",
     }
     for group, title in titles.items():
         rows = [r for r in results["cases"] if r["group"] == group]
         if not rows:
             continue
-        lines += [f"### {title}", "", "| case | journeygraph | alternative | ratio | check |"]
+        lines += [f"### {title}", ""]
+        dates = sorted({r.get("date", results["date"]) for r in rows})
+        if dates != [results["date"]]:
+            lines += [f"Measured {', '.join(dates)} (kept from an earlier run by `--only`).", ""]
+        lines += ["| case | journeygraph | alternative | ratio | check |"]
         lines.append("|---|---|---|---|---|")
         slower = False
         for r in rows:
@@ -487,21 +678,56 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, help="folder for results.json")
     parser.add_argument("--docs", type=Path, help="page to regenerate")
     parser.add_argument("--repeats", type=int)
+    parser.add_argument(
+        "--only",
+        help="comma-separated groups to measure again (" + ", ".join(GROUPS) + "); the "
+        "other groups' cases are kept from the existing results file",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     repeats = args.repeats or (1 if quick else 3)
+    only = set(args.only.split(",")) if args.only else set(GROUPS)
+    unknown = only - set(GROUPS)
+    if unknown:
+        parser.error(
+            f"unknown group(s) {', '.join(sorted(unknown))}; choose from {', '.join(GROUPS)}"
+        )
+    out = args.out or (Path(tempfile.mkdtemp()) if quick else RESULTS.parent)
     cases: list[dict[str, Any]] = []
-    cases += bench_attribution(3000 if quick else 1_000_000, repeats)
-    cases += bench_analysis((300,) if quick else (2000, 5000, 20000), repeats)
-    cases += bench_counting(500 if quick else 1_000_000, repeats)
+    if "attribution" in only:
+        cases += bench_attribution(3000 if quick else 1_000_000, repeats, quick)
+    if "analysis" in only:
+        cases += bench_analysis((300,) if quick else (2000, 5000, 20000), repeats)
+    if "removal" in only:
+        cases += bench_removal(1000) if quick else bench_removal()
+    if "counting" in only:
+        cases += bench_counting(500 if quick else 1_000_000, repeats, quick)
+    if "chain" in only:
+        if quick:
+            cases.append(_case("chain", "absorbing chain", None, "PyDTMC", None, skipped="full runs only (it creates its own environment)"))  # fmt: skip
+        else:
+            cases += bench_pydtmc((200, 500, 1000, 2000))
+    if "suite" in only:
+        if quick:
+            cases.append(_case("suite", "python -m pytest", None, "goal (6 minutes)", None, skipped="full runs only (the quick mode runs inside the suite)"))  # fmt: skip
+        else:
+            cases += bench_test_suite()
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for case in cases:
+        case["date"] = now
+    previous = out / "results.json"
+    if args.only and previous.exists():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        kept = [{"date": old["date"], **c} for c in old["cases"] if c["group"] not in only]
+        cases = sorted(kept + cases, key=lambda c: GROUPS.index(c["group"]))
     results = {
-        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": now,
         "quick": quick,
         "repeats": repeats,
+        "measured_now": sorted(only, key=GROUPS.index),
         "machine": _machine(),
         "cases": cases,
     }
-    out = args.out or (Path(tempfile.mkdtemp()) if quick else RESULTS.parent)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     page = args.docs or (None if quick else PAGE)
