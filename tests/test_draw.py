@@ -457,3 +457,14 @@ def test_system_dot_and_webassembly_draw_the_same_boxes(monkeypatch: pytest.Monk
     assert len(ids) == len(jm.touchpoints) + len(jm.outcomes) + len(jm.stages)
     for k in ids:
         assert np.allclose(_extent(a[k]), _extent(b[k]), atol=0.5), k
+
+
+def test_loss_lines_name_each_rival_by_what_tells_them_apart() -> None:
+    # "Bought a Volta" / "Bought a Nordwagen": cut to a slide column, both read "Bought
+    # a…"; without their shared first words every line still says which rival.
+    res = jg.analyze(jg.load(EXAMPLES / "decision_journey_current.yaml"))
+    svg = str(jg.render(res, format="svg", preset="slide"))
+    texts = [t.text or "" for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert any(t.endswith("→ Nordwagen") for t in texts)
+    assert not any(t.endswith("Bought a…") for t in texts)
+    assert any(t == "Bought a Nordwagen" for t in texts)  # the outcome keeps its name

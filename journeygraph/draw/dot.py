@@ -31,7 +31,7 @@ from journeygraph.draw.scene import Scene, SceneMove, SceneOutcome, SceneTouchpo
 from journeygraph.draw.text import em, wrap
 from journeygraph.draw.words import word
 
-__all__ = ["DEFAULT_MAX_EDGES", "FONT", "Preset", "write_dot"]
+__all__ = ["DEFAULT_MAX_EDGES", "FONT", "Preset", "rival_names", "write_dot"]
 
 Preset = Literal["full", "slide"]
 
@@ -235,6 +235,26 @@ def _box(
     return _Box(tp, badge, tuple(name), tuple(extra), tuple(loss), col_w, height)
 
 
+def rival_names(scene: Scene) -> dict[str, str]:
+    """Competitor names for the short loss lines: the words they all begin with left out.
+
+    "Bought a Volta" and "Bought a Nordwagen" become "Volta" and "Nordwagen", so a line
+    cut to its column still says which rival; one competitor keeps its whole name.
+
+    >>> from journeygraph.draw import build_scene
+    >>> rival_names(build_scene(jg.load("examples/decision_journey_current.yaml")))
+    {'volta': 'Volta', 'nordwagen': 'Nordwagen'}
+    """
+    rivals = [(o.id, o.label.split()) for o in scene.outcomes if o.kind == "competitor"]
+    if len(rivals) < 2:
+        return {}
+    common = 0
+    shortest = min(len(words) for _, words in rivals)
+    while common < shortest - 1 and len({tuple(w[: common + 1]) for _, w in rivals}) == 1:
+        common += 1
+    return {oid: " ".join(words[common:]) for oid, words in rivals}
+
+
 def _loss_lines(
     scene: Scene,
     tp: SceneTouchpoint,
@@ -252,6 +272,7 @@ def _loss_lines(
     beyond; the full text is the fourth item (the tooltip).
     ``compact``: everything on one line (a slide column that would not fit otherwise).
     """
+    short = rival_names(scene)
     churn = 0.0
     rivals: list[tuple[float, str]] = []
     for loss in scene.losses:
@@ -266,7 +287,7 @@ def _loss_lines(
         if loss.kind == "churn":
             churn += value
         else:
-            rivals.append((value, loss.outcome_label))
+            rivals.append((value, short.get(loss.outcome, loss.outcome_label)))
     full: list[tuple[str, str, str]] = []
     if churn >= 0.0005:
         full.append((word(lang, "lost_stub", value=_pct(churn)), "churn", "loss churn"))
