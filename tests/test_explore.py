@@ -23,6 +23,8 @@ import journeygraph as jg
 from journeygraph.draw.explore import json_for_script, page_data
 from journeygraph.draw.words import LANGS
 
+from .conftest import DATA
+
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -343,7 +345,7 @@ def test_bad_arguments_are_one_clear_error(
 
 def test_bad_objects_and_mismatched_intervals(tiny: jg.JourneyMap, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="obj must be a JourneyMap"):
-        jg.explore("map.yaml", tmp_path / "x.html")  # type: ignore[arg-type]
+        jg.explore(42, tmp_path / "x.html")  # type: ignore[arg-type]
     other = jg.load(EXAMPLES / "b2b_saas_current.yaml")
     ci = jg.credible_intervals(tiny, draws=50, seed=0)
     with pytest.raises(jg.RenderError, match="not of this map"):
@@ -386,3 +388,11 @@ def test_json_for_script_is_safe_for_any_text(value: Any) -> None:
     text = json_for_script(value)
     assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
     assert json.loads(text) == value
+
+
+def test_a_path_to_a_map_file_is_a_map() -> None:
+    # Every function that takes a map also takes a path to a map file (issue #13).
+    path = DATA / "good" / "tiny.yaml"
+    assert jg.explore(path) == jg.explore(jg.load(path))
+    with pytest.raises(jg.MapError, match="no such file"):
+        jg.explore(path.with_name("missing.yaml"))

@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from journeygraph import _args
 from journeygraph._escape import one_line, shorten
 from journeygraph._files import atomic_write
 from journeygraph.analysis import Analysis, analyze
@@ -129,7 +130,7 @@ _SHELL = """<!DOCTYPE html>
 
 
 def explore(
-    obj: JourneyMap | Analysis | MapDiff,
+    obj: JourneyMap | Analysis | MapDiff | str | os.PathLike[str],
     path: str | os.PathLike[str] | None = None,
     *,
     lang: str = "en",
@@ -176,6 +177,8 @@ def explore(
     >>> [n["id"] for n in data["nodes"]]
     ['ad', 'shop', 'buy', 'gone']
     """
+    if isinstance(obj, str | os.PathLike):  # a map file, as every map-taking function
+        obj = _args.journey_map(obj, "obj")
     data = page_data(obj, lang=lang, intervals=intervals)
     target = _html_path(path)
     html = _page(data)
