@@ -382,8 +382,12 @@ def test_long_names_are_shortened_on_the_page(tiny: jg.JourneyMap) -> None:
     assert len(jg.explore(jm)) < len(jg.explore(tiny)) + 1_000
 
 
+def _nested(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.lists(inner) | st.dictionaries(st.text(), inner)
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+@given(st.recursive(st.text(), _nested))
 def test_json_for_script_is_safe_for_any_text(value: Any) -> None:
     text = json_for_script(value)
     assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}

@@ -48,6 +48,6 @@ def test_every_map_shown_in_the_docs_loads() -> None:
 def test_ci_installs_chromium_for_the_explorer_browser_tests() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "command -v chromium" in ci
-    assert "apt-get update && apt-get install -y chromium" in ci
+    assert "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium" in ci
     # The install comes before the tests run.
     assert ci.index("apt-get install -y chromium") < ci.index("python -m pytest")
