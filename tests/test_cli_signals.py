@@ -108,8 +108,9 @@ _SLOW_QUERY = textwrap.dedent(
         sys.stderr.write("ready\\n")
         sys.stderr.flush()
         # Between two DuckDB statements of the fit (the signal lands in Python, so it
-        # is acted on at once). A Ctrl-C that arrives while DuckDB is inside one long
-        # statement is not always seen by DuckDB 2.0 (docs/reliability.md).
+        # is acted on at once). Inside a statement DuckDB 2.0 looks for Ctrl-C only
+        # after about 2 s, so an early one waits for the statement's end
+        # (docs/reliability.md): a race a test cannot time on a loaded machine.
         time.sleep(30)
         return real_run(con, sql, params)
     engines._run = slow_run
