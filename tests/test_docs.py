@@ -37,6 +37,13 @@ def test_every_public_name_has_a_reference_entry() -> None:
     for name, path in documented.items():
         assert _resolve(path) is getattr(jg, name), f"{path} is not jg.{name}"
     assert len(entries) == len(set(entries))
+    # ... and every one is used in an example that test_api_page_examples_run runs.
+    text = API_PAGE.read_text(encoding="utf-8")
+    examples = "\n".join(x for x in text.splitlines() if x.startswith((">>>", "...")))
+    unused = [
+        n for n in jg.__all__ if n != "__version__" and not re.search(rf"\bjg\.{n}\b", examples)
+    ]
+    assert not unused, f"no example on docs/reference/api.md uses {unused}"
 
 
 def test_api_page_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
