@@ -1099,20 +1099,25 @@ def _maps_from_counts(
     order_rank = _touchpoint_rank(touchpoints, template, counts.first_seen)
 
     unit, unit_size = _duration_unit(counts.durations)
-    pooled = FitReport(
-        engine=counts.engine,
-        input_rows=counts.input_rows,
-        events=sum(r[7] for r in rows),
-        journeys=journeys_total,
-        censored_journeys=sum(r[7] for r in rows if r[5] == CENSORED),
-        single_event_journeys=sum(r[7] for r in rows if r[4] and r[5] in (CHURN, CENSORED)),
-        dropped=dropped,
-        capped_customers=tuple(counts.capped_customers),
-        order=spec.order,
-        unseen_touchpoints=unseen_touchpoints,
-        unseen_outcomes=unseen_outcomes,
-        new_touchpoints=new_touchpoints,
-    )
+
+    def report_of(part: list[Any]) -> FitReport:
+        """The report of these count rows (all of them, or one segment's)."""
+        return FitReport(
+            engine=counts.engine,
+            input_rows=counts.input_rows,
+            events=sum(r[7] for r in part),
+            journeys=sum(r[7] for r in part if r[4]),  # rows that start a journey
+            censored_journeys=sum(r[7] for r in part if r[5] == CENSORED),
+            single_event_journeys=sum(r[7] for r in part if r[4] and r[5] in (CHURN, CENSORED)),
+            dropped=dropped,
+            capped_customers=tuple(counts.capped_customers),
+            order=spec.order,
+            unseen_touchpoints=unseen_touchpoints,
+            unseen_outcomes=unseen_outcomes,
+            new_touchpoints=new_touchpoints,
+        )
+
+    pooled = report_of(rows)
     segments = sorted({r[0] for r in rows})
     maps: dict[str, JourneyMap] = {}
     for seg in segments:
@@ -1158,22 +1163,7 @@ def _maps_from_counts(
                     "touchpoint; rename touchpoints that contain ' > '"
                 )
         _check_absorbing(seg_touch, moves, seg_ends, where)
-        journeys = sum(r[7] for r in seg_rows if r[4])
-        report = FitReport(
-            engine=counts.engine,
-            input_rows=counts.input_rows,
-            events=sum(r[7] for r in seg_rows),
-            journeys=journeys,
-            censored_journeys=sum(r[7] for r in seg_rows if r[5] == CENSORED),
-            single_event_journeys=sum(r[7] for r in seg_rows if r[4] and r[5] in (CHURN, CENSORED)),
-            dropped=dropped,
-            capped_customers=tuple(counts.capped_customers),
-            segment=None,
-            order=spec.order,
-            unseen_touchpoints=unseen_touchpoints,
-            unseen_outcomes=unseen_outcomes,
-            new_touchpoints=new_touchpoints,
-        )
+        report = report_of(seg_rows)
         if spec.segment is not None:
             # The segment's own figures, and the pooled report beside them.
             own = counts.segments.get(seg, {})

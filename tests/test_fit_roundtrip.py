@@ -19,7 +19,7 @@ import pytest
 
 import journeygraph as jg
 
-from .conftest import DATA, EXAMPLES
+from .conftest import DATA, EXAMPLES, fit_simulated_log
 
 Z = 4.5
 
@@ -127,22 +127,7 @@ def test_cli_simulate_then_fit_with_the_map_for_outcomes_and_stages(tmp_path: Pa
     log, out = tmp_path / "events.parquet", tmp_path / "fitted.yaml"
     for args in (
         ["simulate", example, "-n", "20000", "--seed", "3", "-o", str(log)],
-        [
-            "fit",
-            str(log),
-            "--customer",
-            "customer_id",
-            "--time",
-            "step",
-            "--touchpoint",
-            "touchpoint",
-            "--outcomes",
-            example,
-            "--stages",
-            example,
-            "-o",
-            str(out),
-        ],
+        fit_simulated_log(log, example, out, "--stages", example),
     ):
         done = subprocess.run(
             [sys.executable, "-m", "journeygraph", *args], capture_output=True, text=True
