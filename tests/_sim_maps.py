@@ -7,6 +7,7 @@ The reference numbers come from dense numpy on the chain of :func:`to_chain`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,3 +93,23 @@ def dense(jm: jg.JourneyMap, entry: str | dict[str, float] | None = None) -> Den
     Q, R = chain.Q.toarray(), chain.R.toarray()
     N = np.linalg.inv(np.eye(chain.size) - Q)
     return Dense(chain.touchpoints, chain.outcomes, Q, R, chain.entry, N, N @ R, chain.step_hours)
+
+
+def fitted_b2b(n: int, *, order: int = 2, seed: int = 0) -> jg.JourneyMap:
+    """The B2B example's journeys, simulated (``n``, ``seed``) and fitted back with the
+    example as template: the large fitted map the drawing and explorer tests use."""
+    import pyarrow as pa
+
+    jm = jg.load(Path(__file__).parent.parent / "examples" / "b2b_saas_current.yaml")
+    log = jg.simulate(jm, n=n, seed=seed)
+    fitted = jg.fit(
+        pa.table(log.columns),
+        customer="customer_id",
+        time="step",
+        touchpoint="touchpoint",
+        outcomes=jm,
+        stages=jm,
+        order=order,
+    )
+    assert isinstance(fitted, jg.JourneyMap)
+    return fitted

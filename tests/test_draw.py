@@ -27,6 +27,7 @@ from journeygraph.draw.text import em
 from journeygraph.draw.words import WORDS, word
 
 from ._reference import dense
+from ._sim_maps import fitted_b2b
 from .conftest import DATA, EXAMPLES
 from .conftest import run_cli as run
 
@@ -400,19 +401,8 @@ def test_small_text_colours_are_readable_on_white() -> None:
 
 @needs_wasm
 def test_a_fitted_map_of_80_touchpoints_renders_in_under_2_seconds() -> None:
-    pa = pytest.importorskip("pyarrow", reason="fitting from columns needs pyarrow")
-    jm = jg.load(EXAMPLES / "b2b_saas_current.yaml")
-    log = jg.simulate(jm, n=50_000, seed=0)
-    fitted = jg.fit(
-        pa.table(log.columns),
-        customer="customer_id",
-        time="step",
-        touchpoint="touchpoint",
-        outcomes=jm,
-        stages=jm,
-        order=2,
-    )
-    assert isinstance(fitted, jg.JourneyMap)
+    pytest.importorskip("pyarrow", reason="fitting from columns needs pyarrow")
+    fitted = fitted_b2b(50_000)
     big = len(fitted.touchpoints)
     assert big >= 50
     G.layout("digraph { a -> b }", "svg", timeout=60)  # start the WebAssembly once

@@ -25,6 +25,7 @@ import pytest
 import journeygraph as jg
 from journeygraph._escape import one_line
 from journeygraph.draw.explore import page_data
+from tests._sim_maps import fitted_b2b
 from tests.test_explore import HOSTILE, hostile_map
 
 ROOT = Path(__file__).parent.parent
@@ -541,17 +542,7 @@ def test_diff_fades_removed_touchpoints_in_the_future_state(explore_page: Any) -
 
 
 def test_a_fitted_order_2_map_with_intervals_opens_cleanly(explore_page: Any) -> None:
-    jm = example("b2b_saas_current")
-    log = jg.simulate(jm, 2000, seed=0).to_frame()
-    fitted = jg.fit(
-        log,
-        customer="customer_id",
-        time="step",
-        touchpoint="touchpoint",
-        outcomes=jm,
-        stages=jm,
-        order=2,
-    )
+    fitted = fitted_b2b(2_000)
     ci = jg.credible_intervals(fitted, draws=100, seed=0, removal_effects=True)
     o = explore_page(fitted, intervals=ci)
     page = o.page

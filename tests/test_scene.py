@@ -18,6 +18,7 @@ import journeygraph as jg
 from journeygraph.draw import build_scene
 from journeygraph.draw.scene import element_id
 
+from ._sim_maps import fitted_b2b
 from .conftest import DATA, EXAMPLES
 
 V_AD, V_SHOP = 10 / 11, 35 / 44
@@ -177,18 +178,7 @@ def test_select_moves_leaves_no_orphan_boxes() -> None:
 
 def test_second_order_states_are_labelled_by_where_they_came_from() -> None:
     pa = pytest.importorskip("pyarrow", reason="fitting from columns needs pyarrow")
-    jm = jg.load(EXAMPLES / "b2b_saas_current.yaml")
-    log = jg.simulate(jm, n=2_000, seed=0)
-    fitted = jg.fit(
-        pa.table(log.columns),
-        customer="customer_id",
-        time="step",
-        touchpoint="touchpoint",
-        outcomes=jm,
-        stages=jm,
-        order=2,
-    )
-    assert isinstance(fitted, jg.JourneyMap)
+    fitted = fitted_b2b(2_000)
     scene = build_scene(fitted)
     assert scene.fitted_order == 2
     labels = {t.id: t.label for t in scene.touchpoints}
