@@ -106,10 +106,10 @@ WHY_SLOWER = {
         "pydantic moves and every per-id result, where PyDTMC returns bare arrays."
     ),
     "suite": (
-        "The whole suite ran a little over its 6-minute budget while other jobs shared "
-        "the two cores (its output, with what failed, is in the local, untracked "
-        "tests/benchmarks/test-suite.log). Which tests dominate is not recorded yet: "
-        "`pytest --durations=20` lists them; the benchmark quick mode itself takes ~7 s."
+        "The suite runs on every core (pytest-xdist, one test file per worker: "
+        "pyproject's addopts); its output is in the local, untracked "
+        "tests/benchmarks/test-suite.log. The slowest files start a JVM (Spark) or a "
+        "browser (the explorer tests); `pytest --durations=20` lists the slowest tests."
     ),
 }
 
