@@ -102,7 +102,7 @@ _SLOW_QUERY = textwrap.dedent(
     """
     import sys
     import time
-    import journeygraph._fit_engines as engines
+    from journeygraph.fit import duckdb_engine as engines
     real_run = engines._run
     def slow_run(con, sql, params=None):
         sys.stderr.write("ready\\n")

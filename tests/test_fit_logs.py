@@ -19,12 +19,9 @@ import pyarrow as pa
 import pytest
 
 import journeygraph as jg
-from journeygraph._fit_engines import (
-    FORMULA_GUARD,
-    TIME_PATTERN,
-    _parse_time_strings,
-)
 from journeygraph.fit import split_state, state_id
+from journeygraph.fit.numpy_engine import _parse_time_strings
+from journeygraph.fit.spec import FORMULA_GUARD, TIME_PATTERN
 
 from .conftest import DATA
 
@@ -270,13 +267,13 @@ def test_ctrl_c_in_duckdb_is_a_keyboard_interrupt(
 ) -> None:
     import duckdb
 
-    from journeygraph import _fit_engines
+    from journeygraph.fit import duckdb_engine
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         if error == "interrupt":
             raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
         raise RuntimeError("Query interrupted")
 
-    monkeypatch.setattr(_fit_engines, "_count_duckdb", interrupted)
+    monkeypatch.setattr(duckdb_engine, "_count_duckdb", interrupted)
     with pytest.raises(KeyboardInterrupt):
         jg.fit(FAR, **KW, engine="duckdb")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import journeygraph as jg
-import journeygraph.io as jgio
+from journeygraph.io._yaml import _YamlBuilder
 
 from .conftest import DATA, EXAMPLES
 from .random_maps import random_map_data
@@ -65,14 +65,14 @@ explicit: !!str 12
 def test_values_equal_pyyaml_safe_load(text: str, fast: bool) -> None:
     # Reference: PyYAML's own safe loader (node tree + constructor).
     expected = yaml.load(text, Loader=yaml.SafeLoader)
-    assert jgio._YamlBuilder(text, "<t>", fast=fast).document() == expected
+    assert _YamlBuilder(text, "<t>", fast=fast).document() == expected
 
 
 def test_libyaml_and_pure_python_read_the_same_random_map(tmp_path: Path) -> None:
     jm = _quiet_map(300, seed=5)
     text = jg.save(jm, tmp_path / "m.yaml").read_text(encoding="utf-8")
-    fast = jgio._YamlBuilder(text, "<t>", fast=True).document()
-    slow = jgio._YamlBuilder(text, "<t>", fast=False).document()
+    fast = _YamlBuilder(text, "<t>", fast=True).document()
+    slow = _YamlBuilder(text, "<t>", fast=False).document()
     assert fast == slow == yaml.load(text, Loader=yaml.SafeLoader)
     assert _load_quiet(tmp_path / "m.yaml") == jm
 

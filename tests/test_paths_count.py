@@ -1,4 +1,4 @@
-"""fit_paths counts whole columns (journeygraph._paths_count), no Python loop per row.
+"""fit_paths counts whole columns (journeygraph/fit/paths_count.py), no Python loop per row.
 
 Reference: a plain row-by-row reading of the table in this file (``str.split``, dict
 counters: the method fit_paths used before), independent of Arrow and numpy.

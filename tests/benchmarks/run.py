@@ -53,7 +53,7 @@ GROUPS = ("attribution", "analysis", "removal", "counting", "chain", "suite")
 WHY_SLOWER = {
     "attribution": (
         "Counting the paths is at the floor (Arrow split + bincount, "
-        "journeygraph/_paths_count.py). Profiled again (cProfile, 1M journeys, 200 "
+        "journeygraph/fit/paths_count.py). Profiled again (cProfile, 1M journeys, 200 "
         "channels, warm, quiet machine): `fit_paths` 0.77 s, of which counting 0.68 s "
         "and building the validated JourneyMap 0.32 s: pydantic validation of the "
         "40,399 moves 0.24 s (half of it the per-move id check `_check_id`, 81,600 calls, "

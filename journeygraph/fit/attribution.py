@@ -1,0 +1,120 @@
+"""Fitting a map from an attribution path table: :func:`fit_paths`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from journeygraph.errors import (
+    EventLogError,
+)
+from journeygraph.fit.build import _build_map, _stages
+from journeygraph.fit.paths_count import count_paths
+from journeygraph.fit.report import FitReport
+from journeygraph.fit.sources import _count_column, _paths_table
+from journeygraph.model import JourneyMap
+
+__all__ = ["fit_paths"]
+
+
+def fit_paths(
+    table: Any,
+    *,
+    path: str = "path",
+    conversions: str = "total_conversions",
+    nulls: str = "total_null",
+    sep: str = " > ",
+    stages: Any = None,
+    name: str | None = None,
+    conversion: str = "conversion",
+    churn: str = "churn",
+    unknown_touchpoints: Literal["error", "other"] = "error",
+) -> JourneyMap:
+    """Fit a map from an aggregated attribution path table (ChannelAttribution's input).
+
+    One row per distinct path such as ``"search > email > site"``, with the number of
+    journeys along it that converted and that did not. Each path's channels are
+    touchpoints; its journeys enter at the first channel, move along the path and end
+    in the ``conversion`` outcome or in ``churn``. The removal effects of the fitted
+    map are those of first-order Markov attribution of the paths (Anderl et al. 2016).
+
+    Parameters
+    ----------
+    table
+        pandas/polars DataFrame, pyarrow Table, or a CSV/Parquet file path.
+    path, conversions, nulls
+        Column names; counts are non-negative numbers (``nulls`` may be omitted by
+        passing ``None``).
+    sep
+        Separator between channels in a path.
+    stages, name, churn, unknown_touchpoints
+        As in :func:`fit`.
+    conversion
+        Id of the conversion outcome.
+
+    Returns
+    -------
+    JourneyMap
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> paths = pd.DataFrame({"path": ["search > site", "email"],
+    ...                       "total_conversions": [3, 0], "total_null": [1, 2]})
+    >>> jm = jg.fit_paths(paths)
+    >>> sorted((m.source, m.target, m.weight) for m in jm.moves)
+    [('email', 'churn', 2.0), ('search', 'site', 4.0), ('site', 'churn', 1.0), ('site', 'conversion', 3.0)]
+    """
+    arrow, where, default_name = _paths_table(table, [c for c in (path, conversions, nulls) if c])
+    conv = _count_column(arrow, conversions, where)
+    lost = _count_column(arrow, nulls, where) if nulls else np.zeros(arrow.num_rows)
+    # Split and count on whole columns (paths_count.py), no loop per row.
+    counts = count_paths(arrow, path, conv, lost, sep, where)
+    names = counts.channels
+    clash = sorted({conversion, churn} & set(names))
+    if clash:
+        raise EventLogError(
+            f"{where}: channel {clash[0]!r} has the same id as an outcome; pass "
+            "conversion= or churn= with another id"
+        )
+    touchpoints = list(names)
+    entry = {names[i]: float(counts.entry[i]) for i in np.flatnonzero(counts.entry)}
+    moves: dict[tuple[str, str], float] = {
+        (names[a], names[b]): w
+        for a, b, w in zip(
+            counts.pair_from.tolist(),
+            counts.pair_to.tolist(),
+            counts.pair_weight.tolist(),
+            strict=True,
+        )
+    }
+    for outcome, ends in ((conversion, counts.converted), (churn, counts.lost)):
+        moves.update({(names[i], outcome): float(ends[i]) for i in np.flatnonzero(ends)})
+    outcome_kinds = {conversion: "conversion", churn: "churn"}
+    used = {o for (_, o) in moves if o in outcome_kinds}
+    report = FitReport(
+        engine="paths",
+        input_rows=arrow.num_rows,
+        events=int(counts.events),
+        journeys=int(counts.journeys),
+        censored_journeys=0,
+        single_event_journeys=0,
+        dropped={},
+    )
+    stage_of, stage_list, details = _stages(
+        stages, touchpoints, entry, moves, unknown_touchpoints, where
+    )
+    return _build_map(
+        name=name or default_name,
+        entry=entry,
+        moves=moves,
+        touchpoints=touchpoints,
+        outcome_kinds={o: k for o, k in outcome_kinds.items() if o in used},
+        stage_of=stage_of,
+        stage_list=stage_list,
+        details=details,
+        metadata={"fit": report.to_dict()},
+        persona=None,
+        where=where,
+    )

@@ -1,0 +1,549 @@
+"""The DuckDB engine: counts event-log files (and large tables) in SQL (see :mod:`journeygraph.fit.spec`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from journeygraph._optional import require
+from journeygraph._progress import Progress
+from journeygraph.errors import EventLogError
+from journeygraph.fit.spec import (
+    _NOT_A_TIME,
+    AWARE_PATTERN,
+    CENSORED,
+    CHURN,
+    FORMULA_GUARD,
+    MOVE,
+    NUMBER_PATTERN,
+    OUTCOME_ROW,
+    TIME_PATTERN,
+    TO_OUTCOME,
+    Counts,
+    Spec,
+    _bad_time,
+    _collision,
+    _too_many,
+    _unknown_outcomes,
+    check_columns,
+    parse_duration,
+    parse_instant,
+)
+
+__all__ = ["count_duckdb", "quote_ident"]
+
+
+# -- DuckDB engine --------------------------------------------------------------------
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier, double-quoted with inner quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def count_duckdb(
+    source: Any,
+    spec: Spec,
+    where: str,
+    *,
+    kind: str,
+    files: Sequence[str] = (),
+    bar: Progress | None = None,
+) -> Counts:
+    """The DuckDB engine: windowing and GROUP BY in SQL; only the count table returns.
+
+    ``kind`` is ``"parquet"`` or ``"csv"`` (read ``files`` out-of-core) or ``"arrow"``
+    (query the arrow table ``source`` in place).
+    """
+    duckdb = require("duckdb", extra="files", feature="fitting event-log files")
+    con = duckdb.connect(":memory:")
+    try:
+        bar = bar or Progress("", [], progress=False)
+        return _count_duckdb(con, duckdb, source, spec, where, kind, list(files), bar)
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        # Ctrl-C: DuckDB stops the query and reports it as its own error (DuckDB 2
+        # raises RuntimeError('Query interrupted')); it is the user's interrupt.
+        if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from None
+        raise
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EventLogError(f"{where}: cannot read the event log: {first}") from None
+    finally:
+        con.close()
+
+
+def _run(con: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """Execute with only the parameters the statement uses (DuckDB wants them exact)."""
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    return con.execute(sql, used) if used else con.execute(sql)
+
+
+def _count_duckdb(
+    con: Any,
+    duckdb: Any,
+    source: Any,
+    spec: Spec,
+    where: str,
+    kind: str,
+    files: list[str],
+    bar: Progress,
+) -> Counts:
+    _run(con, "SET TimeZone = 'UTC'")
+    # DuckDB's own bar prints to stdout (where a CLI's --json goes); ours uses stderr.
+    _run(con, "SET enable_progress_bar = false")
+    bar.phase("statistics")
+    # DuckDB globs every file name it reads: a name holding * ? [ is a pattern there,
+    # so escape them into one-character classes ('events[2024].csv' stays that file).
+    files = [re.sub(r"([*?\[])", r"[\1]", f) for f in files]
+    if kind == "parquet":
+        rel = con.read_parquet(files, union_by_name=True)
+    elif kind == "csv":
+        rel = con.read_csv(files, all_varchar=True, header=True)
+    else:
+        rel = con.from_arrow(source)
+    if kind == "csv":
+        # Every CSV cell loses the spreadsheet formula guard, as in the numpy engine.
+        rel.create_view("raw_csv")
+        guard = "'" + FORMULA_GUARD.replace("'", "''") + "'"
+        names = [row[0] for row in _run(con, "DESCRIBE raw_csv").fetchall()]
+        cells = ", ".join(
+            f"CASE WHEN regexp_matches({quote_ident(n)}, {guard}) THEN substr({quote_ident(n)}, 2) "
+            f"ELSE {quote_ident(n)} END AS {quote_ident(n)}"
+            for n in names
+        )
+        _run(con, f"CREATE VIEW raw_events AS SELECT {cells} FROM raw_csv")
+    else:
+        rel.create_view("raw_events")
+    described = _run(con, "DESCRIBE raw_events").fetchall()
+    types = {row[0]: str(row[1]).upper() for row in described}
+    check_columns([row[0] for row in described], spec, where)
+
+    q = quote_ident
+    time_type = types[spec.time]
+    numeric, time_sql = _duckdb_time(con, spec, where, time_type)
+    outs = list(spec.outcome_values)
+    # Outcome values are parameters ($o0, $o1, ...): never SQL text, and an IN list of
+    # constants is much cheaper per row than list_contains.
+    out_params: dict[str, Any] = {f"o{i}": v for i, v in enumerate(outs)}
+    in_outs = f"IN ({', '.join(f'$o{i}' for i in range(len(outs)))})" if outs else "IS NULL"
+    seg_sql = f"CAST({q(spec.segment)} AS VARCHAR)" if spec.segment else "''"
+    oc_sql = f"CAST({q(spec.outcome)} AS VARCHAR)" if spec.outcome else "CAST(NULL AS VARCHAR)"
+    src = (
+        f"SELECT {q(spec.customer)} AS c, {time_sql} AS t, "
+        f"CAST({q(spec.touchpoint)} AS VARCHAR) AS tp, {oc_sql} AS oc, {seg_sql} AS s "
+        "FROM raw_events"
+    )
+    ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
+    checks = _cardinality_checks(con, src, spec, where, in_outs, out_params)
+    if spec.outcome:
+        tp_item = "tp IS NOT NULL"
+        oc_item = "oc IS NOT NULL"
+        items = (
+            f"SELECT s, c, t, tp AS item, 0 AS o FROM src WHERE {ok} AND {tp_item} "
+            f"UNION ALL SELECT s, c, t, oc AS item, 1 AS o FROM src WHERE {ok} AND {oc_item}"
+        )
+    else:
+        is_out = f"coalesce(tp {in_outs}, false)"
+        items = (
+            f"SELECT s, c, t, tp AS item, CASE WHEN {is_out} THEN 1 ELSE 0 END AS o "
+            f"FROM src WHERE {ok} AND tp IS NOT NULL"
+        )
+
+    # One scan for every statistic: GROUP BY the touchpoint/outcome values and null flags
+    # (a few rows per distinct value), then add up in Python.
+    group_sql = (
+        f"WITH src AS ({src}) SELECT tp, oc, c IS NULL, t IS NULL, s IS NULL, count(*), "
+        "min(t), max(t) FROM src GROUP BY ALL"
+    )
+    limit = 8 * (spec.max_touchpoints + len(outs) + 2) * (len(outs) + 2 if spec.outcome else 1)
+    groups = _run(con, f"{group_sql} LIMIT $lim", {"lim": limit + 1}).fetchall()
+    if len(groups) > limit:
+        checks()  # too many distinct values: raises the error that names them
+        groups = _run(con, group_sql).fetchall()
+    outs_set = set(outs)
+    n_rows = null_c = null_t = null_s = null_tp = n_items = 0
+    min_t: Any = None
+    max_t: Any = None
+    touch_set: set[str] = set()
+    first_seen: dict[str, float] = {}
+    unknown: set[str] = set()
+    clash: set[str] = set()
+    for tp, oc, no_c, no_t, no_s, n, lo, hi in groups:
+        n_rows += n
+        if spec.outcome:
+            if oc is not None and oc not in outs_set:
+                unknown.add(oc)
+            if tp in outs_set:
+                clash.add(tp)
+        if no_c or no_t or no_s:
+            null_c += n if no_c else 0
+            null_t += n if not no_c and no_t else 0
+            null_s += n if not no_c and not no_t and no_s else 0
+            continue
+        oc_event = (oc is not None) if spec.outcome else (tp in outs_set)
+        tp_event = tp is not None and (spec.outcome is not None or tp not in outs_set)
+        if tp is None and not oc_event:
+            null_tp += n
+        if tp_event:
+            touch_set.add(tp)
+            first_seen[tp] = min(first_seen.get(tp, float(lo)), float(lo))
+        n_items += n * (int(tp_event) + int(oc_event))
+        if tp_event or oc_event:
+            min_t = lo if min_t is None else min(min_t, lo)
+            max_t = hi if max_t is None else max(max_t, hi)
+    _unknown_outcomes(sorted(unknown), spec, where)
+    _collision(sorted(clash), spec, where)
+    _too_many(len(touch_set), spec, where)
+    touch = sorted(touch_set)
+    dropped = {
+        "null_customer": int(null_c),
+        "null_time": int(null_t),
+        "null_segment": int(null_s),
+        "null_touchpoint": int(null_tp),
+    }
+    until = parse_instant(spec.observed_until, numeric)
+    if until is None and max_t is not None:
+        until = float(max_t)
+    gap = parse_duration(spec.gap, "gap", numeric)
+    window = parse_duration(spec.window, "window", numeric)
+    if not n_items:
+        dropped["duplicate"] = 0
+        dropped["capped"] = 0
+        return Counts([], int(n_rows), dropped, [], "duckdb")
+
+    # Event codes: touchpoints in code-point order, then outcomes in code-point order, so
+    # ordering by (time, code) is the documented tie rule; an ENUM makes the cast cheap.
+    names = touch + sorted(outs)
+    n_touchpoints = len(touch)
+    _run(
+        con,
+        "CREATE TEMP TABLE jg_names AS SELECT unnest($v) AS v, generate_subscripts($v, 1) AS i",
+        {"v": names},
+    )
+    _run(con, "CREATE TYPE jg_item AS ENUM (SELECT v FROM jg_names ORDER BY i)")
+
+    capped: list[str] = []
+    capped_rows = 0
+    if spec.max_events is not None:
+        res = _run(
+            con,
+            f"WITH src AS ({src}), items AS ({items}), d AS (SELECT DISTINCT s, c, t, item, o "
+            "FROM items) SELECT CAST(c AS VARCHAR), count(*) AS n, s FROM d GROUP BY s, c "
+            "HAVING count(*) > $cap ORDER BY n DESC, 1",
+            {**out_params, "cap": spec.max_events},
+        ).fetchall()
+        capped = [r[0] for r in res[:20]]
+        capped_rows = sum(int(r[1]) for r in res)
+    segments: dict[str, dict[str, int]] = {}
+    segment_capped: dict[str, list[str]] = {}
+    if spec.segment is not None:
+        segments, segment_capped = _duckdb_segments(con, src, spec, in_outs, out_params)
+        for r in res if spec.max_events is not None else []:
+            segments[str(r[2])]["capped"] += int(r[1])
+            listed = segment_capped.setdefault(str(r[2]), [])
+            if len(listed) < 20:
+                listed.append(r[0])
+
+    bar.phase("count")
+    # Time and code packed into one BIGINT sort key when the range allows it (always for
+    # timestamps in microseconds spanning less than ~290 years / 1000 codes).
+    k = len(names)
+    packed = not numeric and min_t is not None and (int(max_t) - int(min_t) + 1) * (k + 1) < 2**62
+    params: dict[str, Any] = {
+        **out_params,
+        "gap": gap,
+        "window": window,
+        "until": until,
+        "ntouch": n_touchpoints,
+    }
+    if spec.max_events is not None:
+        params["cap"] = spec.max_events
+    if packed:
+        params.update(tmin=int(min_t), K=k)
+    # First without removing duplicates: exact when the log has none (a duplicate is a
+    # row equal to the one before it in the window order, so one window finds them). If
+    # it finds any, count again over the distinct events.
+    # Timestamp logs also get each move's gaps, from the same scan (a grouping set).
+    timed = not numeric
+    # With a cap, count over distinct events at once: the cap applies to distinct events,
+    # and capped customers' duplicates would not show in the first pass.
+    first_dedupe = spec.max_events is not None
+    sql = _duckdb_count_sql(src, items, spec, packed, dedupe=first_dedupe, durations=timed)
+    rows_raw = _run(con, sql, params).fetchall()
+    if not first_dedupe and any(r[7] for r in rows_raw if not timed or r[10] == 0):
+        sql = _duckdb_count_sql(src, items, spec, packed, dedupe=True, durations=timed)
+        rows_raw = _run(con, sql, params).fetchall()
+    durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
+    if timed:
+        for r in rows_raw:
+            if r[10] and r[4] in (MOVE, TO_OUTCOME):
+                key = (str(r[0]), names[r[1]] if r[1] is not None else None, names[r[2]])
+                durations[(*key, names[r[5]])] = (float(r[8]), int(r[6]), float(r[9]))
+        rows_raw = [r for r in rows_raw if r[10] == 0]
+    rows = [
+        (
+            str(r[0]),
+            names[r[1]] if r[1] is not None else None,
+            names[r[2]],
+            r[2] >= n_touchpoints,
+            bool(r[3]),
+            int(r[4]),
+            names[r[5]] if r[5] is not None else None,
+            int(r[6]),
+        )
+        for r in rows_raw
+    ]
+    kept = sum(r[7] for r in rows)
+    dropped["duplicate"] = int(n_items) - kept - capped_rows
+    dropped["capped"] = capped_rows
+    for seg, figures in segments.items():
+        seg_kept = sum(r[7] for r in rows if r[0] == seg)
+        figures["duplicate"] = figures.pop("items") - seg_kept - figures["capped"]
+    return Counts(
+        rows,
+        int(n_rows),
+        dropped,
+        capped,
+        "duckdb",
+        first_seen,
+        durations,
+        segments,
+        segment_capped,
+    )
+
+
+def _duckdb_segments(
+    con: Any, src: str, spec: Spec, in_outs: str, out_params: dict[str, Any]
+) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+    """Each segment's input rows, null rows and events (duplicates follow from them)."""
+    ok = "c IS NOT NULL AND t IS NOT NULL"
+    if spec.outcome:
+        oc_event, tp_event = "oc IS NOT NULL", "tp IS NOT NULL"
+    else:
+        oc_event = f"coalesce(tp {in_outs}, false)"
+        tp_event = f"(tp IS NOT NULL AND NOT coalesce(tp {in_outs}, false))"
+    res = _run(
+        con,
+        f"WITH src AS ({src}) SELECT s, count(*), count(*) FILTER (WHERE c IS NULL), "
+        "count(*) FILTER (WHERE c IS NOT NULL AND t IS NULL), "
+        f"count(*) FILTER (WHERE {ok} AND tp IS NULL AND NOT {oc_event}), "
+        f"sum(CASE WHEN {ok} THEN CAST({tp_event} AS INT) + CAST({oc_event} AS INT) ELSE 0 END) "
+        "FROM src WHERE s IS NOT NULL GROUP BY s",
+        out_params,
+    ).fetchall()
+    segments = {
+        str(r[0]): {
+            "input_rows": int(r[1]),
+            "null_customer": int(r[2]),
+            "null_time": int(r[3]),
+            "null_touchpoint": int(r[4]),
+            "items": int(r[5] or 0),
+            "capped": 0,
+        }
+        for r in res
+    }
+    return segments, {}
+
+
+def _cardinality_checks(
+    con: Any, src: str, spec: Spec, where: str, in_outs: str, out_params: dict[str, Any]
+) -> Any:
+    """The checks for a log with very many distinct values, each its own small query."""
+
+    def run() -> None:
+        ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
+        if spec.outcome:
+            unknown = _run(
+                con,
+                f"SELECT DISTINCT oc FROM ({src}) WHERE oc IS NOT NULL AND NOT "
+                f"(oc {in_outs}) ORDER BY oc LIMIT 6",
+                out_params,
+            ).fetchall()
+            _unknown_outcomes([r[0] for r in unknown], spec, where)
+            clash = _run(
+                con,
+                f"SELECT DISTINCT tp FROM ({src}) WHERE tp {in_outs} ORDER BY tp LIMIT 6",
+                out_params,
+            ).fetchall()
+            _collision([r[0] for r in clash], spec, where)
+            tp_item = "tp IS NOT NULL"
+        else:
+            tp_item = f"tp IS NOT NULL AND NOT coalesce(tp {in_outs}, false)"
+        n_touch = _run(
+            con, f"SELECT count(DISTINCT tp) FROM ({src}) WHERE {ok} AND {tp_item}", out_params
+        ).fetchone()[0]
+        _too_many(int(n_touch), spec, where)
+
+    return run
+
+
+def _duckdb_count_sql(
+    src: str, items: str, spec: Spec, packed: bool, *, dedupe: bool, durations: bool = False
+) -> str:
+    """The counting query: one window over each customer's events, then GROUP BY.
+
+    Columns: segment, previous code (order 2), code, starts journey, kind, next code,
+    count, and whether the group is of duplicate rows (only without ``dedupe``).
+    """
+    code = "enum_code(CAST(item AS jg_item))"
+    if packed:
+        key = f"SELECT s, c, (t - $tmin) * $K + {code} AS k FROM items"
+        cols = "s, c, k"
+        order = "k"
+        lagged = "lag(k) OVER win AS pk, lead(k) OVER win AS nk"
+        unpack = (
+            "k // $K + $tmin AS t, k % $K AS code, pk // $K + $tmin AS pt, pk % $K AS pc, "
+            "nk // $K + $tmin AS nt, nk % $K AS nc, coalesce(pk = k, false) AS dup"
+        )
+    else:
+        key = f"SELECT s, c, t, {code} AS code FROM items"
+        cols = "s, c, t, code"
+        order = "t, code"
+        lagged = (
+            "lag(t) OVER win AS pt, lag(code) OVER win AS pc, "
+            "lead(t) OVER win AS nt, lead(code) OVER win AS nc"
+        )
+        unpack = "t, code, pt, pc, nt, nc, coalesce(pt = t AND pc = code, false) AS dup"
+    distinct = "DISTINCT " if dedupe else ""
+    # Without segments s is a constant: partitioning by it too would cost a third more.
+    part = "s, c" if spec.segment is not None else "c"
+    # Counting events per customer costs a second pass; only do it for a cap.
+    n_cust_sql = f"count(*) OVER (PARTITION BY {part})" if spec.max_events is not None else "0"
+    cap_sql = "WHERE n_cust <= $cap" if spec.max_events is not None else ""
+    prev_sql = "CASE WHEN NOT st THEN pc END" if spec.order == 2 else "CAST(NULL AS BIGINT)"
+    final = _duckdb_final(prev_sql, durations)
+    return f"""
+        WITH src AS ({src}),
+        items AS ({items}),
+        e AS (SELECT {distinct}{cols} FROM ({key})),
+        w AS (
+            SELECT s, {order}, {n_cust_sql} AS n_cust, {lagged}
+            FROM e
+            WINDOW win AS (PARTITION BY {part} ORDER BY {order})
+        ),
+        u AS (SELECT s, n_cust, {unpack} FROM w {cap_sql}),
+        f AS (
+            SELECT s, t, code, pc, nc, nt, dup, code >= $ntouch AS o, nc >= $ntouch AS nxo,
+                (pc IS NULL OR pc >= $ntouch
+                    OR (CAST($gap AS DOUBLE) IS NOT NULL AND t - pt > CAST($gap AS DOUBLE)))
+                    AS st,
+                (nt IS NULL OR code >= $ntouch
+                    OR (CAST($gap AS DOUBLE) IS NOT NULL AND nt - t > CAST($gap AS DOUBLE)))
+                    AS en
+            FROM u
+        )
+        {final}
+    """
+
+
+def _duckdb_final(prev_sql: str, timed: bool) -> str:
+    """The last SELECT of the counting query: the count table, and with ``timed`` also
+    each move's gaps (sum, lower median) in a second grouping set of the same scan.
+
+    Columns: segment, previous, code, starts journey, kind, next, count, duplicate
+    group; with ``timed`` also the gap sum, the gap median and ``GROUPING(st, dup)``
+    (0 for count rows, 3 for move-gap rows).
+    """
+    kind = f"""CASE
+                WHEN o THEN {OUTCOME_ROW}
+                WHEN NOT en THEN CASE WHEN nxo THEN {TO_OUTCOME} ELSE {MOVE} END
+                WHEN nt IS NULL AND CAST($window AS DOUBLE) IS NOT NULL
+                    AND CAST($until AS DOUBLE) - t < CAST($window AS DOUBLE) THEN {CENSORED}
+                ELSE {CHURN}
+            END"""
+    head = f"""
+        SELECT s, {prev_sql} AS prev, code, st, {kind} AS kind,
+            CASE WHEN NOT o AND NOT en THEN nc END AS nxt, count(*) AS n, dup"""
+    if not timed:
+        return head + "\n        FROM f\n        GROUP BY ALL\n"
+    gap = "CASE WHEN NOT o AND NOT en THEN nt - t END"
+    return (
+        head
+        + f""", sum({gap}) AS gsum, quantile_disc({gap}, 0.5) AS gmed, GROUPING(st, dup) AS g
+        FROM f
+        GROUP BY GROUPING SETS ((s, prev, code, st, kind, nxt, dup), (s, prev, code, kind, nxt))
+        """
+    )
+
+
+def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool, str]:
+    """(numeric?, SQL expression giving microseconds or numbers) for the time column."""
+    col = quote_ident(spec.time)
+    if time_type.startswith("TIMESTAMP_NS"):
+        return False, f"epoch_ns({col}) // 1000"
+    if time_type in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
+        return False, f"epoch_us({col})"  # naive timestamps are UTC: no cast needed
+    if time_type.startswith("TIMESTAMP"):
+        return False, f"epoch_us(CAST({col} AS TIMESTAMPTZ))"
+    if time_type == "DATE":
+        return False, f"epoch_us(CAST({col} AS TIMESTAMP))"
+    numeric_types = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE")
+    if time_type in numeric_types or time_type.startswith(("DECIMAL", "UTINYINT", "U")):
+        bad = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST({col} AS DOUBLE) AS v "
+            "FROM raw_events) WHERE NOT isfinite(v) LIMIT 1",
+        ).fetchone()
+        if bad:
+            raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a finite number")
+        return True, f"CAST({col} AS DOUBLE)"
+    if time_type != "VARCHAR":
+        raise EventLogError(
+            f"{where}: time column {spec.time!r} has type {time_type}; it must hold "
+            "timestamps, dates, ISO 8601 text or numbers"
+        )
+    present, numeric = _run(
+        con,
+        f"SELECT count({col}), count(*) FILTER (WHERE regexp_full_match({col}, $n)) "
+        "FROM raw_events",
+        {"n": NUMBER_PATTERN},
+    ).fetchone()
+    if present and numeric and present != numeric and 2 * numeric >= present:
+        # Mostly numbers: name the first value that is not one.
+        bad = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            "WHERE v IS NOT NULL AND NOT regexp_full_match(v, $n) ORDER BY rn LIMIT 1",
+            {"n": NUMBER_PATTERN},
+        ).fetchone()
+        raise _bad_time(where, spec.time, int(bad[0]), bad[1], _NOT_A_TIME)
+    if present and present == numeric:
+        bad = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            "WHERE v IS NOT NULL AND NOT isfinite(CAST(v AS DOUBLE)) ORDER BY rn LIMIT 1",
+        ).fetchone()
+        if bad:
+            raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a finite number")
+        return True, f"CAST({col} AS DOUBLE)"
+    bad = _run(
+        con,
+        f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+        "WHERE v IS NOT NULL AND (NOT regexp_full_match(v, $p) "
+        "OR TRY_CAST(v AS TIMESTAMPTZ) IS NULL) ORDER BY rn LIMIT 1",
+        {"p": TIME_PATTERN},
+    ).fetchone()
+    if bad:
+        raise _bad_time(where, spec.time, int(bad[0]), bad[1], _NOT_A_TIME)
+    aware, naive = _run(
+        con,
+        f"SELECT count(*) FILTER (WHERE regexp_matches({col}, $p)), "
+        f"count(*) FILTER (WHERE NOT regexp_matches({col}, $p)) FROM raw_events",
+        {"p": AWARE_PATTERN},
+    ).fetchone()
+    if aware and naive:
+        wanted = "" if aware <= naive else "NOT "
+        row = _run(
+            con,
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            f"WHERE {wanted}regexp_matches(v, $p) ORDER BY rn LIMIT 1",
+            {"p": AWARE_PATTERN},
+        ).fetchone()
+        why = (
+            "mixes times with a time zone offset and times without one; give every time "
+            "an offset (or none, meaning UTC)"
+        )
+        raise _bad_time(where, spec.time, int(row[0]), row[1], why)
+    return False, f"epoch_us(CAST({col} AS TIMESTAMPTZ))"

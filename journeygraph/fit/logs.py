@@ -1,0 +1,316 @@
+"""Fitting a map from an event log: :func:`fit`, and turning its options into a :class:`~journeygraph.fit.spec.Spec`."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from journeygraph import _args
+from journeygraph._progress import Progress
+from journeygraph.errors import (
+    EventLogError,
+    MapError,
+)
+from journeygraph.fit.build import Gaps, Row, _maps_from_counts, _outcome_kinds
+from journeygraph.fit.sources import _count
+from journeygraph.fit.spec import (
+    Spec,
+)
+from journeygraph.model import JourneyMap
+
+__all__ = ["Engine", "fit"]
+
+Engine = Literal["auto", "numpy", "duckdb", "spark"]
+
+
+# -- public functions -----------------------------------------------------------------
+
+
+def fit(
+    source: Any,
+    *,
+    customer: str,
+    time: str,
+    touchpoint: str,
+    outcomes: Mapping[str, str] | JourneyMap | None = None,
+    outcome: str | None = None,
+    stages: Any = None,
+    segment: str | None = None,
+    window: Any = None,
+    gap: Any = None,
+    observed_until: Any = None,
+    order: int = 1,
+    engine: Engine = "auto",
+    name: str | None = None,
+    churn: str = "churn",
+    unknown_touchpoints: Literal["error", "other"] = "error",
+    max_events_per_customer: int | None = None,
+    max_touchpoints: int = 500,
+    strict: bool = False,
+    progress: bool | None = None,
+    rename: Mapping[str, str] | None = None,
+    allow_no_conversion: bool = False,
+) -> JourneyMap | dict[str, JourneyMap]:
+    """Fit a journey map from an event log: weights are observed counts.
+
+    Parameters
+    ----------
+    source
+        A pandas or polars DataFrame, a pyarrow Table, a Spark DataFrame, or a path to
+        CSV or Parquet: one file, a glob (``"logs/*.parquet"``) or a folder.
+    customer, time, touchpoint
+        Column names. Times are timestamps, dates, ISO 8601 text or plain numbers.
+    outcomes
+        Event values that end a journey, and their kind: ``{"purchase": "conversion",
+        "bought_rival_x": "competitor"}``. Each becomes an outcome of the map. A
+        :class:`JourneyMap` stands for its own outcomes (``{o.id: o.kind}``), handy for
+        logs written by :func:`journeygraph.simulate`, whose touchpoint column holds
+        the outcome id on a journey's last event (its ``outcome`` column holds the
+        *kind*, so do not pass it as ``outcome=``).
+    outcome
+        Column holding outcome values; without it they are looked up in the touchpoint
+        column.
+    stages
+        Touchpoint -> stage mapping (stages ordered by first appearance), stage ->
+        touchpoints mapping, a :class:`JourneyMap` or map file whose stages and
+        touchpoint details to use; ``None`` infers one stage per touchpoint (see Notes).
+        A map (here, else in ``outcomes=``) is the fit's template: its name (unless
+        ``name=``), persona, stage and touchpoint order and details and outcome names
+        are kept; touchpoints only in the log follow in order of first appearance.
+    segment
+        Column to split by: returns ``{segment value: JourneyMap}``.
+    window
+        Inactivity timeout for censoring: a journey without outcome whose customer's
+        last event lies less than ``window`` before ``observed_until`` is still open,
+        so it is reported as censored, not counted as churn. A duration (``"30d"``,
+        ``datetime.timedelta``) or, for numeric times, a number.
+    gap
+        Split a customer's events into separate journeys at inactivity gaps longer
+        than this duration.
+    observed_until
+        End of the observation window (default: the latest time in the log).
+    order
+        1, or 2 for states that remember the previous touchpoint; see
+        :func:`collapse_order`.
+    engine
+        ``"auto"`` (DuckDB for paths, Spark for Spark DataFrames, numpy otherwise),
+        ``"numpy"``, ``"duckdb"`` or ``"spark"``. All give identical counts.
+    name
+        Map name (default: the file's stem, or ``"fitted journey"``).
+    churn
+        Id of the churn outcome journeys without an outcome event end in.
+    unknown_touchpoints
+        Touchpoints missing from ``stages``: ``"error"``, or ``"other"`` to put them in
+        an ``other`` stage after the others.
+    max_events_per_customer
+        Leave out customers (bots) with more events; the report names them.
+    max_touchpoints
+        More distinct touchpoints than this is an error suggesting a mapping.
+    strict
+        Make every dropped row an error instead of a count in the report.
+    progress
+        Show a progress bar on stderr (phase by phase; Spark stages with their tasks):
+        ``None`` (default) shows it only on an interactive terminal and only for fits
+        longer than a second, ``True`` always, ``False`` never.
+    rename
+        Log value -> id, applied to touchpoint and outcome values after counting:
+        ``{"purchase_complete": "purchase"}`` maps the log's values onto a template's
+        (or ``outcomes=``'s) ids. Values renamed onto an outcome id are outcome events.
+    allow_no_conversion
+        Accept a fit in which no journey ends in a conversion although ``outcomes=``
+        declares one (by default that is an ``EventLogError``: usually a wrong value).
+
+    Returns
+    -------
+    JourneyMap or dict of str to JourneyMap
+        Weights are counts; ``FitReport.of(jm)`` gives the report.
+
+    Raises
+    ------
+    EventLogError
+        Missing columns (with the columns that exist), bad timestamps (row and value),
+        too many touchpoints, unknown touchpoints in ``stages``, an empty log, a file
+        that is not CSV or Parquet, dropped rows with ``strict=True``, an outcome value
+        of an ``outcomes=`` mapping that never occurs in the log (with the values that
+        do and the nearest one), or no conversion at all when one is declared.
+
+    Warns
+    -----
+    JourneyGraphWarning
+        Touchpoints or outcomes of a template map (``stages=``/``outcomes=``) that
+        never occur in the log (also in the report: ``unseen_touchpoints``,
+        ``unseen_outcomes``).
+
+    Notes
+    -----
+    Each customer's events are sorted by time; ties go touchpoints first, then by
+    value in code-point order; exact duplicates count once. Consecutive events of a
+    journey are moves, a journey's first touchpoint is an entry, an outcome event ends
+    the journey (the customer's next event starts a new one), and a journey without
+    outcome ends in churn unless censored (``window``). Without ``stages`` each
+    touchpoint gets its own stage, ordered by the expected number of moves left until
+    the journey ends (most first), so early touchpoints come first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({
+    ...     "customer": [1, 1, 1, 2, 2, 3],
+    ...     "time": ["2024-05-01T10:00", "2024-05-01T10:05", "2024-05-01T10:09",
+    ...              "2024-05-02T09:00", "2024-05-02T09:30", "2024-05-03T12:00"],
+    ...     "event": ["ad", "shop", "purchase", "ad", "shop", "shop"],
+    ... })
+    >>> jm = jg.fit(log, customer="customer", time="time", touchpoint="event",
+    ...             outcomes={"purchase": "conversion"}, stages={"ad": "aware", "shop": "act"})
+    >>> dict(jm.entry)
+    {'ad': 2.0, 'shop': 1.0}
+    >>> sorted((m.source, m.target, m.weight) for m in jm.moves)
+    [('ad', 'shop', 2.0), ('shop', 'churn', 2.0), ('shop', 'purchase', 1.0)]
+    """
+    customer = _args.text(customer, "customer")
+    time = _args.text(time, "time")
+    touchpoint = _args.text(touchpoint, "touchpoint")
+    outcome = _args.optional_text(outcome, "outcome")
+    segment = _args.optional_text(segment, "segment")
+    name = _args.optional_text(name, "name")
+    if order not in (1, 2):
+        raise EventLogError(f"order={order!r}: use 1, or 2 for second-order (memory) maps")
+    kinds = _outcome_kinds(outcomes)
+    if outcome is not None and not kinds:
+        raise EventLogError(
+            f"outcome={outcome!r} names an outcome column, but outcomes= is empty; map its "
+            "values to kinds, e.g. outcomes={'purchase': 'conversion'}"
+        )
+    if max_events_per_customer is not None and (
+        isinstance(max_events_per_customer, bool) or max_events_per_customer < 1
+    ):
+        raise EventLogError(f"max_events_per_customer={max_events_per_customer!r}: use an int >= 1")
+    if unknown_touchpoints not in ("error", "other"):
+        raise EventLogError(f"unknown_touchpoints={unknown_touchpoints!r}: use 'error' or 'other'")
+    if not isinstance(allow_no_conversion, bool):
+        raise TypeError(
+            f"allow_no_conversion must be True or False, not {type(allow_no_conversion).__name__}"
+        )
+    renames = _renames(rename, kinds)
+    template = _template(stages, outcomes)
+    if isinstance(stages, str | os.PathLike):
+        stages = template
+    spec = Spec(
+        customer=customer,
+        time=time,
+        touchpoint=touchpoint,
+        outcome=outcome,
+        segment=segment,
+        outcome_values=tuple(sorted(set(kinds) | {v for v, t in renames.items() if t in kinds})),
+        gap=gap,
+        window=window,
+        observed_until=observed_until,
+        order=order,
+        max_events=max_events_per_customer,
+        max_touchpoints=max_touchpoints,
+        progress=progress,
+    )
+    with Progress("fit", [], progress=progress) as bar:
+        counts, where, default_name = _count(source, spec, engine, bar)
+        bar.phase("maps")
+        counts.rows = _renamed_rows(counts.rows, renames)
+        counts.first_seen = _renamed_first_seen(counts.first_seen, renames)
+        counts.durations = _renamed_durations(counts.durations, renames)
+        return _maps_from_counts(
+            counts,
+            spec,
+            kinds,
+            where=where,
+            name=name or (template.name if template is not None else default_name),
+            stages=stages,
+            churn=churn,
+            unknown=unknown_touchpoints,
+            strict=strict,
+            template=template,
+            declared=None if isinstance(outcomes, JourneyMap) else set(kinds),
+            allow_no_conversion=allow_no_conversion,
+        )
+
+
+def _renames(rename: Mapping[str, str] | None, kinds: Mapping[str, str]) -> dict[str, str]:
+    """``rename=`` checked: text to text, and outcome values stay outcomes."""
+    if rename is None:
+        return {}
+    if not isinstance(rename, Mapping):
+        raise TypeError(
+            f"rename= must map log values to ids, e.g. {{'purchase_complete': 'purchase'}}; "
+            f"got {type(rename).__name__}"
+        )
+    out: dict[str, str] = {}
+    for value, new in rename.items():
+        if not isinstance(value, str) or not isinstance(new, str) or not new.strip():
+            raise EventLogError(
+                f"rename: {value!r} -> {new!r}: both must be non-empty text (a log value "
+                "and the id it stands for)"
+            )
+        if value in kinds and new not in kinds:
+            raise EventLogError(
+                f"rename: {value!r} -> {new!r} turns an outcome value into a touchpoint; "
+                f"add {new!r} to outcomes= or leave {value!r} out of rename="
+            )
+        out[value] = new
+    return out
+
+
+def _template(stages: Any, outcomes: Any) -> JourneyMap | None:
+    """The map whose names, order and details a fit keeps (``stages=``, else ``outcomes=``)."""
+    if isinstance(stages, str | os.PathLike):
+        from journeygraph.io import load
+
+        try:
+            return load(stages)
+        except MapError as exc:
+            raise EventLogError(f"stages: the stage map cannot be used: {exc}") from None
+    if isinstance(stages, JourneyMap):
+        return stages
+    if isinstance(outcomes, JourneyMap):
+        return outcomes
+    return None
+
+
+def _renamed_rows(rows: list[Row], renames: Mapping[str, str]) -> list[Row]:
+    """Count rows with log values renamed to ids; rows that become equal are added."""
+    if not renames:
+        return rows
+
+    def new(value: str | None) -> str | None:
+        return None if value is None else renames.get(value, value)
+
+    merged: dict[tuple[Any, ...], int] = defaultdict(int)
+    for seg, prev, item, is_out, st, kind, nxt, n in rows:
+        merged[(seg, new(prev), renames.get(item, item), is_out, st, kind, new(nxt))] += n
+    return [(*key, n) for key, n in merged.items()]
+
+
+def _renamed_durations(durations: Gaps, renames: Mapping[str, str]) -> Gaps:
+    """Move gaps with log values renamed; merged moves keep exact sums and counts, but
+    their median is unknown (``None``)."""
+    out: Gaps = {}
+    for (seg, prev, item, nxt), (total, n, med) in durations.items():
+        key = (
+            seg,
+            None if prev is None else renames.get(prev, prev),
+            renames.get(item, item),
+            renames.get(nxt, nxt),
+        )
+        if key in out:
+            old_total, old_n, _ = out[key]
+            out[key] = (old_total + total, old_n + n, None)
+        else:
+            out[key] = (total, n, med)
+    return out
+
+
+def _renamed_first_seen(first: Mapping[str, float], renames: Mapping[str, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value, when in first.items():
+        key = renames.get(value, value)
+        out[key] = min(out.get(key, when), when)
+    return out

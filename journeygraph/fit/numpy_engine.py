@@ -1,0 +1,544 @@
+"""The numpy/Arrow engine: counts an in-memory event log (see :mod:`journeygraph.fit.spec`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from journeygraph._optional import require
+from journeygraph._progress import Progress
+from journeygraph.errors import EventLogError
+from journeygraph.fit.spec import (
+    _NOT_A_TIME,
+    _TIME_FIELDS,
+    AWARE_PATTERN,
+    CENSORED,
+    CHURN,
+    MOVE,
+    NUMBER_PATTERN,
+    OUTCOME_ROW,
+    TIME_PATTERN,
+    TO_OUTCOME,
+    Counts,
+    Spec,
+    _bad_time,
+    _collision,
+    _too_many,
+    _unknown_outcomes,
+    check_columns,
+    parse_duration,
+    parse_instant,
+)
+
+__all__ = ["count_arrow"]
+
+
+# -- numpy engine ---------------------------------------------------------------------
+
+
+def _time_numbers(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
+    """An arrow time column as (int64 microseconds or float64 numbers, numeric?)."""
+    pa = require("pyarrow", extra="files", feature="fit")
+    typ = arr.type
+    if pa.types.is_timestamp(typ):
+        per_us = {"s": -1_000_000, "ms": -1000, "us": 1, "ns": 1000}[typ.unit]
+        ints = np.asarray(arr.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False))
+        if per_us < 0:
+            return ints * -per_us, False
+        return ints // per_us, False
+    if pa.types.is_date(typ):
+        days = arr.cast(pa.date32()).cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
+        return np.asarray(days, dtype=np.int64) * 86_400_000_000, False
+    if (pa.types.is_integer(typ) or pa.types.is_floating(typ)) and not pa.types.is_boolean(typ):
+        nums = np.asarray(arr.cast(pa.float64()).fill_null(0).to_numpy(zero_copy_only=False))
+        if not np.isfinite(nums).all():
+            row = int(np.flatnonzero(~np.isfinite(nums))[0])
+            raise _bad_time(where, column, row + 1, float(nums[row]), "not a finite number")
+        return nums, True
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return _parse_time_strings(arr, column, where)
+    if pa.types.is_null(typ):
+        return np.zeros(len(arr), dtype=np.int64), False
+    raise EventLogError(
+        f"{where}: time column {column!r} has type {typ}; it must hold timestamps, dates, "
+        "ISO 8601 text or numbers"
+    )
+
+
+def _parse_time_strings(arr: Any, column: str, where: str) -> tuple[np.ndarray, bool]:
+    """Text times by the module's one rule: plain numbers, or ISO 8601 in microseconds.
+
+    The date arithmetic is exact for every year 0001-9999 (days from the civil date,
+    H. Hinnant's algorithm), so no time is wrapped into another century.
+    """
+    pa = require("pyarrow", extra="files", feature="fit")
+    pc = require("pyarrow.compute", extra="files", feature="fit")
+    arr = _as_text(arr)
+    present = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.flatnonzero(present)
+    values = arr.filter(pa.array(present))
+
+    def first_bad(ok: Any) -> int:
+        flags = np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
+        return int(rows[np.flatnonzero(~flags)[0]])
+
+    is_number = pc.match_substring_regex(values, NUMBER_PATTERN)
+    n_numbers = int(pc.sum(is_number.cast(pa.int64())).as_py() or 0)
+    if 0 < n_numbers < len(values) and 2 * n_numbers >= len(values):
+        row = first_bad(is_number)
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    if len(values) and n_numbers == len(values):
+        nums = np.zeros(len(arr))
+        nums[rows] = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        if not np.isfinite(nums).all():
+            row = int(np.flatnonzero(~np.isfinite(nums))[0])
+            raise _bad_time(where, column, row + 1, arr[row].as_py(), "not a finite number")
+        return nums, True
+    is_time = pc.match_substring_regex(values, TIME_PATTERN)
+    if len(values) and not pc.all(is_time).as_py():
+        row = first_bad(is_time)
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    aware = np.asarray(
+        pc.match_substring_regex(values, AWARE_PATTERN).to_numpy(zero_copy_only=False), dtype=bool
+    )
+    if aware.any() and not aware.all():
+        minority = aware if aware.sum() <= (~aware).sum() else ~aware
+        row = int(rows[np.flatnonzero(minority)[0]])
+        why = (
+            "mixes times with a time zone offset and times without one; give every time "
+            "an offset (or none, meaning UTC)"
+        )
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), why)
+    fields = pc.extract_regex(values, _TIME_FIELDS)
+
+    def number(name: str, width: int = 0) -> np.ndarray:
+        part = fields.field(name)
+        if width:
+            part = pc.utf8_rpad(pc.utf8_slice_codeunits(part, 0, width), width, "0")
+        part = pc.if_else(pc.equal(part, ""), "0", part)
+        return np.asarray(part.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    year, month, day = number("y"), number("mo"), number("d")
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[month - 1]
+    month_days = month_days + (leap & (month == 2))
+    if (day > month_days).any():
+        row = int(rows[np.flatnonzero(day > month_days)[0]])
+        raise _bad_time(where, column, row + 1, arr[row].as_py(), _NOT_A_TIME)
+    # Days since 1970-01-01 of the proleptic Gregorian date (years shifted to March).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    seconds = days * 86_400 + number("h") * 3600 + number("mi") * 60 + number("s")
+    sign = np.where(np.asarray(pc.equal(fields.field("sign"), "-").to_numpy(False)), -1, 1)
+    seconds -= sign * (number("oh") * 3600 + number("om") * 60)
+    out = np.zeros(len(arr), dtype=np.int64)
+    out[rows] = seconds * 1_000_000 + number("f", 6)
+    return out, False
+
+
+def _as_text(arr: Any) -> Any:
+    pa = require("pyarrow", extra="files", feature="fit")
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    return arr
+
+
+def _encode(arr: Any) -> tuple[np.ndarray, list[Any]]:
+    """Dictionary codes (-1 for null) and the dictionary values."""
+    pc = require("pyarrow.compute", extra="files", feature="fit")
+    enc = pc.dictionary_encode(arr)
+    codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, enc.dictionary.to_pylist()
+
+
+def _encode_ids(arr: Any) -> tuple[np.ndarray, int, Any]:
+    """Customer codes (-1 for null), how many codes, and a function naming a code.
+
+    Integer ids in a compact range are their own codes (offset by the smallest), which
+    saves hashing millions of values; anything else is dictionary-encoded.
+    """
+    pa = require("pyarrow", extra="files", feature="fit")
+    if pa.types.is_integer(arr.type) and len(arr) and arr.null_count < len(arr):
+        pc = require("pyarrow.compute", extra="files", feature="fit")
+        bounds = pc.min_max(arr)
+        lo, hi = int(bounds["min"].as_py()), int(bounds["max"].as_py())
+        if hi - lo < max(4 * len(arr), 1024):
+            values = np.asarray(arr.fill_null(lo).to_numpy(zero_copy_only=False), dtype=np.int64)
+            codes = values - lo
+            if arr.null_count:
+                codes[np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = -1
+            return codes, hi - lo + 1, lambda code: str(lo + code)
+    codes, values_list = _encode(arr)
+    return codes, len(values_list), lambda code: str(values_list[code])
+
+
+def _sort_order(
+    who: np.ndarray, t: np.ndarray, code: np.ndarray, n_codes: int, numeric: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The permutation sorting events by (customer, time, code), and its sort key.
+
+    One ``argsort`` of one int64 key (customer, time, code packed) instead of a
+    three-key ``lexsort``: times are used relative to the earliest, or replaced by their
+    dense rank when that range does not fit. Falls back to ``lexsort`` (and no key) only
+    when even ranks overflow.
+    """
+    n = len(code)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    n_who = int(who.max()) + 1
+    k = max(n_codes, 1)
+    t_key: np.ndarray | None = None
+    if not numeric:
+        t_rel = t - t.min()
+        # Logs stamped in whole seconds or milliseconds: divide the common step out.
+        step = int(np.gcd.reduce(t_rel)) or 1
+        if step > 1:
+            t_rel //= step
+        span = int(t_rel.max()) + 1
+        if span * k * n_who < 2**62:
+            t_key = t_rel
+    if t_key is None:
+        _, t_key = np.unique(t, return_inverse=True)
+        t_key = t_key.astype(np.int64, copy=False).reshape(-1)
+        span = int(t_key.max()) + 1
+        if span * k * n_who >= 2**62:
+            return np.lexsort((code, t, who)), None
+    key = who * span
+    key += t_key
+    key *= k
+    key += code
+    return np.argsort(key), key
+
+
+def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None) -> Counts:
+    """The numpy engine: vectorised counting on integer-encoded columns of an arrow table."""
+    bar = bar or Progress("", [], progress=False)
+    bar.phase("encode")
+    check_columns(table.column_names, spec, where)
+    n_rows = table.num_rows
+    col = {role: table.column(name).combine_chunks() for role, name in spec.columns}
+    outs = set(spec.outcome_values)
+
+    cust, n_cust, cust_name = _encode_ids(col["customer"])
+    times, numeric = _time_numbers(col["time"], spec.time, where)
+    time_null = np.asarray(col["time"].is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    tp_codes, tp_values = _encode(_as_text(col["touchpoint"]))
+    if "segment" in col:
+        seg, seg_values = _encode(_as_text(col["segment"]))
+    else:
+        seg, seg_values = np.zeros(n_rows, dtype=np.int64), [""]
+
+    tp_is_out = np.array([v in outs for v in tp_values], dtype=bool)
+    if "outcome" in col:
+        oc_codes, oc_values = _encode(_as_text(col["outcome"]))
+        _unknown_outcomes(sorted(v for v in oc_values if v not in outs), spec, where)
+        _collision(sorted(v for v in tp_values if v in outs), spec, where)
+        has_oc = oc_codes >= 0
+    else:
+        # No outcome column: no outcome rows to index (rows_oc below is empty).
+        oc_codes, oc_values = np.zeros(0, dtype=np.int64), []
+        has_oc = np.zeros(n_rows, dtype=bool)
+
+    ok_c = cust >= 0
+    ok_ct = ok_c & ~time_null
+    ok_cts = ok_ct & (seg >= 0)
+    has_tp = tp_codes >= 0
+    dropped = {
+        "null_customer": int((~ok_c).sum()),
+        "null_time": int((ok_c & time_null).sum()),
+        "null_segment": int((ok_ct & (seg < 0)).sum()),
+        "null_touchpoint": int((ok_cts & ~has_tp & ~has_oc).sum()),
+    }
+
+    # Event codes: touchpoints in code-point order, then outcomes in code-point order,
+    # so sorting by code is the documented tie rule.
+    if "outcome" in col:
+        touch = sorted(set(tp_values))
+        outcome_names = sorted(set(oc_values))
+    else:
+        touch = sorted(v for v, o in zip(tp_values, tp_is_out, strict=True) if not o)
+        outcome_names = sorted(v for v, o in zip(tp_values, tp_is_out, strict=True) if o)
+    tp_mask = ok_cts & has_tp
+    present_tp = np.bincount(tp_codes[tp_mask], minlength=len(tp_values)) > 0
+    n_touch = sum(
+        1 for v, p, o in zip(tp_values, present_tp, tp_is_out, strict=True) if p and not o
+    )
+    _too_many(n_touch, spec, where)
+    names = touch + outcome_names
+    code_of = {v: i for i, v in enumerate(touch)}
+    code_of.update({v: len(touch) + i for i, v in enumerate(outcome_names)})
+    n_touchpoints = len(touch)
+    tp_map = np.array([code_of[v] for v in tp_values] + [-1], dtype=np.int64)
+    oc_map = np.array([code_of[v] for v in oc_values] + [-1], dtype=np.int64)
+
+    n_cust = max(n_cust, 1)
+    # Row numbers of the events (``src``) are only needed to name capped customers.
+    src: np.ndarray | None
+    if tp_mask.all() and not has_oc.any():  # the common clean log: no copies needed
+        code = tp_map[tp_codes]
+        src = np.arange(n_rows) if spec.max_events is not None else None
+        t = times
+        who = seg * n_cust + cust if "segment" in col else cust
+    else:
+        rows_tp = np.flatnonzero(tp_mask)
+        rows_oc = np.flatnonzero(ok_cts & has_oc)
+        code = np.concatenate([tp_map[tp_codes[rows_tp]], oc_map[oc_codes[rows_oc]]])
+        src = np.concatenate([rows_tp, rows_oc])
+        t = times[src]
+        who = seg[src] * n_cust + cust[src]
+        if spec.max_events is None:
+            src = None
+    del tp_codes, oc_codes, times
+
+    until = parse_instant(spec.observed_until, numeric)
+    if until is None and len(t):
+        until = float(t.max())
+    gap = parse_duration(spec.gap, "gap", numeric)
+    window = parse_duration(spec.window, "window", numeric)
+
+    bar.phase("sort")
+    order, sort_key = _sort_order(who, t, code, len(names), numeric)
+    n = len(code)
+    same = np.zeros(n, dtype=bool)
+    if n and sort_key is not None:
+        # Duplicates from the sorted key, then one gather of the kept events only.
+        sort_key = sort_key[order]
+        same[1:] = sort_key[1:] == sort_key[:-1]
+        del sort_key
+        dup_who = who[order[same]]
+        order = order[~same]
+        who, t, code = who[order], t[order], code[order]
+    else:
+        who, t, code = who[order], t[order], code[order]
+        if n:
+            same[1:] = (who[1:] == who[:-1]) & (t[1:] == t[:-1]) & (code[1:] == code[:-1])
+        dup_who = who[same]
+        who, t, code = who[~same], t[~same], code[~same]
+        order = order[~same]
+    if src is not None:
+        src = src[order]
+    del order
+    dropped["duplicate"] = int(same.sum())
+    per_seg: dict[str, np.ndarray] = {}
+    if "segment" in col:
+        n_seg = max(len(seg_values), 1)
+
+        def by_seg(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(seg[mask & (seg >= 0)], minlength=n_seg)
+
+        per_seg = {
+            "input_rows": by_seg(np.ones(n_rows, dtype=bool)),
+            "null_customer": by_seg(~ok_c),
+            "null_time": by_seg(ok_c & time_null),
+            "null_touchpoint": by_seg(ok_cts & ~has_tp & ~has_oc),
+            "duplicate": np.bincount(dup_who // n_cust, minlength=n_seg),
+            "capped": np.zeros(n_seg, dtype=np.int64),
+        }
+    segment_capped: dict[str, list[str]] = {}
+    del same, dup_who
+
+    # First appearance of each touchpoint (before capping, as in the other engines).
+    first = np.full(max(len(touch), 1), np.inf)
+    touch_events = code < len(touch)
+    np.minimum.at(first, code[touch_events], t[touch_events].astype(np.float64))
+    first_seen = {touch[i]: float(first[i]) for i in range(len(touch)) if first[i] < np.inf}
+
+    capped: list[str] = []
+    dropped["capped"] = 0
+    if spec.max_events is not None and len(code):
+        new = np.r_[True, who[1:] != who[:-1]]
+        ids = np.cumsum(new) - 1
+        sizes = np.bincount(ids)
+        over = sizes > spec.max_events
+        if over.any():
+            assert src is not None  # kept whenever there is a cap
+            firsts = np.flatnonzero(new)[over]
+            biggest = np.argsort(-sizes[over], kind="stable")[:20]
+            capped = [cust_name(int(cust[src[i]])) for i in firsts[biggest]]
+            drop = over[ids]
+            dropped["capped"] = int(drop.sum())
+            if per_seg:
+                per_seg["capped"] = np.bincount(who[drop] // n_cust, minlength=len(seg_values))
+                ranked = firsts[np.argsort(-sizes[over], kind="stable")]
+                for i in ranked:
+                    name = str(seg_values[int(who[i] // n_cust)])
+                    names_ = segment_capped.setdefault(name, [])
+                    if len(names_) < 20:
+                        names_.append(cust_name(int(cust[src[i]])))
+            who, t, code = who[~drop], t[~drop], code[~drop]
+
+    bar.phase("count")
+    n = len(code)
+    is_out = code >= n_touchpoints
+    new_cust = np.r_[True, who[1:] != who[:-1]] if n else np.zeros(0, dtype=bool)
+    start = new_cust.copy()
+    if n:
+        start[1:] |= is_out[:-1]
+        if gap is not None:
+            start[1:] |= (t[1:] - t[:-1]) > gap
+    ends = np.r_[start[1:], True] if n else np.zeros(0, dtype=bool)
+    cust_last = np.r_[new_cust[1:], True] if n else np.zeros(0, dtype=bool)
+    nxt = np.r_[code[1:], -1] if n else np.zeros(0, dtype=np.int64)
+
+    kind = np.full(n, OUTCOME_ROW, dtype=np.int64)
+    tp_ev = ~is_out
+    moving = tp_ev & ~ends  # MOVE or TO_OUTCOME
+    kind[moving] = MOVE
+    kind[moving & (nxt >= n_touchpoints)] = TO_OUTCOME
+    kind[tp_ev & ends] = CHURN
+    if window is not None and until is not None:
+        kind[tp_ev & ends & cust_last & ((until - t) < window)] = CENSORED
+    target = np.where(moving, nxt, -1)
+    del nxt, is_out, tp_ev, new_cust, cust_last
+    # Order 1 has no previous touchpoint (every one is -1, stored as a broadcast 0 + 1).
+    prev: np.ndarray | None = None
+    if spec.order == 2:
+        prev = np.full(n, -1, dtype=np.int64)
+        if n:
+            prev[1:] = np.where(start[1:], -1, code[:-1])
+    prev1 = prev + 1 if prev is not None else np.zeros(1, dtype=np.int64)
+
+    # Without a segment column every event is in segment 0.
+    segs = who // n_cust if "segment" in col else np.zeros(n, dtype=np.int64)
+    del who
+    k = len(names)
+    durations = (
+        {} if numeric else _numpy_durations(segs, prev, code, target, t, moving, names, seg_values)
+    )
+    del moving, t
+    fields = [
+        (segs, max(len(seg_values), 1)),
+        (prev1, k + 1),
+        (code, max(k, 1)),
+        (start.astype(np.int64), 2),
+        (kind + 1, 5),
+        (target + 1, k + 1),
+    ]
+    key = np.zeros(n, dtype=np.int64)
+    for values, size in fields:
+        key *= size
+        key += values
+    space = int(np.prod([size for _, size in fields], dtype=object))
+    if space <= max(4 * n, 1 << 20):  # small key space: counting beats sorting
+        tally = np.bincount(key, minlength=1)
+        uniq = np.flatnonzero(tally)
+        counts = tally[uniq]
+    else:
+        uniq, counts = np.unique(key, return_counts=True)
+    decoded = []
+    for _values, size in reversed(fields):
+        decoded.append(uniq % size)
+        uniq = uniq // size
+    f_target, f_kind, f_start, f_code, f_prev, f_seg = decoded
+
+    rows = []
+    for s, p, c, st, kd, tg, m in zip(
+        f_seg.tolist(),
+        f_prev.tolist(),
+        f_code.tolist(),
+        f_start.tolist(),
+        f_kind.tolist(),
+        f_target.tolist(),
+        counts.tolist(),
+        strict=True,
+    ):
+        rows.append(
+            (
+                str(seg_values[s]),
+                names[p - 1] if p else None,
+                names[c],
+                c >= n_touchpoints,
+                bool(st),
+                kd - 1,
+                names[tg - 1] if tg else None,
+                int(m),
+            )
+        )
+    segments = {
+        str(v): {what: int(values[i]) for what, values in per_seg.items()}
+        for i, v in enumerate(seg_values)
+    }
+    return Counts(
+        rows, n_rows, dropped, capped, "numpy", first_seen, durations, segments, segment_capped
+    )
+
+
+def _numpy_durations(
+    segs: np.ndarray,
+    prev: np.ndarray | None,
+    code: np.ndarray,
+    target: np.ndarray,
+    t: np.ndarray,
+    moving: np.ndarray,
+    names: list[str],
+    seg_values: list[Any],
+) -> dict[tuple[str, str | None, str, str], tuple[float, int, float | None]]:
+    """Sum, count and lower median of the gaps of each move (events sorted by journey).
+
+    ``moving`` marks the events followed by a move (to a touchpoint or an outcome);
+    ``prev`` is ``None`` for first-order fits (no previous touchpoint).
+    """
+    at = np.flatnonzero(moving)
+    if not len(at):
+        return {}
+    gaps = t[at + 1] - t[at]
+    size = len(names) + 1
+    key = segs[at] * size
+    if prev is not None:
+        key += prev[at] + 1
+    key *= size
+    key += code[at]
+    key *= size
+    key += target[at]
+    del at
+    space = int(key.max()) + 1
+    if space <= 1 << 24:  # a lookup table numbers the moves without sorting
+        seen = np.zeros(space, dtype=bool)
+        seen[key] = True
+        uniq = np.flatnonzero(seen)
+        number = np.cumsum(seen) - 1
+        dense = number[key]
+        del seen, number
+    else:
+        uniq, dense = np.unique(key, return_inverse=True)
+        dense = dense.reshape(-1)
+    del key
+    n_moves = len(uniq)
+    # Gaps are whole microseconds, never negative (events are sorted by time): one sort
+    # of (move number, gap) packed into an int64 puts each move's gaps together in order.
+    span = int(gaps.max()) + 1
+    if gaps.dtype.kind == "i" and n_moves * span < 2**62:
+        packed = dense * span
+        packed += gaps
+        del dense, gaps
+        packed.sort()
+        move = packed // span
+        gaps = packed - move * span
+        del packed
+    else:
+        order = np.lexsort((gaps, dense))
+        move, gaps = dense[order], gaps[order]
+        del order, dense
+    starts = np.flatnonzero(np.r_[True, move[1:] != move[:-1]])
+    counts = np.diff(np.r_[starts, len(move)])
+    sums = np.add.reduceat(gaps, starts)
+    medians = gaps[starts + (counts - 1) // 2]
+    out: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
+    for k_, total, n, med in zip(
+        uniq[move[starts]].tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
+    ):
+        k_, tgt = divmod(k_, size)
+        k_, c = divmod(k_, size)
+        seg, p = divmod(k_, size)
+        out[(str(seg_values[seg]), names[p - 1] if p else None, names[c], names[tgt])] = (
+            float(total),
+            int(n),
+            float(med),
+        )
+    return out
