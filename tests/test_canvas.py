@@ -949,6 +949,10 @@ def test_comparison_canvas_headline_and_loss_rows_read_at_1280_px(pair: str, pre
         assert squash(f"{before[key]:.1%} → {after[key]:.1%}") in text, (key, text)
         delta = f"{(after[key] - before[key]) * 100:+.1f}".replace("-", "−")
         assert delta in text, (key, text)
+    # Journey time in one unit on both sides of the arrow and in its change.
+    if "figure-hours" in tiles:
+        unit = tiles["figure-hours"][-1]
+        assert unit in "dh" and tiles["figure-hours"].count(unit) == 3, tiles["figure-hours"]
     # Each figure's texts stay inside its tile.
     for g in head:
         rect = next(g.iter(f"{SVG}rect"))

@@ -712,15 +712,21 @@ def _tiles(scene: Scene, lang: str) -> list[_Tile]:
         fig = scene.figure(key)
         if fig is None:
             continue
-        show = _hours if key == "hours" else _pct_short
+        days = key == "hours" and max(fig.value, fig.before or 0.0) >= 48
+
+        def show(value: float, key: str = key, days: bool = days) -> str:
+            if key != "hours":
+                return _pct_short(value)
+            return f"{value / 24:.1f} d" if days else f"{value:.1f} h"
+
         value = show(fig.value)
         delta: str | None = None
         better: bool | None = None
         if fig.before is not None:
             value = f"{show(fig.before)} → {value}"
             change = fig.value - fig.before
-            if key == "hours":
-                delta = ("+" if change >= 0 else "−") + _hours(abs(change))
+            if key == "hours":  # one unit on both sides of the arrow and in the change
+                delta = ("+" if change >= 0 else "−") + show(abs(change))
             else:
                 delta = f"{change * 100:+.1f} {word(lang, 's_pts')}".replace("-", "−")
             if abs(change) >= (0.05 if key == "hours" else 0.0005):
