@@ -913,6 +913,26 @@ def test_canvas_slide_is_16_9_readable_with_stage_bands_and_named_points(
                 assert not overlaps(box, (cx - r, cy - r, cx + r, cy + r)), (box, cx, cy)
     for box in boxes:
         assert 0 <= box[0] and box[2] <= w and 0 <= box[1] and box[3] <= h, box
+    # A name is nearer to its own point than to any other named one, or a leader line
+    # runs from its own point to it.
+    at = {tp: (x, y) for tp, x, y in pts}
+    for (tp, g), box in zip(labels.items(), boxes, strict=True):
+        own = _gap(box, at[tp])
+        leader = g.find(f"{SVG}line")
+        if leader is not None:
+            start = (float(leader.get("x1", "nan")), float(leader.get("y1", "nan")))
+            assert start == pytest.approx(at[tp], abs=0.01), tp
+            end = (float(leader.get("x2", "nan")), float(leader.get("y2", "nan")))
+            assert _gap(box, end) < 2.5, tp  # it ends at the name (estimated box)
+        else:
+            assert own < 14, tp
+            assert all(_gap(box, at[o]) > own for o in labels if o != tp), tp
+
+
+def _gap(box: tuple[float, float, float, float], at: tuple[float, float]) -> float:
+    dx = max(box[0] - at[0], 0.0, at[0] - box[2])
+    dy = max(box[1] - at[1], 0.0, at[1] - box[3])
+    return math.hypot(dx, dy)
 
 
 def _reference_figures(jm: jg.JourneyMap) -> dict[str, float]:

@@ -1153,6 +1153,9 @@ def _draw_summary(out: list[str], spec: _Spec, x: float, y: float, full: float, 
             tx += w + gap
         out.append("</g>")
         y = ty + tile_h + 6 * k
+    # The rows' items start at one x, a column after the longest label.
+    label_w = max((_em(r.label + ":", bold=True) * 10 * k for r in spec.loss_rows), default=0.0)
+    label_w += 8 * k
     for row in spec.loss_rows:
         font = _Font(10 * k)
         label_font = _Font(
@@ -1160,7 +1163,6 @@ def _draw_summary(out: list[str], spec: _Spec, x: float, y: float, full: float, 
             bold=True,
             fill=palette.text_colour("churn" if row.key == "leaks" else "competitor"),
         )
-        label_w = _em(row.label + ":", bold=True) * label_font.size + 6 * k
         out.append(f'<g class="loss-row loss-row-{row.key}">')
         _draw_block(out, _block(row.label + ":", label_w, label_font, 1), x, y)
         text = _block(" · ".join(row.items), full - label_w, font, 2)
@@ -1731,6 +1733,7 @@ def _curve_labels(
     order += [i for i, _ in sorted(known, key=lambda item: -abs(item[1]))]
     left, top, right, bottom = area
     placed: list[tuple[float, float, float, float]] = []
+    named = {i: (positions[i], ypos(v)) for i, v in known}
     size = 10.0
     for i in dict.fromkeys(order):
         tp = spec.slots[i].touchpoint
@@ -1747,7 +1750,7 @@ def _curve_labels(
         px, py = positions[i], ypos(value)
         spots = [
             (cx - w / 2, baseline - 9.5, cx + w / 2, baseline + 3)
-            for baseline in (py - 9, py + 17, py - 21, py + 29, py - 33, py + 41)
+            for baseline in (py - 9, py + 17, py - 21, py + 29, py - 33, py + 41, py - 45, py + 53)
             for shift in (0.0, w / 2 - 8, 8 - w / 2)
             for cx in [min(max(px + shift, left + w / 2), right - w / 2)]
         ]
@@ -1764,14 +1767,30 @@ def _curve_labels(
                 box[0] - r < x < box[2] + r and box[1] - r < y < box[3] + r for x, y, r in drawn
             )
         ]
+        # A name nearer to another named point than to its own would name the wrong
+        # one, unless a leader line (a name set further off) points at its own.
+        others = [at for k, at in named.items() if k != i]
+        free = [
+            box
+            for box in free
+            if _gap(box, (px, py)) > _LEADER_GAP
+            or all(_gap(box, at) > _gap(box, (px, py)) for at in others)
+        ]
         clear = [box for box in free if not any(_crosses(box, seg) for seg in segments)]
         for box in (clear or free)[:1]:
             baseline, cx = box[3] - 3, (box[0] + box[2]) / 2
             placed.append(box)
             colour = _MOOD_COLOUR[_mood(value)]
             tip = f"<title>{_text(tp.label)}</title>" if name.wrapped.truncated else ""
+            leader = ""
+            if _gap(box, (px, py)) > _LEADER_GAP:  # further off: a line to its point
+                nx, ny = min(max(px, box[0]), box[2]), min(max(py, box[1]), box[3])
+                leader = (
+                    f'<line class="emotion-leader" x1="{_n(px)}" y1="{_n(py)}" '
+                    f'x2="{_n(nx)}" y2="{_n(ny)}" stroke="#9aa3ad" stroke-width="0.8"/>'
+                )
             out.append(
-                f'<g class="emotion-label" data-touchpoint="{_text(tp.id)}">{tip}'
+                f'<g class="emotion-label" data-touchpoint="{_text(tp.id)}">{tip}{leader}'
                 f'<text x="{_n(cx)}" y="{_n(baseline)}" font-size="{_n(size)}" fill="{_INK}" '
                 f'text-anchor="middle" stroke="{_PAPER}" stroke-width="3" '
                 f'stroke-linejoin="round" paint-order="stroke">'
@@ -1780,6 +1799,17 @@ def _curve_labels(
                 f"{_text(value_text)}</tspan>"
                 "</text></g>"
             )
+
+
+#: A curve name further than this from its point gets a leader line to it.
+_LEADER_GAP = 12.0
+
+
+def _gap(box: tuple[float, float, float, float], at: tuple[float, float]) -> float:
+    """The distance from a point to a box (0 inside it)."""
+    dx = max(box[0] - at[0], 0.0, at[0] - box[2])
+    dy = max(box[1] - at[1], 0.0, at[1] - box[3])
+    return math.hypot(dx, dy)
 
 
 def _crosses(
