@@ -1591,7 +1591,8 @@ def _draw_slide(spec: _Spec) -> str:
 
 #: The least height of a slide's emotion curve (its stage names, points and labels).
 _SLIDE_CURVE_MIN = 150.0
-#: The widest a touchpoint's name is written next to its point on a slide's curve.
+#: The width a touchpoint's name gets next to its point on a slide's curve, at least
+#: (more, up to twice as much, when the curve has few points).
 _SLIDE_POINT_NAME_W = 150.0
 
 
@@ -1734,6 +1735,8 @@ def _curve_labels(
     left, top, right, bottom = area
     placed: list[tuple[float, float, float, float]] = []
     named = {i: (positions[i], ypos(v)) for i, v in known}
+    room = 1.2 * (right - left) / len(known)
+    name_w = min(max(_SLIDE_POINT_NAME_W, room), 2 * _SLIDE_POINT_NAME_W)
     size = 10.0
     for i in dict.fromkeys(order):
         tp = spec.slots[i].touchpoint
@@ -1744,7 +1747,7 @@ def _curve_labels(
         old = before.values.get(i) if before is not None else None
         if old is not None and old != value:
             value_text += " (" + word(spec.lang, "canvas_was", value=_signed(old)) + ")"
-        name = _block(tp.label, _SLIDE_POINT_NAME_W, _Font(size), 1)
+        name = _block(tp.label, name_w, _Font(size), 1)
         shown = name.wrapped.lines[0] if name.wrapped.lines else ""
         w = _em(shown) * size + _em(" " + value_text, bold=True) * size + 2
         px, py = positions[i], ypos(value)
