@@ -1183,3 +1183,6 @@ def test_hangul_fits_its_boxes_in_every_canvas_view(view: str) -> None:
     if slide:
         assert smallest_px(root) >= 12 - 1e-9
     assert "인지 단계" in "".join(root.itertext())
+    if view == "comparison-full":  # 결제's two pains are gone in the future map
+        assert "".join(root.itertext()).count("✓ 해결") == 2
+        assert "resolved" not in "".join(root.itertext())

@@ -1308,7 +1308,7 @@ def _pain_cells(spec: _Spec, width: float, comparison: bool) -> list[list[_Block
         if comparison and slot.before is not None:
             resolved = [p for p in slot.before.pains if p not in tp.pains]
             resolved_font = _Font(11.5, fill=_MOOD_COLOUR["positive"])
-            blocks += _items(resolved, width, resolved_font, 3, "✓ resolved: ")
+            blocks += _items(resolved, width, resolved_font, 3, word(spec.lang, "resolved"))
         cells.append(blocks)
     return cells
 
