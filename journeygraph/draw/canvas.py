@@ -1165,7 +1165,13 @@ def _draw_summary(out: list[str], spec: _Spec, x: float, y: float, full: float, 
         )
         out.append(f'<g class="loss-row loss-row-{row.key}">')
         _draw_block(out, _block(row.label + ":", label_w, label_font, 1), x, y)
-        text = _block(" · ".join(row.items), full - label_w, font, 2)
+        # As many items as one line holds (at least two; they wrap to a second line).
+        items = list(row.items)
+        while (
+            len(items) > 2 and _block(" · ".join(items), full - label_w, font, 1).wrapped.truncated
+        ):
+            items.pop()
+        text = _block(" · ".join(items), full - label_w, font, 2)
         y += _draw_block(out, text, x + label_w, y, cls="loss-row-items") + 3 * k
         out.append("</g>")
     return y - start
