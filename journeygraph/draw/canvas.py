@@ -15,6 +15,7 @@ See ``docs/canvas.md``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +26,7 @@ from typing import Literal, Protocol
 from journeygraph._escape import escape_text
 from journeygraph._files import atomic_write
 from journeygraph.draw import palette
-from journeygraph.draw.scene import Scene, build_scene, element_id
+from journeygraph.draw.scene import Scene, SceneTouchpoint, build_scene, element_id
 from journeygraph.draw.text import Wrapped as _Wrapped
 from journeygraph.draw.text import em as _em
 from journeygraph.draw.text import wrap as _wrap
@@ -356,6 +357,29 @@ class _Spec:
     headline: str | None = None
     lang: str = "en"
     slide: bool = False
+    tiles: list[_Tile] = field(default_factory=list)
+    loss_rows: list[_LossRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tile:
+    """A headline figure as a tile: its name, value (``12.8% → 16.8%`` in a comparison)
+    and change (``+4.0 pts``, coloured by whether it is better for the business)."""
+
+    key: str
+    name: str
+    value: str
+    delta: str | None = None
+    better: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _LossRow:
+    """A line of the largest leaks or switching points (``Checkout 6.0% → 2.8% · …``)."""
+
+    key: Literal["leaks", "switching"]
+    label: str
+    items: tuple[str, ...]
 
 
 # -- public functions ------------------------------------------------------------------
@@ -573,6 +597,8 @@ def canvas_of_scene(scene: Scene, *, preset: str = "full", lang: str = "en") -> 
         )
         spec.headline = _headline(scene, lang)
         spec.overlay = _scene_overlay(scene)
+        spec.tiles = _tiles(scene, lang)
+        spec.loss_rows = _loss_rows(scene, lang)
     else:
         spec.series = [
             _Series(
@@ -593,6 +619,8 @@ def canvas_of_scene(scene: Scene, *, preset: str = "full", lang: str = "en") -> 
         if scene.kind == "analysis":
             spec.headline = _headline(scene, lang)
             spec.overlay = _scene_overlay(scene)
+            spec.tiles = _tiles(scene, lang)
+            spec.loss_rows = _loss_rows(scene, lang)
     missing = [s.touchpoint.label for s in slots if s.touchpoint and s.touchpoint.sentiment is None]
     if missing:
         spec.notes.append(
@@ -669,6 +697,73 @@ def _hours(hours: float) -> str:
     if hours >= 48:
         return f"{hours / 24:.0f} d"
     return f"{hours:.1f} h"
+
+
+#: Figures where a fall is the better news (the tile's change is coloured by it).
+_LOWER_IS_BETTER = frozenset({"churn", "competitor", "hours"})
+#: How many touchpoints a row of the largest leaks or switching points names.
+_LOSS_ROW_ITEMS = 4
+
+
+def _tiles(scene: Scene, lang: str) -> list[_Tile]:
+    """The headline figures as tiles, before → after in a comparison."""
+    tiles: list[_Tile] = []
+    for key in ("conversion", "churn", "competitor", "hours"):
+        fig = scene.figure(key)
+        if fig is None:
+            continue
+        days = key == "hours" and max(fig.value, fig.before or 0.0) >= 48
+
+        def show(value: float, key: str = key, days: bool = days) -> str:
+            if key != "hours":
+                return _pct_short(value)
+            return f"{value / 24:.1f} d" if days else f"{value:.1f} h"
+
+        value = show(fig.value)
+        delta: str | None = None
+        better: bool | None = None
+        if fig.before is not None:
+            value = f"{show(fig.before)} → {value}"
+            change = fig.value - fig.before
+            if key == "hours":  # one unit on both sides of the arrow and in the change
+                delta = ("+" if change >= 0 else "−") + show(abs(change))
+            else:
+                delta = f"{change * 100:+.1f} {word(lang, 's_pts')}".replace("-", "−")
+            if abs(change) >= (0.05 if key == "hours" else 0.0005):
+                better = (change < 0) == (key in _LOWER_IS_BETTER)
+        tiles.append(_Tile(key, word(lang, f"canvas_fig_{key}"), value, delta, better))
+    return tiles
+
+
+def _loss_rows(scene: Scene, lang: str) -> list[_LossRow]:
+    """The touchpoints that lose the most customers to churn and to competitors (a
+    comparison: the larger of before and after, shown before → after; renamed
+    touchpoints under their new name, as the scene has them)."""
+    rows: list[_LossRow] = []
+    diff = scene.kind == "diff"
+    for key in ("leaks", "switching"):
+
+        def pair(tp: SceneTouchpoint, key: str = key) -> tuple[float | None, float | None]:
+            if key == "leaks":
+                return tp.leak_before, tp.leak
+            return tp.switching_before, tp.switching
+
+        ranked = sorted(
+            (tp for tp in scene.touchpoints if max(v or 0.0 for v in pair(tp)) >= 0.0005),
+            key=lambda tp: -max(v or 0.0 for v in pair(tp)),
+        )[:_LOSS_ROW_ITEMS]
+        if not ranked:
+            continue
+        items = []
+        for tp in ranked:
+            before, after = pair(tp)
+            shown = _pct(after) if after is not None else "—"
+            if diff:
+                shown = f"{_pct(before) if before is not None else '—'} → {shown}"
+            items.append(f"{tp.label} {shown}")
+        label = word(lang, f"canvas_{key}_change" if diff else f"canvas_top_{key}")
+        rows.append(_LossRow(key, label, tuple(items)))
+    return rows
 
 
 def _change_note(field_name: str, before: object, after: object, lang: str) -> str:
@@ -958,11 +1053,20 @@ def _draw(spec: _Spec) -> str:
 
 
 def _draw_header(out: list[str], spec: _Spec, width: float, y: float) -> float:
+    """Title, the headline figures and the largest losses, then the summary and the
+    persona. The title, figures and losses grow with the canvas (``k``), so that shown
+    1280 px wide a wide canvas still reads them at 12 px or more; the rest is detail
+    to zoom into."""
     full = width - 2 * _MARGIN
-    y += _draw_block(out, _block(spec.title, full, _TITLE, 2), _MARGIN, y, cls="map-name")
+    k = max(width / _SLIDE_PAGE_W, 1.0)
+    title = _TITLE if 20 * k <= _TITLE.size else _Font(20 * k, bold=True)
+    y += _draw_block(out, _block(spec.title, full, title, 2), _MARGIN, y, cls="map-name")
     if spec.subtitle and not spec.slide:
-        y += 4 + _draw_block(out, _block(spec.subtitle, full, _SUBTITLE, 2), _MARGIN, y + 4)
-    if spec.headline:
+        sub = _SUBTITLE if 10 * k <= _SUBTITLE.size else _Font(10 * k, fill=_MUTED)
+        y += 4 + _draw_block(out, _block(spec.subtitle, full, sub, 2), _MARGIN, y + 4)
+    if spec.tiles or spec.loss_rows:
+        y += 8 * k + _draw_summary(out, spec, _MARGIN, y + 8 * k, full, k)
+    elif spec.headline:
         y += 6 + _draw_block(
             out,
             _block(spec.headline, full, _Font(16, bold=True), 2),
@@ -970,8 +1074,9 @@ def _draw_header(out: list[str], spec: _Spec, width: float, y: float) -> float:
             y + 6,
             cls="headline",
         )
+    small = _SMALL if 10 * k <= _SMALL.size else _Font(10 * k, fill=_MUTED)
     for line in spec.summary:
-        y += 4 + _draw_block(out, _block(line, full, _SMALL, 2), _MARGIN, y + 4)
+        y += 4 + _draw_block(out, _block(line, full, small, 2), _MARGIN, y + 4)
     y += 12
     persona = spec.persona
     if persona is None or spec.slide:
@@ -1005,6 +1110,71 @@ def _draw_header(out: list[str], spec: _Spec, width: float, y: float) -> float:
         _draw_stack(out, blocks, x + _PAD, y + _PAD)
     out.append("</g>")
     return y + box_h + 14
+
+
+def _draw_summary(out: list[str], spec: _Spec, x: float, y: float, full: float, k: float) -> float:
+    """The headline figures as tiles and the rows of the largest leaks and switching
+    points, at ``k`` times the slide's sizes (the smallest text is ``10 k``); return the
+    height drawn. A canvas ``1066 k`` wide shown 1280 px wide shows it at 12 px or more."""
+    start = y
+    if spec.tiles:
+        out.append('<g class="headline">')
+        pad, gap = 7 * k, 10 * k
+        name_f = _Font(10 * k, fill=_MUTED)
+        value_f = _Font(15 * k, bold=True)
+        delta_size = 11 * k
+        tile_h = pad + name_f.leading + value_f.leading + pad
+        tx, ty = x, y
+        for tile in spec.tiles:
+            value_w = _em(tile.value, bold=True) * value_f.size
+            delta_w = _em(tile.delta, bold=True) * delta_size + 6 * k if tile.delta else 0.0
+            # wrap() fills at most 97 % of a line: leave that room.
+            need = max(_em(tile.name) * name_f.size, value_w + delta_w) / 0.96 + 2
+            w = min(need + 2 * pad, full)
+            if tx > x and tx + w > x + full:
+                tx, ty = x, ty + tile_h + gap / 2
+            out.append(f'<g class="figure figure-{tile.key}">')
+            out.append(_rect(tx, ty, w, tile_h, "#f1f4f8", stroke=_FAINT, rx=6 * k))
+            inner = w - 2 * pad
+            _draw_block(out, _block(tile.name, inner, name_f, 1), tx + pad, ty + pad)
+            value = _block(tile.value, inner - delta_w, value_f, 1)
+            vy = ty + pad + name_f.leading
+            _draw_block(out, value, tx + pad, vy, cls="figure-value")
+            if tile.delta:
+                mood = {True: "positive", False: "negative", None: "neutral"}[tile.better]
+                colour = _MOOD_COLOUR[mood] if tile.better is not None else _MUTED
+                dx = tx + pad + _em(value.wrapped.lines[0], bold=True) * value_f.size + 6 * k
+                out.append(
+                    f'<text class="figure-delta" x="{_n(dx)}" y="{_n(vy + value_f.size)}" '
+                    f'font-size="{_n(delta_size)}" font-weight="bold" fill="{colour}">'
+                    f"{_text(tile.delta)}</text>"
+                )
+            out.append("</g>")
+            tx += w + gap
+        out.append("</g>")
+        y = ty + tile_h + 6 * k
+    # The rows' items start at one x, a column after the longest label.
+    label_w = max((_em(r.label + ":", bold=True) * 10 * k for r in spec.loss_rows), default=0.0)
+    label_w += 8 * k
+    for row in spec.loss_rows:
+        font = _Font(10 * k)
+        label_font = _Font(
+            10 * k,
+            bold=True,
+            fill=palette.text_colour("churn" if row.key == "leaks" else "competitor"),
+        )
+        out.append(f'<g class="loss-row loss-row-{row.key}">')
+        _draw_block(out, _block(row.label + ":", label_w, label_font, 1), x, y)
+        # As many items as one line holds (at least two; they wrap to a second line).
+        items = list(row.items)
+        while (
+            len(items) > 2 and _block(" · ".join(items), full - label_w, font, 1).wrapped.truncated
+        ):
+            items.pop()
+        text = _block(" · ".join(items), full - label_w, font, 2)
+        y += _draw_block(out, text, x + label_w, y, cls="loss-row-items") + 3 * k
+        out.append("</g>")
+    return y - start
 
 
 def _items(
@@ -1144,7 +1314,7 @@ def _pain_cells(spec: _Spec, width: float, comparison: bool) -> list[list[_Block
         if comparison and slot.before is not None:
             resolved = [p for p in slot.before.pains if p not in tp.pains]
             resolved_font = _Font(11.5, fill=_MOOD_COLOUR["positive"])
-            blocks += _items(resolved, width, resolved_font, 3, "✓ resolved: ")
+            blocks += _items(resolved, width, resolved_font, 3, word(spec.lang, "resolved"))
         cells.append(blocks)
     return cells
 
@@ -1297,9 +1467,10 @@ def _draw_series(
 
 
 def _draw_slide(spec: _Spec) -> str:
-    """The slide canvas: one card per stage listing its touchpoints (sentiment dot, name,
-    churn lost there), the emotion curve under the cards, the legend. The page is
-    ``_SLIDE_PAGE_W`` wide and 16:9, shown 1280 px wide, so 10-unit text is 12 px."""
+    """The slide canvas: the headline figures and largest losses, one card per stage
+    listing its touchpoints (sentiment dot, name, churn lost there), the emotion curve
+    under the cards over the same stage columns, its points named, the notes. The page
+    is ``_SLIDE_PAGE_W`` wide and 16:9, shown 1280 px wide, so 10-unit text is 12 px."""
     width = _SLIDE_PAGE_W
     height = width * 9 / 16
     lang = spec.lang
@@ -1309,7 +1480,9 @@ def _draw_slide(spec: _Spec) -> str:
     y += _draw_block(
         out, _block(spec.title, full, _Font(20, bold=True), 1), _MARGIN, y, cls="map-name"
     )
-    if spec.headline:
+    if spec.tiles or spec.loss_rows:
+        y += 6 + _draw_summary(out, spec, _MARGIN, y + 6, full, 1.0)
+    elif spec.headline:
         y += 4 + _draw_block(
             out,
             _block(spec.headline, full, _Font(13, bold=True), 1),
@@ -1318,25 +1491,26 @@ def _draw_slide(spec: _Spec) -> str:
             cls="headline",
         )
     for line in spec.summary[:2]:
-        y += 2 + _draw_block(out, _block(line, full, _Font(10, fill=_MUTED), 1), _MARGIN, y + 2)
-    y += 10
+        y += 1 + _draw_block(out, _block(line, full, _Font(10, fill=_MUTED), 1), _MARGIN, y + 1)
+    y += 8
     n_stages = max(len(spec.stages), 1)
     col_gap = 8.0
     col_w = (full - (n_stages - 1) * col_gap) / n_stages
     row_h = 17.0
-    band_h = 24.0
-    emotion_h = 110.0
-    footer_h = 46.0
-    rows_room = height - y - band_h - emotion_h - footer_h - 16
+    band_h = 22.0
+    footer_h = 30.0 + (13.0 if spec.notes else 0.0)
+    rows_room = height - y - band_h - _SLIDE_CURVE_MIN - footer_h - 16
     longest = max((sum(1 for s in spec.slots if s.stage == i) for i in range(n_stages)), default=1)
-    row_h = max(row_h, min(24.0, rows_room / max(longest, 1)))
+    row_h = max(row_h, min(22.0, rows_room / max(longest, 1)))
     per_column = max(int(rows_room // row_h), 1)
     overlay = spec.overlay
     hidden = 0
     positions: dict[int, float] = {}  # slot index -> x of its point on the curve
+    columns: list[tuple[float, float]] = []  # each stage's x and width
     top = y
     for i, stage in enumerate(spec.stages):
         x = _MARGIN + i * (col_w + col_gap)
+        columns.append((x, col_w))
         members = [k for k, slot in enumerate(spec.slots) if slot.stage == i]
         shown = members[:per_column]
         hidden += len(members) - len(shown)
@@ -1345,7 +1519,7 @@ def _draw_slide(spec: _Spec) -> str:
         out.append(_rect(x, top, col_w, card_h, "#fafbfc", stroke=_FAINT, rx=5))
         fill = _STAGE_FILLS[i % len(_STAGE_FILLS)]
         out.append(_rect(x, top, col_w, band_h, fill, rx=5, cls="stage-band"))
-        _draw_block(out, _block(stage.label, col_w - 12, _Font(12, bold=True), 1), x + 6, top + 5)
+        _draw_block(out, _block(stage.label, col_w - 12, _Font(12, bold=True), 1), x + 6, top + 4)
         out.append("</g>")
         for r, k in enumerate(shown):
             slot = spec.slots[k]
@@ -1354,7 +1528,9 @@ def _draw_slide(spec: _Spec) -> str:
             if tp is None:
                 _draw_block(
                     out,
-                    _block(word(lang, "no_stage_touchpoints"), col_w - 12, _SMALL, 1),
+                    _block(
+                        word(lang, "no_stage_touchpoints"), col_w - 12, _Font(10, fill=_MUTED), 1
+                    ),
                     x + 6,
                     ry,
                 )
@@ -1392,16 +1568,18 @@ def _draw_slide(spec: _Spec) -> str:
             _draw_block(out, _block(name, col_w - 26 - leak_w, font, 1), x + 18, ry + 0.5)
             out.append("</g>")
             positions[k] = x + col_w * (r + 0.5) / max(len(shown), 1)
-    cards_bottom = top + band_h + min(longest, per_column) * row_h + 16
-    emotion_h = max(emotion_h, height - cards_bottom - footer_h - 8)
-    _draw_slide_curve(out, spec, positions, cards_bottom, emotion_h, width)
-    y = cards_bottom + emotion_h + 6
+    cards_bottom = top + band_h + min(longest, per_column) * row_h + 14
+    curve_h = height - cards_bottom - footer_h - 4
+    _draw_slide_curve(out, spec, positions, columns, cards_bottom, curve_h)
+    y = cards_bottom + curve_h + 6
     notes = [*spec.notes]
     if hidden:
         notes.insert(0, word(lang, "hidden_touchpoints", count=hidden))
     if overlay is not None:
         notes.insert(0, word(lang, "loss_flow"))
-    for line in notes[:3]:
+    notes.insert(0, word(lang, "canvas_curve_labels"))
+    lines = [" · ".join(notes[:2]), *notes[2:4]]
+    for line in lines[: 3 if spec.notes else 2]:
         y += _draw_block(out, _block(line, full, _Font(10, fill=_MUTED), 1), _MARGIN, y)
     scale = _SLIDE_PX / width
     head = (
@@ -1417,58 +1595,243 @@ def _draw_slide(spec: _Spec) -> str:
     return head + "\n".join(out) + "\n</svg>\n"
 
 
+#: The least height of a slide's emotion curve (its stage names, points and labels).
+_SLIDE_CURVE_MIN = 150.0
+#: The width a touchpoint's name gets next to its point on a slide's curve, at least
+#: (more, up to twice as much, when the curve has few points).
+_SLIDE_POINT_NAME_W = 150.0
+
+
 def _draw_slide_curve(
     out: list[str],
     spec: _Spec,
     positions: Mapping[int, float],
+    columns: Sequence[tuple[float, float]],
     top: float,
     height: float,
-    width: float,
 ) -> None:
-    """The emotion curve of a slide: a point per shown touchpoint under its card row."""
-    pad = 16.0
-    mid = top + height / 2
-    amp = height / 2 - pad
+    """The emotion curve of a slide: a band per stage under its card, a point per shown
+    touchpoint under its card row, and the points named (:func:`_curve_labels`)."""
+    strip = 15.0  # the stage names
+    pad = 14.0
+    plot_top, plot_bottom = top + strip + pad, top + height - pad
+    mid = (plot_top + plot_bottom) / 2
+    amp = (plot_bottom - plot_top) / 2
 
     def ypos(v: float) -> float:
         return mid - v * amp
 
+    left, right = _MARGIN, _SLIDE_PAGE_W - _MARGIN
     out.append('<g class="row-feeling">')
-    out.append(_rect(_MARGIN, ypos(1), width - 2 * _MARGIN, amp, "#eef5fb"))
-    out.append(_rect(_MARGIN, mid, width - 2 * _MARGIN, amp, "#fcf0ea"))
-    out.append(_line(_MARGIN, mid, width - _MARGIN, mid, _FAINT))
+    for i, stage in enumerate(spec.stages):
+        x, w = columns[i]
+        out.append(
+            f'<g class="curve-stage" id="{element_id("curve-stage", stage.id)}" '
+            f'data-stage="{_text(stage.id)}">'
+        )
+        fill = _STAGE_FILLS[i % len(_STAGE_FILLS)]
+        out.append(
+            _rect(x, top, w, height, fill, rx=5, cls="stage-band").replace(
+                "/>", ' fill-opacity="0.55"/>'
+            )
+        )
+        name = _block(stage.label, w - 12, _Font(10, bold=True, fill=_MUTED), 1)
+        _draw_block(out, name, x + 6, top + 1)
+        out.append("</g>")
+    for level in (1.0, 0.5, 0.0, -0.5, -1.0):
+        stroke = "#aab3bf" if level == 0 else _FAINT
+        out.append(_line(left, ypos(level), right, ypos(level), stroke, dash=level != 0))
+        label = {1.0: "+1", 0.0: "0", -1.0: "−1"}.get(level)
+        if label:
+            out.append(
+                f'<text x="{_n(left - 3)}" y="{_n(ypos(level) + 3.5)}" font-size="10" '
+                f'fill="{_MUTED}" text-anchor="end">{label}</text>'
+            )
+    drawn: list[tuple[float, float, float]] = []  # every point: x, y, radius
+    segments: list[tuple[float, float, float, float]] = []  # the curves' lines
     for series in spec.series:
         current = series.name == "current"
-        points = [
-            (positions[i], ypos(v))
-            for i, v in sorted(series.values.items(), key=lambda item: positions.get(item[0], 0))
-            if v is not None and i in positions
-        ]
-        if len(points) >= 2:
-            stroke = "#9aa3ad" if current else "#3b4a5a"
-            dash = ' stroke-dasharray="6 4"' if current else ""
-            path = " ".join(f"{_n(px)},{_n(py)}" for px, py in points)
-            out.append(
-                f'<polyline class="emotion-curve {series.name}" points="{path}" fill="none" '
-                f'stroke="{stroke}" stroke-width="2"{dash}/>'
-            )
-        for i, v in series.values.items():
-            if v is None or i not in positions:
+        runs: list[list[tuple[float, float]]] = [[]]
+        for i in sorted(series.values, key=lambda i: positions.get(i, 0.0)):
+            value = series.values[i]
+            if i not in positions:
                 continue
-            colour = _MOOD_COLOUR[_mood(v)]
+            if value is None:
+                runs.append([])
+            else:
+                runs[-1].append((positions[i], ypos(value)))
+        stroke = "#9aa3ad" if current else "#3b4a5a"
+        dash = ' stroke-dasharray="6 4"' if current else ""
+        for run in runs:
+            segments += [(*a, *b) for a, b in itertools.pairwise(run)]
+            if len(run) >= 2:
+                path = " ".join(f"{_n(px)},{_n(py)}" for px, py in run)
+                out.append(
+                    f'<polyline class="emotion-curve {series.name}" points="{path}" '
+                    f'fill="none" stroke="{stroke}" stroke-width="2"{dash} '
+                    'stroke-linejoin="round"/>'
+                )
+        for i, v in series.values.items():
+            slot = spec.slots[i]
+            tp = slot.before if current else slot.touchpoint
+            if i not in positions or tp is None:
+                continue
+            ident = _text(tp.id)
+            cx = positions[i]
+            if v is None:
+                if current:
+                    continue
+                out.append(
+                    f'<g class="emotion-missing {series.name}" data-touchpoint="{ident}">'
+                    f'<circle cx="{_n(cx)}" cy="{_n(mid)}" r="6" fill="{_PAPER}" '
+                    f'stroke="{_MUTED}" stroke-dasharray="2 2"/>'
+                    f'<text x="{_n(cx)}" y="{_n(mid + 3.5)}" font-size="10" fill="{_MUTED}" '
+                    'text-anchor="middle">?</text></g>'
+                )
+                drawn.append((cx, mid, 6.0))
+                continue
+            mood = _mood(v)
+            colour = _MOOD_COLOUR[mood]
+            r = 3.5 if current else 4.5
             out.append(
-                f'<circle class="emotion-point {series.name}" cx="{_n(positions[i])}" '
-                f'cy="{_n(ypos(v))}" r="{3.5 if current else 4.5}" '
+                f'<circle class="emotion-point {series.name} sentiment-{mood}" '
+                f'data-touchpoint="{ident}" cx="{_n(cx)}" cy="{_n(ypos(v))}" r="{r}" '
                 f'fill="{_PAPER if current else colour}" stroke="{colour}" stroke-width="1.5"/>'
             )
-    out.append(
-        f'<text x="{_n(_MARGIN + 4)}" y="{_n(ypos(1) + 11)}" font-size="10" fill="{_MUTED}">'
-        f"{_text(word(spec.lang, 'row_feeling'))} +1</text>"
-    )
-    out.append(
-        f'<text x="{_n(_MARGIN + 4)}" y="{_n(ypos(-1) - 3)}" font-size="10" fill="{_MUTED}">−1</text>'
-    )
+            drawn.append((cx, ypos(v), r))
+    area = (left, top + strip, right, top + height)
+    _curve_labels(out, spec, positions, ypos, drawn, segments, area)
     out.append("</g>")
+
+
+def _curve_labels(
+    out: list[str],
+    spec: _Spec,
+    positions: Mapping[int, float],
+    ypos: _YPos,
+    drawn: Sequence[tuple[float, float, float]],
+    segments: Sequence[tuple[float, float, float, float]],
+    area: tuple[float, float, float, float],
+) -> None:
+    """Name the points of a slide's curve: the lowest and the highest first, then a
+    comparison's added and changed ones, the touchpoints with pains (lowest first), the
+    top leaks, then the others by distance from neutral; each above or below its point
+    (centred on it, or beside it) where it covers no other name and no point (and, where
+    it can, no line of the curve), else left out."""
+    series = spec.series[-1]  # the map's, or the future map's
+    before = spec.series[0] if len(spec.series) == 2 else None
+    known = [(i, v) for i, v in series.values.items() if v is not None and i in positions]
+    if not known:
+        return
+    order: list[int] = [
+        min(known, key=lambda item: (item[1], positions[item[0]]))[0],
+        max(known, key=lambda item: (item[1], -positions[item[0]]))[0],
+    ]
+    order += [
+        i for i, _ in sorted(known, key=lambda item: positions[item[0]]) if spec.slots[i].change
+    ]
+    with_pains = [(v, i) for i, v in known if (tp := spec.slots[i].touchpoint) and tp.pains]
+    order += [i for _, i in sorted(with_pains)]
+    tops = spec.overlay.top_leaks if spec.overlay is not None else {}
+    order += sorted(
+        (i for i, _ in known if (tp := spec.slots[i].touchpoint) and tp.id in tops),
+        key=lambda i: tops[spec.slots[i].touchpoint.id],  # type: ignore[union-attr]
+    )
+    order += [i for i, _ in sorted(known, key=lambda item: -abs(item[1]))]
+    left, top, right, bottom = area
+    placed: list[tuple[float, float, float, float]] = []
+    named = {i: (positions[i], ypos(v)) for i, v in known}
+    room = 1.2 * (right - left) / len(known)
+    name_w = min(max(_SLIDE_POINT_NAME_W, room), 2 * _SLIDE_POINT_NAME_W)
+    size = 10.0
+    for i in dict.fromkeys(order):
+        tp = spec.slots[i].touchpoint
+        value = series.values[i]
+        if tp is None or value is None:
+            continue
+        value_text = _signed(value)
+        old = before.values.get(i) if before is not None else None
+        if old is not None and old != value:
+            value_text += " (" + word(spec.lang, "canvas_was", value=_signed(old)) + ")"
+        name = _block(tp.label, name_w, _Font(size), 1)
+        shown = name.wrapped.lines[0] if name.wrapped.lines else ""
+        w = _em(shown) * size + _em(" " + value_text, bold=True) * size + 2
+        px, py = positions[i], ypos(value)
+        spots = [
+            (cx - w / 2, baseline - 9.5, cx + w / 2, baseline + 3)
+            for baseline in (py - 9, py + 17, py - 21, py + 29, py - 33, py + 41, py - 45, py + 53)
+            for shift in (0.0, w / 2 - 8, 8 - w / 2)
+            for cx in [min(max(px + shift, left + w / 2), right - w / 2)]
+        ]
+        free = [
+            box
+            for box in spots
+            if top <= box[1]
+            and box[3] <= bottom
+            and not any(
+                box[0] < b[2] + 2 and b[0] < box[2] + 2 and box[1] < b[3] + 1 and b[1] < box[3] + 1
+                for b in placed
+            )
+            and not any(
+                box[0] - r < x < box[2] + r and box[1] - r < y < box[3] + r for x, y, r in drawn
+            )
+        ]
+        # A name nearer to another named point than to its own would name the wrong
+        # one, unless a leader line (a name set further off) points at its own.
+        others = [at for k, at in named.items() if k != i]
+        free = [
+            box
+            for box in free
+            if _gap(box, (px, py)) > _LEADER_GAP
+            or all(_gap(box, at) > _gap(box, (px, py)) for at in others)
+        ]
+        clear = [box for box in free if not any(_crosses(box, seg) for seg in segments)]
+        for box in (clear or free)[:1]:
+            baseline, cx = box[3] - 3, (box[0] + box[2]) / 2
+            placed.append(box)
+            colour = _MOOD_COLOUR[_mood(value)]
+            tip = f"<title>{_text(tp.label)}</title>" if name.wrapped.truncated else ""
+            leader = ""
+            if _gap(box, (px, py)) > _LEADER_GAP:  # further off: a line to its point
+                nx, ny = min(max(px, box[0]), box[2]), min(max(py, box[1]), box[3])
+                leader = (
+                    f'<line class="emotion-leader" x1="{_n(px)}" y1="{_n(py)}" '
+                    f'x2="{_n(nx)}" y2="{_n(ny)}" stroke="#9aa3ad" stroke-width="0.8"/>'
+                )
+            out.append(
+                f'<g class="emotion-label" data-touchpoint="{_text(tp.id)}">{tip}{leader}'
+                f'<text x="{_n(cx)}" y="{_n(baseline)}" font-size="{_n(size)}" fill="{_INK}" '
+                f'text-anchor="middle" stroke="{_PAPER}" stroke-width="3" '
+                f'stroke-linejoin="round" paint-order="stroke">'
+                f"<tspan>{_text(shown)}</tspan>"
+                f'<tspan dx="{_n(size * 0.32)}" font-weight="bold" fill="{colour}">'
+                f"{_text(value_text)}</tspan>"
+                "</text></g>"
+            )
+
+
+#: A curve name further than this from its point gets a leader line to it.
+_LEADER_GAP = 12.0
+
+
+def _gap(box: tuple[float, float, float, float], at: tuple[float, float]) -> float:
+    """The distance from a point to a box (0 inside it)."""
+    dx = max(box[0] - at[0], 0.0, at[0] - box[2])
+    dy = max(box[1] - at[1], 0.0, at[1] - box[3])
+    return math.hypot(dx, dy)
+
+
+def _crosses(
+    box: tuple[float, float, float, float], seg: tuple[float, float, float, float]
+) -> bool:
+    """Whether a line segment passes through a box (sampled every few units)."""
+    x0, y0, x1, y1 = seg
+    steps = max(int(math.hypot(x1 - x0, y1 - y0) / 3), 1)
+    return any(
+        box[0] < x0 + (x1 - x0) * t / steps < box[2]
+        and box[1] < y0 + (y1 - y0) * t / steps < box[3]
+        for t in range(steps + 1)
+    )
 
 
 class _YPos(Protocol):
