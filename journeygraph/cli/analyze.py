@@ -1,0 +1,68 @@
+"""``journeygraph analyze FILE``: the analysis report and its JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import journeygraph as jg
+from journeygraph.cli.options import (
+    Commands,
+    UsageError,
+    add_interval_options,
+    check_interval_options,
+)
+from journeygraph.errors import JourneyGraphError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(commands: Commands, common: argparse.ArgumentParser) -> None:
+    """Add ``analyze`` and its flags."""
+    p = commands.add_parser(
+        "analyze",
+        parents=[common],
+        help="analyse a map: outcomes, leaks, switching, removal effects, stage flow",
+        description="Analyse a journey map as an absorbing Markov chain (- reads stdin).",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--entry", metavar="ID", help="start every journey at this touchpoint")
+    p.add_argument("--json", action="store_true", help="print every figure as JSON")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="rows per table (default 5)")
+    add_interval_options(
+        p, what="add Bayesian credible intervals (weights must be counts; docs/analysis.md)"
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse the map; print the report or its JSON."""
+    if args.top < 1:
+        raise UsageError("--top must be at least 1")
+    check_interval_options(args)
+    jm = jg.load(args.file)
+    res = jg.analyze(jm, entry=args.entry)
+    ci = _intervals(jm, args) if args.intervals else None
+    if args.json:
+        report = res.to_dict()
+        if ci is not None:
+            report["intervals"] = ci.to_dict()
+        print(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False))
+    else:
+        print(res.summary(top=args.top, intervals=ci))
+    return 0
+
+
+def _intervals(jm: jg.JourneyMap, args: argparse.Namespace) -> jg.CredibleIntervals:
+    try:
+        return jg.credible_intervals(
+            jm,
+            draws=1000 if args.draws is None else args.draws,
+            level=0.9 if args.level is None else args.level,
+            seed=args.seed,
+            entry=args.entry,
+        )
+    except JourneyGraphError:
+        raise
+    except ValueError as exc:  # a limit that depends on the map's size
+        raise JourneyGraphError(f"--draws: {exc}") from None
