@@ -1,4 +1,4 @@
-"""``journeygraph analyze FILE``: the analysis report and its JSON."""
+"""``journeygraph analyze FILE``: the analysis report, its JSON and its CSV tables."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ from journeygraph.cli.options import (
     UsageError,
     add_interval_options,
     check_interval_options,
+)
+from journeygraph.cli.tables import (
+    ANALYSIS_TABLES,
+    INTERVAL_TABLES,
+    add_csv_options,
+    analysis_tables,
+    interval_tables,
+    plan_csv,
 )
 from journeygraph.errors import JourneyGraphError
 
@@ -29,20 +37,37 @@ def add_parser(commands: Commands, common: argparse.ArgumentParser) -> None:
     p.add_argument("--entry", metavar="ID", help="start every journey at this touchpoint")
     p.add_argument("--json", action="store_true", help="print every figure as JSON")
     p.add_argument("--top", type=int, default=5, metavar="K", help="rows per table (default 5)")
+    p.add_argument(
+        "--fix-fraction",
+        type=float,
+        metavar="F",
+        help="the churn cut of the 'fix first' table (sensitivity), 0 < F <= 1 (default 0.1)",
+    )
     add_interval_options(
         p, what="add Bayesian credible intervals (weights must be counts; docs/analysis.md)"
     )
+    add_csv_options(p, "; with --intervals also ".join((", ".join(ANALYSIS_TABLES), "intervals_*")))
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse the map; print the report or its JSON."""
+    """Analyse the map; print the report, its JSON or one CSV table; write CSV tables."""
     if args.top < 1:
         raise UsageError("--top must be at least 1")
+    if args.fix_fraction is not None and not 0 < args.fix_fraction <= 1:
+        raise UsageError("--fix-fraction must be above 0 and at most 1 (e.g. 0.1)")
     check_interval_options(args)
+    names = ANALYSIS_TABLES + (INTERVAL_TABLES if args.intervals else ())
+    csv = plan_csv(args, names, inputs=[args.file])
     jm = jg.load(args.file)
-    res = jg.analyze(jm, entry=args.entry)
+    fix = 0.1 if args.fix_fraction is None else args.fix_fraction
+    res = jg.analyze(jm, entry=args.entry, fix_fraction=fix)
     ci = _intervals(jm, args) if args.intervals else None
+    if csv is not None:
+        tables = analysis_tables(res) | (interval_tables(ci) if ci is not None else {})
+        csv.write(tables)
+        if csv.to_stdout:
+            return 0
     if args.json:
         report = res.to_dict()
         if ci is not None:
@@ -50,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False))
     else:
         print(res.summary(top=args.top, intervals=ci))
+        if csv is not None:
+            print(csv.report())
     return 0
 
 

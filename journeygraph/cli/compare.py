@@ -14,6 +14,7 @@ from journeygraph.cli.options import (
     check_interval_options,
     pairs,
 )
+from journeygraph.cli.tables import DIFF_TABLES, add_csv_options, diff_tables, plan_csv
 
 __all__ = ["add_parser", "run"]
 
@@ -55,15 +56,17 @@ def add_parser(commands: Commands, common: argparse.ArgumentParser) -> None:
         what="is the change real? credible intervals of every change (maps fitted from "
         "event logs: weights must be counts; docs/comparison.md)",
     )
+    add_csv_options(p, ", ".join(DIFF_TABLES))
     add_picture_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compare the maps; print the summary or its JSON; draw the diff."""
+    """Compare the maps; print the summary, its JSON or one CSV table; draw the diff."""
     renames = pairs(args.rename, "--rename", "OLD=NEW")
     check_interval_options(args)
     inputs = [args.current, args.future]
+    csv = plan_csv(args, DIFF_TABLES, inputs=inputs)
     if args.output:  # before any work: never over a map it reads
         check_targets([args.output], inputs=inputs)
     current, future = jg.load(args.current), jg.load(args.future)
@@ -78,10 +81,16 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.output:
         jg.render(diff, args.output, view=args.view, preset=args.preset, lang=args.lang)
+    if csv is not None:
+        csv.write(diff_tables(diff))
+        if csv.to_stdout:
+            return 0
     if args.json:
         print(json.dumps(diff.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(diff.summary(lang=args.lang))
         if args.output:
             print(f"wrote {args.output}")
+        if csv is not None:
+            print(csv.report())
     return 0
