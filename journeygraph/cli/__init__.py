@@ -8,8 +8,9 @@ and list it in :data:`journeygraph.cli.parser.COMMANDS`.
   the terminal sanitiser;
 - :mod:`~journeygraph.cli.parser`: :func:`build_parser` from the command modules;
 - :mod:`~journeygraph.cli.options`: flags and argument checks shared by commands;
-- the commands: ``validate``, ``analyze``, ``compare``, ``render``, ``explore``,
-  ``simulate``, ``fit``, ``schema``, ``demo``.
+- :mod:`~journeygraph.cli.tables`: the tables ``--csv`` writes;
+- the commands: ``validate``, ``analyze``, ``paths``, ``whatif``, ``compare``,
+  ``render``, ``explore``, ``simulate``, ``fit``, ``schema``, ``demo``.
 
 Exit codes: 0 success, 1 a user error (one message, no traceback; ``--debug`` shows
 it), 2 a usage error, 130 interrupted. Commands that report numbers take ``--json``.

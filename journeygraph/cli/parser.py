@@ -11,10 +11,12 @@ from journeygraph.cli import (
     demo,
     explore,
     fit,
+    paths,
     render,
     schema,
     simulate,
     validate,
+    whatif,
 )
 
 __all__ = ["COMMANDS", "build_parser"]
@@ -23,6 +25,8 @@ __all__ = ["COMMANDS", "build_parser"]
 COMMANDS = (
     validate,
     analyze,
+    paths,
+    whatif,
     compare,
     render,
     explore,
