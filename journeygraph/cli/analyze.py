@@ -21,6 +21,7 @@ from journeygraph.cli.tables import (
     plan_csv,
 )
 from journeygraph.errors import JourneyGraphError
+from journeygraph.uncertainty import DEFAULT_PRIOR
 
 __all__ = ["add_parser", "run"]
 
@@ -46,19 +47,24 @@ def add_parser(commands: Commands, common: argparse.ArgumentParser) -> None:
     add_interval_options(
         p, what="add Bayesian credible intervals (weights must be counts; docs/analysis.md)"
     )
+    p.add_argument(
+        "--fixed-entry",
+        action="store_true",
+        help="with --intervals: keep the entry distribution fixed instead of sampling it",
+    )
+    p.add_argument(
+        "--removal-intervals",
+        action="store_true",
+        help="with --intervals: sample the removal effects too (slower; in --json and "
+        "--csv, table intervals_removal_effects)",
+    )
     add_csv_options(p, "; with --intervals also ".join((", ".join(ANALYSIS_TABLES), "intervals_*")))
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Analyse the map; print the report, its JSON or one CSV table; write CSV tables."""
-    if args.top < 1:
-        raise UsageError("--top must be at least 1")
-    if args.fix_fraction is not None and not 0 < args.fix_fraction <= 1:
-        raise UsageError("--fix-fraction must be above 0 and at most 1 (e.g. 0.1)")
-    check_interval_options(args)
-    names = ANALYSIS_TABLES + (INTERVAL_TABLES if args.intervals else ())
-    csv = plan_csv(args, names, inputs=[args.file])
+    csv = plan_csv(args, _tables(args), inputs=[args.file])
     jm = jg.load(args.file)
     fix = 0.1 if args.fix_fraction is None else args.fix_fraction
     res = jg.analyze(jm, entry=args.entry, fix_fraction=fix)
@@ -88,8 +94,28 @@ def _intervals(jm: jg.JourneyMap, args: argparse.Namespace) -> jg.CredibleInterv
             level=0.9 if args.level is None else args.level,
             seed=args.seed,
             entry=args.entry,
+            prior=DEFAULT_PRIOR if args.prior is None else args.prior,
+            entry_uncertain=not args.fixed_entry,
+            removal_effects=args.removal_intervals,
         )
     except JourneyGraphError:
         raise
     except ValueError as exc:  # a limit that depends on the map's size
         raise JourneyGraphError(f"--draws: {exc}") from None
+
+
+def _tables(args: argparse.Namespace) -> tuple[str, ...]:
+    """Check the flags that argparse cannot; returns the tables the command will have."""
+    if args.top < 1:
+        raise UsageError("--top must be at least 1")
+    if args.fix_fraction is not None and not 0 < args.fix_fraction <= 1:
+        raise UsageError("--fix-fraction must be above 0 and at most 1 (e.g. 0.1)")
+    check_interval_options(args)
+    flags = {"--fixed-entry": args.fixed_entry, "--removal-intervals": args.removal_intervals}
+    given = [flag for flag, on in flags.items() if on]
+    if given and not args.intervals:
+        raise UsageError(f"{', '.join(given)} only apply with --intervals")
+    if not args.intervals:
+        return ANALYSIS_TABLES
+    removal = ("intervals_removal_effects",) if args.removal_intervals else ()
+    return ANALYSIS_TABLES + INTERVAL_TABLES + removal

@@ -15,6 +15,7 @@ from journeygraph.cli.options import (
     pairs,
 )
 from journeygraph.cli.tables import DIFF_TABLES, add_csv_options, diff_tables, plan_csv
+from journeygraph.uncertainty import DEFAULT_PRIOR
 
 __all__ = ["add_parser", "run"]
 
@@ -36,6 +37,9 @@ def add_parser(commands: Commands, common: argparse.ArgumentParser) -> None:
         default=[],
         metavar="OLD=NEW",
         help="match id OLD of the current map with id NEW of the future map (repeatable)",
+    )
+    p.add_argument(
+        "--entry", metavar="ID", help="start every journey of both maps at this touchpoint"
     )
     p.add_argument("--json", action="store_true", help="print the whole comparison as JSON")
     p.add_argument(
@@ -74,10 +78,12 @@ def run(args: argparse.Namespace) -> int:
         current,
         future,
         renames=renames,
+        entry=args.entry,
         intervals=args.intervals,
         draws=1000 if args.draws is None else args.draws,
         level=0.9 if args.level is None else args.level,
         seed=args.seed,
+        prior=DEFAULT_PRIOR if args.prior is None else args.prior,
     )
     if args.output:
         jg.render(diff, args.output, view=args.view, preset=args.preset, lang=args.lang)

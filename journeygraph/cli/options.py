@@ -7,6 +7,7 @@ A usage mistake that argparse cannot see (``--draws`` without ``--intervals``) r
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
@@ -69,7 +70,7 @@ def pairs(items: Iterable[str], flag: str, example: str) -> dict[str, str]:
 
 
 def add_interval_options(p: argparse.ArgumentParser, *, what: str, level: bool = True) -> None:
-    """``--intervals`` with ``--draws``, ``--level`` and ``--seed``."""
+    """``--intervals`` with ``--draws``, ``--level``, ``--seed`` and ``--prior``."""
     p.add_argument("--intervals", action="store_true", help=what)
     p.add_argument(
         "--draws",
@@ -82,11 +83,19 @@ def add_interval_options(p: argparse.ArgumentParser, *, what: str, level: bool =
             "--level", type=float, metavar="L", help="interval probability for --intervals (0.9)"
         )
     p.add_argument("--seed", type=int, metavar="S", help="random seed for --intervals")
+    p.add_argument(
+        "--prior",
+        type=float,
+        metavar="P",
+        help="Dirichlet prior added to every weight for --intervals (default 0.1; "
+        "docs/analysis.md)",
+    )
 
 
 def check_interval_options(args: argparse.Namespace) -> None:
-    """Refuse ``--draws``/``--level``/``--seed`` without ``--intervals`` or out of range."""
-    names = [n for n in ("draws", "level", "seed") if hasattr(args, n)]
+    """Refuse ``--draws``/``--level``/``--seed``/``--prior`` without ``--intervals`` or
+    out of range (and the command's other interval flags without ``--intervals``)."""
+    names = [n for n in ("draws", "level", "seed", "prior") if hasattr(args, n)]
     given = [f"--{n}" for n in names if getattr(args, n) is not None]
     if given and not args.intervals:
         raise UsageError(f"{', '.join(given)} only apply with --intervals")
@@ -99,6 +108,8 @@ def check_interval_options(args: argparse.Namespace) -> None:
         )
     if getattr(args, "level", None) is not None and not 0 < args.level < 1:
         raise UsageError("--level must be between 0 and 1 (e.g. 0.9)")
+    if getattr(args, "prior", None) is not None and not 0 < args.prior < math.inf:
+        raise UsageError("--prior must be a number above 0 (e.g. 0.1 or 0.5)")
 
 
 def add_picture_options(p: argparse.ArgumentParser) -> None:
