@@ -190,56 +190,39 @@ def diff_tables(diff: jg.MapDiff) -> dict[str, Table]:
 
     With intervals, metric rows add ``lower``, ``upper`` and ``credible``.
     """
+    d = diff.to_dict()
     delta = ("before", "after", "delta", "lower", "upper", "credible")
     move = ("from", "to", "before", "after", "delta", "weight_before", "weight_after")
-    moves = (
-        ("added", diff.moves_added),
-        ("removed", diff.moves_removed),
-        ("reweighted", diff.moves_reweighted),
-    )
+    moves = [
+        {"change": kind, **m}
+        for kind in ("added", "removed", "reweighted")
+        for m in d["structure"][f"moves_{kind}"]
+    ]
     return {
         "metrics": _table(
-            ("metric", *delta), ({"metric": k, **_delta(m)} for k, m in diff.metrics.items())
+            ("metric", *delta), ({"metric": k, **_delta(m)} for k, m in d["metrics"].items())
         ),
         "touchpoints": _table(
             ("touchpoint", "metric", *delta),
             (
                 {"touchpoint": tp, "metric": k, **_delta(m)}
-                for tp, metrics in diff.touchpoint_metrics.items()
+                for tp, metrics in d["touchpoint_metrics"].items()
                 for k, m in metrics.items()
             ),
         ),
-        "moves": _table(
-            ("change", *move),
-            (
-                {
-                    "change": kind,
-                    "from": m.source,
-                    "to": m.target,
-                    "before": m.before,
-                    "after": m.after,
-                    "delta": m.delta,
-                    "weight_before": m.weight_before,
-                    "weight_after": m.weight_after,
-                }
-                for kind, changes in moves
-                for m in changes
-            ),
-        ),
+        "moves": _table(("change", *move), moves),
         "changes": _table(
-            ("touchpoint", "field", "before", "after"),
-            (
-                {"touchpoint": c.touchpoint, "field": c.field, "before": c.before, "after": c.after}
-                for c in diff.touchpoints_changed
-            ),
+            ("touchpoint", "field", "before", "after"), d["structure"]["touchpoints_changed"]
         ),
     }
 
 
-def _delta(m: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {"before": m.before, "after": m.after, "delta": m.delta}
-    if m.interval is not None:
-        row.update(lower=m.interval.lower, upper=m.interval.upper, credible=m.credible)
+def _delta(m: Mapping[str, Any]) -> dict[str, Any]:
+    """A metric of ``MapDiff.to_dict()`` as one row: its interval's ends beside it."""
+    row = {k: m[k] for k in ("before", "after", "delta")}
+    if "interval" in m:
+        row.update(lower=m["interval"]["lower"], upper=m["interval"]["upper"])
+        row["credible"] = m["credible"]
     return row
 
 
