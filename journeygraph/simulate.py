@@ -23,6 +23,7 @@ import numpy as np
 
 from journeygraph import _args
 from journeygraph._checks import whole_number
+from journeygraph._csv import guard
 from journeygraph._files import atomic_write
 from journeygraph._optional import require
 from journeygraph.chain import to_chain
@@ -47,7 +48,6 @@ MAX_JOURNEYS = 10_000_000
 _US_PER_HOUR = 3_600_000_000
 # Elapsed times beyond this many hours (about 1,000 years) do not fit a timestamp column.
 _MAX_HOURS = 1000 * 366 * 24
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -454,7 +454,7 @@ def _timestamps(
 def _csv_cell(value: str | None) -> str:
     if value is None:
         return ""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    return guard(value)
 
 
 def _as_list(values: np.ndarray) -> list[Any]:

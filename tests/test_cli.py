@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from journeygraph.cli import main
+from journeygraph.cli import build_parser, main
+from journeygraph.cli.parser import COMMANDS
 
 from .conftest import DATA, EXAMPLES
 from .conftest import run_cli as run
@@ -69,6 +70,39 @@ def test_help_and_version() -> None:
     for command in ("validate", "schema", "demo"):
         assert run(command, "--help").returncode == 0
     assert run("--version").stdout.startswith("journeygraph ")
+
+
+def test_every_command_module_is_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    # cli/parser.py builds the parser from the command modules: each adds one command
+    # named as its module, whose --help works and whose args.run is the module's run.
+    names = [m.__name__.rsplit(".", 1)[1] for m in COMMANDS]
+    assert len(names) == len(set(names)) == 11
+    parser = build_parser()
+    for module, name in zip(COMMANDS, names, strict=True):
+        with pytest.raises(SystemExit) as stop:
+            main([name, "--help"])
+        assert stop.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: journeygraph {name} ")
+        args = parser.parse_args([name, "--help"][:1] + _required(name))
+        assert args.run is module.run
+
+
+def _required(name: str) -> list[str]:
+    """Enough arguments for each command to parse (not to run)."""
+    fit = ["LOG", "--customer", "c", "--time", "t", "--touchpoint", "p", "-o", "m.yaml"]
+    return {
+        "validate": ["MAP"],
+        "analyze": ["MAP"],
+        "paths": ["MAP"],
+        "whatif": ["MAP"],
+        "compare": ["A", "B"],
+        "render": ["MAP"],
+        "explore": ["MAP", "-o", "x.html"],
+        "simulate": ["MAP", "-o", "log.csv"],
+        "fit": fit,
+        "schema": [],
+        "demo": [],
+    }[name]
 
 
 def test_schema_prints_json_schema(tmp_path: Path) -> None:

@@ -130,3 +130,51 @@ def test_summary_checks_its_arguments(tiny: jg.JourneyMap) -> None:
         res.summary(top=0)
     with pytest.raises(TypeError, match="intervals must be the CredibleIntervals"):
         res.summary(intervals={"buy": 1})  # type: ignore[arg-type]
+
+
+def test_analyze_interval_options_are_the_api_keywords(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["analyze", TINY, "--intervals", "--draws", "150", "--seed", "5", "--prior", "0.5"]
+    assert main([*args, "--fixed-entry", "--removal-intervals", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ci = jg.credible_intervals(
+        jg.load(TINY),
+        draws=150,
+        seed=5,
+        prior=0.5,
+        entry_uncertain=False,
+        removal_effects=True,
+    )
+    assert data["intervals"] == json.loads(json.dumps(ci.to_dict()))
+    assert ci.removal_effects is not None and data["intervals"]["removal_effects"] is not None
+    assert data["intervals"]["prior"] == 0.5 and data["intervals"]["entry_uncertain"] is False
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--prior", "0.5"], "--prior only apply with --intervals"),
+        (["--fixed-entry"], "--fixed-entry only apply with --intervals"),
+        (["--removal-intervals"], "--removal-intervals only apply with --intervals"),
+        (["--intervals", "--prior", "0"], "--prior must be a number above 0"),
+        (["--intervals", "--prior", "inf"], "--prior must be a number above 0"),
+        (["--fix-fraction", "1.5"], "--fix-fraction must be above 0 and at most 1"),
+    ],
+)
+def test_analyze_interval_option_usage(extra: list[str], message: str) -> None:
+    bad = run("analyze", TINY, *extra)
+    assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith("journeygraph analyze: error: ")
+
+
+def test_compare_entry_and_prior(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", TINY, TINY, "--entry", "shop", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    # from shop: B row = (0.5, 0.28, 0.1) / 0.88 (conftest.py)
+    assert metrics["conversion"]["before"] == pytest.approx(0.5 / 0.88, rel=1e-12)
+    assert metrics["conversion"]["delta"] == 0.0
+    args = ["compare", TINY, TINY, "--intervals", "--draws", "100", "--seed", "2", "--prior", "1"]
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    diff = jg.compare(jg.load(TINY), jg.load(TINY), intervals=True, draws=100, seed=2, prior=1.0)
+    assert data["intervals"]["prior"] == 1.0
+    assert data["metrics"] == json.loads(json.dumps(diff.to_dict()["metrics"]))

@@ -232,9 +232,10 @@ def test_simulate_csv_fit_round_trip_keeps_guarded_ids(tmp_path: Path) -> None:
 def test_formula_guard_pattern_matches_what_simulate_guards() -> None:
     import re
 
-    from journeygraph.simulate import _FORMULA_STARTS, _csv_cell
+    from journeygraph._csv import FORMULA_STARTS
+    from journeygraph.simulate import _csv_cell
 
-    for start in _FORMULA_STARTS:
+    for start in FORMULA_STARTS:
         assert re.match(FORMULA_GUARD, _csv_cell(start + "x"))
     assert not re.match(FORMULA_GUARD, _csv_cell("x"))
 

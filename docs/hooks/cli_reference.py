@@ -24,9 +24,9 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 def cli_reference() -> str:
     """Markdown with the top-level help and one section per command."""
     os.environ["COLUMNS"] = "88"  # argparse wraps to the terminal width: fix it
-    from journeygraph.cli import _parser
+    from journeygraph.cli import build_parser
 
-    parser = _parser()
+    parser = build_parser()
     parts = ["```text", parser.format_help().rstrip(), "```", ""]
     for name, sub in sorted(_commands(parser).items()):
         parts += [f"## journeygraph {name}", "", "```text", sub.format_help().rstrip(), "```", ""]
