@@ -217,7 +217,7 @@ def _box(
     if tp.switch_rank is not None and scene.kind != "map":
         badge_parts.append(word(lang, "switch_rank", rank=tp.switch_rank))
     badge = wrap(" · ".join(badge_parts), inner, look.name, 2).lines if badge_parts else ()
-    name = wrap(tp.label, inner, look.name, look.name_lines, bold=False).lines
+    name = _name_lines(scene, tp, inner, look)
     extra: list[str] = []
     if tp.channel and look.details:
         extra.append(*wrap(f"· {tp.channel} ·", inner, look.small, 1).lines)
@@ -244,6 +244,27 @@ def _box(
     lines = len(name) + len(extra) + len(badge)
     height = lines * look.name * _LEADING + 2 * _PAD_Y
     return _Box(tp, badge, tuple(name), tuple(extra), tuple(loss), col_w, height)
+
+
+def _name_lines(scene: Scene, tp: SceneTouchpoint, inner: float, look: _Look) -> tuple[str, ...]:
+    """A box's name, wrapped to the preset's lines. A second-order state of a fitted map
+    ("docs ← blog post") keeps a line of its own for where the customer came from, so
+    two states of one touchpoint never look the same when the names are cut.
+
+    >>> from dataclasses import replace
+    >>> from journeygraph.draw import build_scene
+    >>> scene = replace(build_scene(jm), fitted_order=2)
+    >>> tp = replace(scene.touchpoints[0], label="Live demo with a solutions engineer ← Pricing page")
+    >>> _name_lines(scene, tp, 130.0, _SLIDE)
+    ('Live demo with a…', '← Pricing page')
+    >>> _name_lines(replace(scene, fitted_order=1), tp, 130.0, _SLIDE)
+    ('Live demo with a', 'solutions enginee…')
+    """
+    where, sep, came = tp.label.rpartition(" ← ")
+    if scene.fitted_order == 2 and sep and look.name_lines >= 2:
+        first = wrap(where, inner, look.name, look.name_lines - 1).lines
+        return first + wrap(sep.strip() + " " + came, inner, look.name, 1).lines
+    return wrap(tp.label, inner, look.name, look.name_lines).lines
 
 
 def _callout_ranks(scene: Scene) -> dict[str, str]:
@@ -549,6 +570,7 @@ def _slide_plan(
 
     hidden: set[str] = set()
     cut: dict[int, int] = {}
+    modes: dict[int, bool] = {}  # a stacked stage's cut: new touchpoints beside, or balanced
     tallest = 0.0
     for st in scene.stages:
         whole = [boxes[t.id] for t in scene.column(st.index)]
@@ -567,10 +589,45 @@ def _slide_plan(
             k = _split_at(col, look, beside) if st.index in split else None
         hidden |= gone
         if k is not None:
-            cut[st.index] = k
+            cut[st.index], modes[st.index] = k, beside
         tallest = max(tallest, _column_h(col, look, k, fold_h if gone else 0.0)[0])
+    orphans = _orphans(scene, hidden, keep)
+    hidden |= orphans
+    for index in cut:  # a stacked stage that lost orphans is cut again, the same way
+        if any(t.id in orphans for t in scene.column(index)):
+            col = [boxes[t.id] for t in scene.column(index) if t.id not in hidden]
+            cut[index] = _split_at(col, look, modes[index])
     tallest = max(tallest, _outcome_h(scene, look, outcome_w))
     return _Plan(col_w, gap, outcome_w, boxes, frozenset(hidden), cut, tallest - room)
+
+
+def _orphans(
+    scene: Scene, hidden: set[str], keep: Callable[[SceneTouchpoint], tuple[bool, float, int]]
+) -> set[str]:
+    """Touchpoints a slide may hide that would be drawn with no way in: journeys do not
+    start there and every move into them comes from a hidden touchpoint (often in a
+    fitted map, whose second-order states are entered from one touchpoint's states
+    only). Hiding one can orphan another, so this runs until none is left."""
+    tps = {t.id: t for t in scene.touchpoints}
+    gone = set(hidden)
+    found: set[str] = set()
+    while True:
+        sources: dict[str, set[str]] = {}
+        for m in scene.moves:
+            if m.target in tps and m.source != m.target and m.source not in gone:
+                sources.setdefault(m.target, set()).add(m.source)
+        new = {
+            t
+            for t in tps
+            if t not in gone
+            and not sources.get(t)
+            and scene.entry.get(t, 0.0) <= 0
+            and not keep(tps[t])[0]
+        }
+        if not new:
+            return found
+        gone |= new
+        found |= new
 
 
 def _fit_slide(
@@ -787,6 +844,10 @@ def write_dot(
             y += h + box_gap
         y += 8
     bottom = max(bottom, y)
+    if slide:
+        # The columns reach down to the legend, and the legend sits on the bottom margin
+        # even when the rows could not spread far enough (at most 40 pt more per gap).
+        bottom = max(bottom, _SLIDE_H - margin - legend_h - 6)
     legend_top = bottom + 6
     height = legend_top + legend_h + margin
     if slide:
