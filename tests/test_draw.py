@@ -239,6 +239,20 @@ def test_a_crowded_diff_slide_puts_new_touchpoints_beside_their_stage(lang: str)
 
 
 @needs_wasm
+def test_a_renamed_touchpoint_on_a_slide_says_what_it_was() -> None:
+    # retail's "Checkout — account required" becomes "Checkout — guest checkout & wallet
+    # pay": the box shows the new name, and a slide says only "was ..." (no room for
+    # "name X → Y", which was cut before its arrow).
+    diff = _drawn("retail_five_a", "diff")
+    tp = build_scene(diff).touchpoint("checkout")
+    assert tp.change == "changed" and "name" in {c.field for c in tp.changes}
+    groups = _groups(str(jg.render(diff, preset="slide")))
+    text = " ".join(t.text or "" for t in _texts(groups[tp.element_id]))
+    assert "was Checkout — account required" in text, text
+    assert "name Checkout" not in text
+
+
+@needs_wasm
 @pytest.mark.parametrize("preset", ["full", "slide"])
 @pytest.mark.parametrize("pair", PAIRS)
 def test_every_called_out_change_is_numbered_on_the_picture(pair: str, preset: str) -> None:

@@ -715,8 +715,11 @@ def write_dot(
         From :func:`journeygraph.draw.scene.build_scene`.
     preset
         ``"full"``: every touchpoint and detail. ``"slide"``: 1280 x 720 pt (16:9),
-        text at least 12 pt, the strongest moves only; what it hides is said at the
-        bottom.
+        text at least 12 pt, the strongest moves only; a crowded slide folds its
+        least-travelled touchpoints ("+2 unchanged" at a column's foot), stacks a stage
+        still too tall in two sub-columns (a diff's new touchpoints beside the current
+        ones) and widens the outcome column (:func:`_fit_slide`); what it hides is said
+        at the bottom.
     lang
         ``"en"`` or ``"ko"``: the interface words.
     color_by
