@@ -25,7 +25,7 @@ NAMES = sorted(p.name.removesuffix("_current.yaml") for p in EXAMPLES.glob("*_cu
 CASES = [
     (name, what, preset, lang)
     for name in NAMES
-    for what in ("current", "future", "diff")
+    for what in ("current", "future", "current map", "future map", "diff")
     for preset in ("full", "slide")
     for lang in ("en", "ko")
 ]
@@ -35,9 +35,11 @@ CASES = [
 def _svg(name: str, what: str, preset: str, lang: str) -> str:
     cur = jg.load(EXAMPLES / f"{name}_current.yaml")
     fut = jg.load(EXAMPLES / f"{name}_future.yaml")
-    obj: jg.Analysis | jg.MapDiff
+    obj: jg.JourneyMap | jg.Analysis | jg.MapDiff
     if what == "diff":
         obj = jg.compare(cur, fut)
+    elif what.endswith("map"):  # without an analysis
+        obj = cur if what.startswith("current") else fut
     else:
         obj = jg.analyze(cur if what == "current" else fut)
     return str(jg.render(obj, preset=preset, lang=lang))  # type: ignore[arg-type]
@@ -91,17 +93,18 @@ def test_labels_and_loss_lines_stay_off_the_boxes(case: tuple[str, str, str, str
     assert not clashes
 
 
+@pytest.mark.parametrize("lang", ["en", "ko"])
 @pytest.mark.parametrize("name", NAMES)
-def test_slides_use_their_height(name: str) -> None:
+def test_slides_use_their_height(name: str, lang: str) -> None:
     # The old slide left the bottom quarter empty: the legend note (the lowest text)
     # ended about 560 pt down a 720 pt slide. Now the rows spread until the note sits
-    # on the bottom margin (16 pt), give or take a line.
-    # (Diff slides of decision_journey and theme_park must keep more marked items than
-    # 720 pt hold, and grow past 16:9 x 720; see docs/rendering.md.)
-    for what in ("current", "future"):
-        svg = _svg(name, what, "slide", "en")
+    # on the bottom margin (16 pt), give or take a line. Diff slides too: they used to
+    # grow past 720 pt (decision_journey 1446 x 813, theme_park 1322 x 744) because a
+    # diff slide keeps every marked item; a crowded stage now gets two sub-columns.
+    for what in ("current", "future", "current map", "future map", "diff"):
+        svg = _svg(name, what, "slide", lang)
         width, height = _size(svg)
-        assert (width, height) == (1280.0, 720.0)
+        assert (width, height) == (1280.0, 720.0), what
         lowest = max(r.bottom for _, _, r in text_boxes(svg))
         assert lowest > -60.0, (what, lowest)
 

@@ -11,7 +11,9 @@ explorer page with the analysis, headless Chromium at 1280 x 800). For each
 ``NAME_current.yaml`` / ``NAME_future.yaml`` pair: ``NAME.diff.svg``,
 ``NAME.diff.canvas.svg`` and ``NAME.diff.slide.png``; plus ``explorer.png`` (the
 retail diff with a changed touchpoint selected, as in docs/explorer.md) and
-``retail_five_a_current.slide.ko.png`` (Korean). Slides are converted with
+``retail_five_a_current.slide.ko.png`` (Korean); ``slide-korean.png`` (the Korean
+test map of tests/test_draw.py) and ``slide-fitted-b2b-order2.png`` (the map fitted
+from 50,000 simulated B2B journeys), slides with their analyses. Slides are converted with
 ``rsvg-convert``; screenshots need Playwright (``pip install -e '.[dev]'``) and a
 Chromium (``/usr/bin/chromium``, or ``$JOURNEYGRAPH_CHROMIUM``). Every PNG in the
 folder is then reduced to 256 colours (Pillow) to keep the gallery small; the total
@@ -72,6 +74,19 @@ def _shrink(path: Path) -> None:
     small.save(path, optimize=True)
 
 
+def _extras(written: list[Path]) -> None:
+    """The Korean test map of ``tests/test_draw.py`` and the map fitted from 50,000
+    simulated B2B journeys (order 2, seed 0), each as a slide with its analysis."""
+    from tests._sim_maps import fitted_b2b
+    from tests.test_draw import KOREAN
+
+    for name, jm in (("slide-korean", KOREAN), ("slide-fitted-b2b-order2", fitted_b2b(50_000))):
+        lang = "ko" if name == "slide-korean" else "en"
+        _png(str(jg.render(jg.analyze(jm), preset="slide", lang=lang)), OUT / f"{name}.png")
+        written.append(OUT / f"{name}.png")
+        print("wrote", name)
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -120,6 +135,7 @@ def main() -> None:
                 written.append(OUT / "retail_five_a_current.slide.ko.png")
             print("wrote", pair, "diff")
         browser.close()
+    _extras(written)
     for png in sorted(OUT.glob("*.png")):
         _shrink(png)
     total = sum(p.stat().st_size for p in OUT.iterdir() if p.is_file())

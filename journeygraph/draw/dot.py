@@ -20,14 +20,21 @@ across runs. See ``docs/rendering.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from journeygraph._escape import TOOLTIP_LIMIT, escape_id, escape_text
 from journeygraph.compare import FieldChange
 from journeygraph.draw import palette
-from journeygraph.draw.scene import Scene, SceneMove, SceneOutcome, SceneTouchpoint
+from journeygraph.draw.scene import (
+    Scene,
+    SceneMove,
+    SceneOutcome,
+    SceneStage,
+    SceneTouchpoint,
+    element_id,
+)
 from journeygraph.draw.text import em, wrap
 from journeygraph.draw.words import word
 
@@ -196,7 +203,7 @@ def _box(
     look: _Look,
     col_w: float,
     lang: str,
-    callout_rank: dict[str, int],
+    callout_rank: dict[str, str],
     compact: bool = False,
 ) -> _Box:
     inner = col_w - 2 * _PAD_X
@@ -204,13 +211,13 @@ def _box(
     if tp.change in ("added", "removed", "changed"):
         badge_parts.append(word(lang, _BADGE[tp.change]))
     if tp.element_id in callout_rank:
-        badge_parts.append(word(lang, "change_rank", rank=callout_rank[tp.element_id]))
+        badge_parts.append("#" + callout_rank[tp.element_id])  # as in the title's list
     if tp.leak_rank is not None and scene.kind != "map":
         badge_parts.append(word(lang, "leak_rank", rank=tp.leak_rank))
     if tp.switch_rank is not None and scene.kind != "map":
         badge_parts.append(word(lang, "switch_rank", rank=tp.switch_rank))
     badge = wrap(" · ".join(badge_parts), inner, look.name, 2).lines if badge_parts else ()
-    name = wrap(tp.label, inner, look.name, look.name_lines, bold=False).lines
+    name = _name_lines(scene, tp, inner, look)
     extra: list[str] = []
     if tp.channel and look.details:
         extra.append(*wrap(f"· {tp.channel} ·", inner, look.small, 1).lines)
@@ -223,7 +230,11 @@ def _box(
         limit = 3 if look.details else 1
         shown = [c for c in tp.changes if c.field != "notes"]
         for change in shown[:limit]:
-            extra.extend(wrap(_change_line(change, lang), inner, look.name, 2).lines)
+            line = _change_line(change, lang)
+            if change.field == "name" and not look.details:
+                # A slide: the box already shows the new name; say only what it was.
+                line = word(lang, "was", value=_field_value(change.before))
+            extra.extend(wrap(line, inner, look.name, 2).lines)
         if tp.leak is not None and tp.leak_before is not None:
             if abs(tp.leak - tp.leak_before) >= 0.0005:
                 extra.append(
@@ -233,6 +244,44 @@ def _box(
     lines = len(name) + len(extra) + len(badge)
     height = lines * look.name * _LEADING + 2 * _PAD_Y
     return _Box(tp, badge, tuple(name), tuple(extra), tuple(loss), col_w, height)
+
+
+def _name_lines(scene: Scene, tp: SceneTouchpoint, inner: float, look: _Look) -> tuple[str, ...]:
+    """A box's name, wrapped to the preset's lines. A second-order state of a fitted map
+    ("docs ← blog post") keeps a line of its own for where the customer came from, so
+    two states of one touchpoint never look the same when the names are cut.
+
+    >>> from dataclasses import replace
+    >>> from journeygraph.draw import build_scene
+    >>> scene = replace(build_scene(jm), fitted_order=2)
+    >>> tp = replace(scene.touchpoints[0], label="Live demo with a solutions engineer ← Pricing page")
+    >>> _name_lines(scene, tp, 130.0, _SLIDE)
+    ('Live demo with a…', '← Pricing page')
+    >>> _name_lines(replace(scene, fitted_order=1), tp, 130.0, _SLIDE)
+    ('Live demo with a', 'solutions enginee…')
+    """
+    where, sep, came = tp.label.rpartition(" ← ")
+    if scene.fitted_order == 2 and sep and look.name_lines >= 2:
+        first = wrap(where, inner, look.name, look.name_lines - 1).lines
+        return first + wrap(sep.strip() + " " + came, inner, look.name, 1).lines
+    return wrap(tp.label, inner, look.name, look.name_lines).lines
+
+
+def _callout_ranks(scene: Scene) -> dict[str, str]:
+    """The ranks of a diff's called-out changes to write on each touchpoint box, by its
+    element id: a leak's on its touchpoint, a move's on the touchpoint it starts from, so
+    every callout is numbered on the picture even where its line has no room for a label.
+
+    >>> from journeygraph.draw import build_scene
+    >>> cur, fut = (jg.load(f"examples/theme_park_{x}.yaml") for x in ("current", "future"))
+    >>> _callout_ranks(build_scene(jg.compare(cur, fut)))
+    {'tp-express_pass': '1', 'tp-ride': '2', 'tp-queue': '3'}
+    """
+    ranks: dict[str, list[int]] = {}
+    for c in scene.callouts:
+        ident = c.element_id if c.subject == "leak" else element_id("tp", c.source)
+        ranks.setdefault(ident, []).append(c.rank)
+    return {k: " #".join(str(r) for r in sorted(v)) for k, v in ranks.items()}
 
 
 def rival_names(scene: Scene) -> dict[str, str]:
@@ -316,9 +365,9 @@ class _Placed:
     y: float  # top, y growing downwards
 
 
-def _outcome_box(o: SceneOutcome, look: _Look) -> tuple[tuple[str, ...], float]:
-    """An outcome's name lines and box height."""
-    label = wrap(o.label, look.outcome_w - 2 * _PAD_X, look.name, 3).lines
+def _outcome_box(o: SceneOutcome, look: _Look, width: float) -> tuple[tuple[str, ...], float]:
+    """An outcome's name lines and box height in a column ``width`` wide."""
+    label = wrap(o.label, width - 2 * _PAD_X, look.name, 3).lines
     h = (len(label) + 1 + (1 if o.change != "unchanged" else 0)) * look.name * _LEADING
     return label, h + 2 * _PAD_Y + 6
 
@@ -332,11 +381,320 @@ def _column_width(scene: Scene, look: _Look) -> float:
     return max(look.col_min, min(look.col_max, widest + 2 * _PAD_X))
 
 
+def _step(b: _Box, look: _Look, box_gap: float) -> float:
+    """How far down the next box of a column starts: this box, its loss lines, a gap."""
+    return b.height + len(b.loss) * look.small * _LEADING + box_gap + (4 if b.loss else 0)
+
+
 def _stack(boxes: Sequence[_Box], look: _Look) -> float:
-    return sum(
-        b.height + len(b.loss) * look.small * _LEADING + look.box_gap + (4 if b.loss else 0)
-        for b in boxes
+    return sum(_step(b, look, look.box_gap) for b in boxes)
+
+
+#: Between the two sub-columns of a crowded stage on a slide (room for the arcs of moves
+#: within the second one).
+_SUB_GAP = 30.0
+
+
+def _span(col_w: float, split: bool) -> float:
+    """A stage's width: one column, or two sub-columns side by side."""
+    return 2 * col_w + _SUB_GAP if split else col_w
+
+
+def _first_new(column: Sequence[SceneTouchpoint]) -> int:
+    """Where a column's future-only (added) touchpoints begin, if they close it after at
+    least one other (a diff puts them after their stage's current ones); else 0."""
+    first = next((i for i, tp in enumerate(column) if tp.change == "added"), 0)
+    if first > 0 and all(tp.change == "added" for tp in column[first:]):
+        return first
+    return 0
+
+
+def _split_at(boxes: Sequence[_Box], look: _Look, beside: bool) -> int:
+    """Where a crowded column is cut into two sub-columns (file order kept: the first
+    ``k`` boxes on the left, the rest on the right).
+
+    ``beside``: a diff's future-only touchpoints go beside their stage's current ones
+    (the current map's column stays as it was), if the column has any; otherwise, the
+    cut that makes the taller sub-column shortest.
+    """
+    if len(boxes) < 2:
+        return len(boxes)
+    if beside and (first := _first_new([b.tp for b in boxes])):
+        return first
+    return min(
+        range(1, len(boxes)),
+        key=lambda k: (max(_stack(boxes[:k], look), _stack(boxes[k:], look)), -k),
     )
+
+
+def _column_h(
+    boxes: Sequence[_Box], look: _Look, cut: int | None, extra: float
+) -> tuple[float, int]:
+    """(height, rows) of a column at the preset's gaps, cut in two at ``cut`` if given,
+    with ``extra`` points under it (the "+N unchanged" line)."""
+    if cut is None:
+        return _stack(boxes, look) + extra, len(boxes)
+    parts = (boxes[:cut], boxes[cut:])
+    tallest = max(parts, key=lambda part: _stack(part, look))
+    return _stack(tallest, look) + extra, len(tallest)
+
+
+def _stage_h(scene: Scene, look: _Look, spans: Sequence[float]) -> float:
+    """Height of the stage titles' shared top line (one or two lines)."""
+    lines = max(
+        (
+            len(wrap(s.label, spans[s.index] - 8, look.stage, 2, bold=True).lines)
+            for s in scene.stages
+        ),
+        default=1,
+    )
+    return lines * look.stage * _LEADING + 14
+
+
+def _outcome_h(scene: Scene, look: _Look, width: float) -> float:
+    """Height of the outcome column (headings, boxes, the preset's gaps)."""
+    if not scene.outcomes:
+        return 0.0
+    n_head = len({o.kind == "conversion" for o in scene.outcomes})
+    boxes = sum(_outcome_box(o, look, width)[1] + look.box_gap for o in scene.outcomes)
+    return boxes + n_head * (look.stage * _LEADING + 14)
+
+
+def _slide_widths(
+    natural: float, n_stages: int, n_split: int, outcome_w: float, look: _Look
+) -> tuple[float, float]:
+    """(column width, gap between stages) on a slide with ``n_split`` stages in two
+    sub-columns: fit the columns into the slide's width (narrower gaps, then narrower
+    boxes), or spread them over it (wider boxes first, then wider gaps)."""
+    units = n_stages + n_split
+    avail = _SLIDE_W - 2 * look.margin - _ARC - outcome_w - n_split * _SUB_GAP
+    gap = max(36.0, min(look.gap, (avail - units * look.col_min) / n_stages))
+    col_w = min(natural, (avail - n_stages * gap) / units)
+    spare = avail - n_stages * gap - units * col_w
+    if spare > 0:
+        grow = max(min(spare / units, look.col_max - col_w), 0.0)
+        col_w += grow
+        spare -= units * grow
+        gap += spare / n_stages
+    return col_w, gap
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where the columns go: widths, the boxes, what a slide hides and which stages it
+    stacks in two sub-columns (stage index -> boxes in the left one); ``over``: how far
+    the tallest column (or the outcome column) overflows the slide's room (<= 0: fits)."""
+
+    col_w: float
+    gap: float
+    outcome_w: float
+    boxes: dict[str, _Box]
+    hidden: frozenset[str]
+    cut: dict[int, int]
+    over: float
+
+
+def _full_plan(
+    scene: Scene, look: _Look, lang: str, callout_rank: dict[str, str], natural: float
+) -> _Plan:
+    """The full preset: every touchpoint, columns as tall as they need."""
+    boxes = {tp.id: _box(scene, tp, look, natural, lang, callout_rank) for tp in scene.touchpoints}
+    return _Plan(natural, look.gap, look.outcome_w, boxes, frozenset(), {}, 0.0)
+
+
+def _fit_column(
+    whole: Sequence[_Box],
+    look: _Look,
+    room: float,
+    fold_h: float,
+    split: bool,
+    beside: bool,
+    keep: Callable[[SceneTouchpoint], tuple[bool, float, int]],
+) -> tuple[list[_Box], set[str]]:
+    """A slide column's boxes after hiding, one by one, the touchpoints it may hide
+    (``keep``) until it fits ``room`` (with its "+N" line), and the ids hidden."""
+    col = list(whole)
+    gone: set[str] = set()
+
+    def height(col: list[_Box]) -> float:
+        k = _split_at(col, look, beside) if split else None
+        return _column_h(col, look, k, fold_h if gone else 0.0)[0]
+
+    while col and height(col) > room:
+        optional = [b for b in col if not keep(b.tp)[0]]
+        if not optional:
+            break
+        weakest = min(optional, key=lambda b: keep(b.tp)[1:])
+        gone.add(weakest.tp.id)
+        col = [b for b in col if b is not weakest]
+    return col, gone
+
+
+def _slide_plan(
+    scene: Scene,
+    look: _Look,
+    lang: str,
+    callout_rank: dict[str, str],
+    natural: float,
+    top: float,
+    legend_h: float,
+    outcome_w: float,
+    split: frozenset[int],
+) -> _Plan:
+    """One slide layout: the stages in ``split`` get two sub-columns; each column hides
+    its least-travelled touchpoints that a slide may hide until it fits, then, if still
+    too tall, writes one loss line per box."""
+    n_stages = max(len(scene.stages), 1)
+    col_w, gap = _slide_widths(natural, n_stages, len(split), outcome_w, look)
+    spans = [_span(col_w, s.index in split) for s in scene.stages]
+    # 6: the gap above the legend.
+    room = _SLIDE_H - top - _stage_h(scene, look, spans) - legend_h - look.margin - 6
+    boxes = {tp.id: _box(scene, tp, look, col_w, lang, callout_rank) for tp in scene.touchpoints}
+    fold_h = look.small * _LEADING + 6
+    strength_in: dict[str, float] = {}
+    for m in scene.moves:
+        strength_in[m.target] = strength_in.get(m.target, 0.0) + m.strength
+    called_out = {c.source for c in scene.callouts} | {c.target for c in scene.callouts}
+
+    def keep(tp: SceneTouchpoint) -> tuple[bool, float, int]:
+        """(whether a slide must show it, how travelled it is, -row): what a slide must
+        keep is a diff's marked items, ranked leaks and switching points, the ends of
+        called-out changes; of the rest the least travelled (the lowest on a tie) go first."""
+        must = (
+            tp.change != "unchanged"
+            or tp.leak_rank is not None
+            or tp.switch_rank is not None
+            or tp.id in called_out
+        )
+        return must, strength_in.get(tp.id, 0.0) + scene.entry.get(tp.id, 0.0), -tp.row
+
+    hidden: set[str] = set()
+    cut: dict[int, int] = {}
+    modes: dict[int, bool] = {}  # a stacked stage's cut: new touchpoints beside, or balanced
+    tallest = 0.0
+    for st in scene.stages:
+        whole = [boxes[t.id] for t in scene.column(st.index)]
+        # A stacked stage keeps its current touchpoints in one sub-column and puts the
+        # future-only ones beside it if hiding what a slide may hide makes that fit;
+        # else it balances the two.
+        for beside in (True, False) if st.index in split else (False,):
+            col, gone = _fit_column(whole, look, room, fold_h, st.index in split, beside, keep)
+            k = _split_at(col, look, beside) if st.index in split else None
+            if _column_h(col, look, k, fold_h if gone else 0.0)[0] <= room:
+                break
+        if _column_h(col, look, k, fold_h if gone else 0.0)[0] > room:
+            # Still too tall with only what must stay: one loss line per box.
+            col = [_box(scene, b.tp, look, col_w, lang, callout_rank, True) for b in col]
+            boxes.update((b.tp.id, b) for b in col)
+            k = _split_at(col, look, beside) if st.index in split else None
+        hidden |= gone
+        if k is not None:
+            cut[st.index], modes[st.index] = k, beside
+        tallest = max(tallest, _column_h(col, look, k, fold_h if gone else 0.0)[0])
+    orphans = _orphans(scene, hidden, keep)
+    hidden |= orphans
+    for index in cut:  # a stacked stage that lost orphans is cut again, the same way
+        if any(t.id in orphans for t in scene.column(index)):
+            col = [boxes[t.id] for t in scene.column(index) if t.id not in hidden]
+            cut[index] = _split_at(col, look, modes[index])
+    tallest = max(tallest, _outcome_h(scene, look, outcome_w))
+    return _Plan(col_w, gap, outcome_w, boxes, frozenset(hidden), cut, tallest - room)
+
+
+def _orphans(
+    scene: Scene, hidden: set[str], keep: Callable[[SceneTouchpoint], tuple[bool, float, int]]
+) -> set[str]:
+    """Touchpoints a slide may hide that would be drawn with no way in: journeys do not
+    start there and every move into them comes from a hidden touchpoint (often in a
+    fitted map, whose second-order states are entered from one touchpoint's states
+    only). Hiding one can orphan another, so this runs until none is left."""
+    tps = {t.id: t for t in scene.touchpoints}
+    gone = set(hidden)
+    found: set[str] = set()
+    while True:
+        sources: dict[str, set[str]] = {}
+        for m in scene.moves:
+            if m.target in tps and m.source != m.target and m.source not in gone:
+                sources.setdefault(m.target, set()).add(m.source)
+        new = {
+            t
+            for t in tps
+            if t not in gone
+            and not sources.get(t)
+            and scene.entry.get(t, 0.0) <= 0
+            and not keep(tps[t])[0]
+        }
+        if not new:
+            return found
+        gone |= new
+        found |= new
+
+
+def _fit_slide(
+    scene: Scene,
+    look: _Look,
+    lang: str,
+    callout_rank: dict[str, str],
+    natural: float,
+    head_lines: list[tuple[tuple[str, ...], float, str]],
+    legend_h: float,
+) -> _Plan:
+    """The slide layout that fits 1280 x 720 pt with 12 pt text, denser step by step.
+
+    For each outcome column width (the preset's, then wider so long outcome names take
+    fewer lines): the columns as they are; if one is still too tall with only what a
+    slide must keep, the tallest such stage is stacked in two sub-columns (a diff's
+    future-only touchpoints beside their stage's current ones), and so on while that
+    helps. The first layout that fits wins; if none does, the one that overflows least
+    (the picture then grows past 720 pt, keeping 16:9).
+    """
+    head_h = sum(size * _LEADING * len(lines) for lines, size, _ in head_lines) + 10
+    top = look.margin + head_h
+    best: _Plan | None = None
+    for outcome_w in (look.outcome_w, look.outcome_w + 30, look.outcome_w + 60):
+        split: frozenset[int] = frozenset()
+        plan = _slide_plan(
+            scene, look, lang, callout_rank, natural, top, legend_h, outcome_w, split
+        )
+        # A diff's future-only touchpoints go beside their stage when the slide has the
+        # width for it (and hides nothing more for it).
+        beside = frozenset(
+            st.index
+            for st in scene.stages
+            if scene.kind == "diff" and _first_new(scene.column(st.index))
+        )
+        if beside and plan.over <= 0:
+            wide = _slide_plan(
+                scene, look, lang, callout_rank, natural, top, legend_h, outcome_w, beside
+            )
+            if wide.over <= 0 and len(wide.hidden) <= len(plan.hidden) and wide.col_w >= 140:
+                return wide
+        while plan.over > 0 and len(split) < len(scene.stages):
+            tries = [
+                _slide_plan(
+                    scene,
+                    look,
+                    lang,
+                    callout_rank,
+                    natural,
+                    top,
+                    legend_h,
+                    outcome_w,
+                    split | {st.index},
+                )
+                for st in scene.stages
+                if st.index not in split and len(scene.column(st.index)) >= 2
+            ]
+            better = min(tries, key=lambda p: p.over, default=None)
+            if better is None or better.over >= plan.over:
+                break
+            plan, split = better, frozenset(better.cut)
+        if plan.over <= 0:
+            return plan
+        if best is None or plan.over < best.over:
+            best = plan
+    assert best is not None
+    return best
 
 
 def write_dot(
@@ -357,8 +715,11 @@ def write_dot(
         From :func:`journeygraph.draw.scene.build_scene`.
     preset
         ``"full"``: every touchpoint and detail. ``"slide"``: 1280 x 720 pt (16:9),
-        text at least 12 pt, the strongest moves only; what it hides is said at the
-        bottom.
+        text at least 12 pt, the strongest moves only; a crowded slide folds its
+        least-travelled touchpoints ("+2 unchanged" at a column's foot), stacks a stage
+        still too tall in two sub-columns (a diff's new touchpoints beside the current
+        ones) and widens the outcome column (:func:`_fit_slide`); what it hides is said
+        at the bottom.
     lang
         ``"en"`` or ``"ko"``: the interface words.
     color_by
@@ -383,98 +744,57 @@ def write_dot(
     """
     look = _SLIDE if preset == "slide" else _FULL
     slide = preset == "slide"
-    col_w = _column_width(scene, look)
-    callout_rank = {c.element_id: c.rank for c in scene.callouts}
-    boxes = {tp.id: _box(scene, tp, look, col_w, lang, callout_rank) for tp in scene.touchpoints}
-
-    # Title block.
+    natural_w = _column_width(scene, look)
+    callout_rank = _callout_ranks(scene)
     margin = look.margin
     title = scene.title
     if scene.kind == "diff":
         title = word(lang, "current_vs_future", name=scene.title)
     headline = _headline(scene, lang)
-    n_stages = max(len(scene.stages), 1)
-    gap = look.gap
+    fold_h = look.small * _LEADING + 6  # a stage's "+N unchanged" line
+
+    def legend_height(width: float) -> float:
+        rows = _legend_rows(scene, lang, color_by, look, width)
+        return rows * (look.small * _LEADING + 4) + 2 * look.small * _LEADING + 12
+
     if slide:
-        # Fit the columns into the slide's width (narrower gaps, then narrower boxes),
-        # or spread them over it: wider boxes first, then wider gaps.
-        per = (_SLIDE_W - 2 * margin - _ARC - look.outcome_w) / n_stages
-        gap = max(36.0, min(look.gap, per - look.col_min))
-        col_w = min(col_w, per - gap)
-        spare = _SLIDE_W - 2 * margin - _ARC - n_stages * (col_w + gap) - look.outcome_w
-        if spare > 0:
-            grow = min(spare / n_stages, look.col_max - col_w)
-            col_w += max(grow, 0.0)
-            spare -= n_stages * max(grow, 0.0)
-            gap += spare / n_stages
-        boxes = {
-            tp.id: _box(scene, tp, look, col_w, lang, callout_rank) for tp in scene.touchpoints
-        }
-    width = 2 * margin + _ARC + n_stages * (col_w + gap) + look.outcome_w
+        # The title block and the legend span the slide, whatever the columns do.
+        head_lines = _wrap_title(title, headline, scene, _SLIDE_W - 2 * margin, look, lang, slide)
+        legend_h = legend_height(_SLIDE_W)
+        plan = _fit_slide(scene, look, lang, callout_rank, natural_w, head_lines, legend_h)
+    else:
+        plan = _full_plan(scene, look, lang, callout_rank, natural_w)
+    col_w, gap, outcome_w, boxes = plan.col_w, plan.gap, plan.outcome_w, plan.boxes
+    hidden_tps, cut = plan.hidden, plan.cut
+    spans = [_span(col_w, st.index in cut) for st in scene.stages]
+    width = 2 * margin + _ARC + sum(w + gap for w in spans) + outcome_w
     if slide:
         width = max(width, _SLIDE_W)
-
-    # What to hide on a slide: keep each column within the height.
-    hidden_tps: set[str] = set()
-    head_lines = _wrap_title(title, headline, scene, width - 2 * margin, look, lang, slide)
+    else:
+        head_lines = _wrap_title(title, headline, scene, width - 2 * margin, look, lang, slide)
+        legend_h = legend_height(width)
     head_h = sum(size * _LEADING * len(lines) for lines, size, _ in head_lines) + 10
-    stage_title_lines = max(
-        (len(wrap(s.label, col_w - 8, look.stage, 2, bold=True).lines) for s in scene.stages),
-        default=1,
-    )
-    stage_h = stage_title_lines * look.stage * _LEADING + 14
+    stage_h = _stage_h(scene, look, spans)
     top = margin + head_h
-    legend_rows = _legend_rows(scene, lang, color_by, look, max(width, _SLIDE_W if slide else 0))
-    legend_h = legend_rows * (look.small * _LEADING + 4) + 2 * look.small * _LEADING + 12
-    if slide:
-        room = _SLIDE_H - top - stage_h - legend_h - margin
-        strength_in: dict[str, float] = {}
-        for m in scene.moves:
-            strength_in[m.target] = strength_in.get(m.target, 0.0) + m.strength
-        callout_ids = {c.element_id for c in scene.callouts}
-        for st in scene.stages:
-            col = [boxes[t.id] for t in scene.column(st.index)]
-            while col and _stack(col, look) > room:
-                # What a slide must keep: a diff's marked items, ranked leaks and
-                # switching points, called-out changes.
-                optional = [
-                    b
-                    for b in col
-                    if b.tp.change == "unchanged"
-                    and b.tp.leak_rank is None
-                    and b.tp.switch_rank is None
-                    and b.tp.element_id not in callout_ids
-                ]
-                if not optional:
-                    break
-                weakest = min(
-                    optional,
-                    key=lambda b: (
-                        strength_in.get(b.tp.id, 0.0) + scene.entry.get(b.tp.id, 0.0),
-                        -b.tp.row,
-                    ),
-                )
-                hidden_tps.add(weakest.tp.id)
-                col = [b for b in col if b is not weakest]
-            if _stack(col, look) > room:
-                # Still too tall with only what must stay: one loss line per box.
-                for b in col:
-                    boxes[b.tp.id] = _box(scene, b.tp, look, col_w, lang, callout_rank, True)
+    room = _SLIDE_H - top - stage_h - legend_h - margin
+    folded = {
+        st.index: [t for t in scene.column(st.index) if t.id in hidden_tps] for st in scene.stages
+    }
 
-    # Spread the rows of a slide over its height: the room left under the tallest column
-    # goes into the gaps between boxes (at most 40 pt more each).
+    # Spread the rows of a slide over its height: the room left under each column goes
+    # into the gaps between its boxes (at most 40 pt more each), as much as the column
+    # with the least room per row allows (the tallest, or one with more rows).
     box_gap = look.box_gap
     if slide:
-        shown_cols = [
-            [boxes[t.id] for t in scene.column(st.index) if t.id not in hidden_tps]
-            for st in scene.stages
-        ]
-        tallest = max(shown_cols, key=lambda c: _stack(c, look), default=[])
-        if tallest:
-            spare = room - 6 - _stack(tallest, look)  # 6: the legend's top gap
-            box_gap += min(40.0, max(0.0, spare / len(tallest)))
+        extra = 40.0
+        for st in scene.stages:
+            shown = [boxes[t.id] for t in scene.column(st.index) if t.id not in hidden_tps]
+            h, n = _column_h(shown, look, cut.get(st.index), fold_h if folded[st.index] else 0)
+            if n:
+                extra = min(extra, (room - 6 - h) / n)  # 6: the legend's top gap
+        box_gap += max(0.0, extra)
         # ... and the outcome column must still fit with those gaps.
-        out_h = [_outcome_box(o, look)[1] for o in scene.outcomes]
+        out_h = [_outcome_box(o, look, outcome_w)[1] for o in scene.outcomes]
         if out_h:
             n_head = len({o.kind == "conversion" for o in scene.outcomes})
             fixed = sum(out_h) + n_head * (look.stage * _LEADING + 14)
@@ -488,20 +808,29 @@ def write_dot(
         edges_only=True,
     )
     placed: dict[str, _Placed] = {}
-    column_x: list[float] = []
+    column_x: list[float] = []  # each stage's centre
+    fold_at: dict[int, float] = {}  # y of a stage's "+N unchanged" line
     bottom = top + stage_h
-    for st in scene.stages:
-        x = margin + _ARC + st.index * (col_w + gap) + col_w / 2
-        column_x.append(x)
-        y = top + stage_h
-        for tp in scene.column(st.index):
-            if tp.id in hidden_tps:
-                continue
-            b = boxes[tp.id]
-            placed[tp.id] = _Placed(b, x, y)
-            y += b.height + len(b.loss) * look.small * _LEADING + box_gap + (4 if b.loss else 0)
-        bottom = max(bottom, y)
-    out_x = margin + _ARC + n_stages * (col_w + gap) + look.outcome_w / 2
+    left = margin + _ARC
+    for st, span in zip(scene.stages, spans, strict=True):
+        column_x.append(left + span / 2)
+        kept = [t for t in scene.column(st.index) if t.id not in hidden_tps]
+        k = cut.get(st.index, len(kept))
+        lowest = top + stage_h
+        for part, rows in enumerate((kept[:k], kept[k:])):
+            x = left + col_w / 2 + part * (col_w + _SUB_GAP)
+            y = top + stage_h
+            for tp in rows:
+                placed[tp.id] = _Placed(boxes[tp.id], x, y)
+                y += _step(boxes[tp.id], look, box_gap)
+            lowest = max(lowest, y)
+        if folded[st.index]:
+            # Right under the last box (the preset's gap), then a gap like any row's.
+            fold_at[st.index] = max(top + stage_h, lowest - box_gap + look.box_gap)
+            lowest = fold_at[st.index] + fold_h + box_gap - look.box_gap
+        bottom = max(bottom, lowest)
+        left += span + gap
+    out_x = left + outcome_w / 2
     out_boxes = []
     y = top + stage_h
     conversions = [o for o in scene.outcomes if o.kind == "conversion"]
@@ -513,11 +842,15 @@ def write_dot(
         heading_pos.append((heading, y))
         y += look.stage * _LEADING + 6
         for o in group:
-            label, h = _outcome_box(o, look)
+            label, h = _outcome_box(o, look, outcome_w)
             out_boxes.append((o, label, y, h))
             y += h + box_gap
         y += 8
     bottom = max(bottom, y)
+    if slide:
+        # The columns reach down to the legend, and the legend sits on the bottom margin
+        # even when the rows could not spread far enough (at most 40 pt more per gap).
+        bottom = max(bottom, _SLIDE_H - margin - legend_h - 6)
     legend_top = bottom + 6
     height = legend_top + legend_h + margin
     if slide:
@@ -606,8 +939,9 @@ def write_dot(
     col_bottom = bottom - box_gap / 2 + 6
     for st in scene.stages:
         x = column_x[st.index]
+        span = spans[st.index]
         members = [placed[t.id] for t in scene.column(st.index) if t.id in placed]
-        label = wrap(st.label, col_w - 8, look.stage, 2, bold=True).lines
+        label = wrap(st.label, span - 8, look.stage, 2, bold=True).lines
         fill = palette.fill("stage") if st.index % 2 == 0 else palette.fill("stage_alt")
         border = palette.colour(st.change) if st.change != "unchanged" else "#D0D5DD"
         out.append(f'  subgraph "cluster_{escape_id(st.element_id, target="dot")}" {{')
@@ -616,8 +950,8 @@ def write_dot(
             + _attrs(
                 label=_lines(label),
                 labelloc="t",
-                bb=f'"{_num(x - col_w / 2 - 10)},{_num(gy(col_bottom))},'
-                f'{_num(x + col_w / 2 + 10)},{_num(gy(top))}"',
+                bb=f'"{_num(x - span / 2 - 10)},{_num(gy(col_bottom))},'
+                f'{_num(x + span / 2 + 10)},{_num(gy(top))}"',
                 style='"rounded,filled,dashed"' if st.change == "removed" else '"rounded,filled"',
                 fillcolor=f'"{fill}"',
                 color=f'"{border}"',
@@ -632,7 +966,10 @@ def write_dot(
             )
             + ";"
         )
-        if not members:
+        if folded[st.index]:
+            at = pos(x, fold_at[st.index] + look.small * _LEADING / 2)
+            out.append(f"    {_fold_node(scene, st, folded[st.index], look, lang, span, at)};")
+        elif not members:
             out.append(
                 f"    {_name(f' empty {st.index}')} "
                 + _attrs(
@@ -640,7 +977,7 @@ def write_dot(
                     shape="plaintext",
                     style='""',
                     fontsize=look.small,
-                    width=col_w / 72,
+                    width=span / 72,
                     height=0.3,
                     pos=pos(x, top + stage_h + 12),
                 )
@@ -682,7 +1019,7 @@ def write_dot(
                 shape="plaintext",
                 style='""',
                 fontsize=look.stage,
-                width=look.outcome_w / 72,
+                width=outcome_w / 72,
                 height=look.stage * _LEADING / 72,
                 pos=pos(out_x, hy + look.stage * _LEADING / 2),
                 id=f'"heading-{heading}"',
@@ -718,7 +1055,7 @@ def write_dot(
                 fillcolor=f'"{palette.fill(o.kind)}"',
                 color=f'"{border}"',
                 penwidth=2.0,
-                width=look.outcome_w / 72,
+                width=outcome_w / 72,
                 height=h / 72,
                 pos=pos(out_x, oy + h / 2),
                 tooltip=_q(f"{o.label} ({o.kind})", TOOLTIP_LIMIT),
@@ -747,9 +1084,11 @@ def write_dot(
         labelled = set()
     callouts = {c.element_id: c.rank for c in scene.callouts}
     for m in drawn:
+        # Moves between the two sub-columns of a stage are routed freely, not as arcs.
+        arc = m.target not in placed or placed[m.source].x == placed[m.target].x
         out.append(
             "  "
-            + _edge(scene, m, top_strength, m.element_id in labelled, callouts, look, lang)
+            + _edge(scene, m, top_strength, m.element_id in labelled, callouts, look, lang, arc)
             + ";"
         )
 
@@ -772,6 +1111,35 @@ def write_dot(
     )
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _fold_node(
+    scene: Scene,
+    stage: SceneStage,
+    folded: Sequence[SceneTouchpoint],
+    look: _Look,
+    lang: str,
+    span: float,
+    at: str,
+) -> str:
+    """A slide column's "+2 unchanged" line (a diff; "+2 less visited" otherwise) at
+    position ``at``: what the slide leaves out of the stage; the tooltip names them."""
+    key = "folded_unchanged" if scene.kind == "diff" else "folded_less_visited"
+    text = wrap(word(lang, key, count=len(folded)), span - 4, look.small, 1).lines[0]
+    names = ", ".join(t.label for t in folded)
+    return f"{_name(f' fold {stage.index}')} " + _attrs(
+        label=_lines([text]),
+        shape="plaintext",
+        style='""',
+        fontsize=look.small,
+        fontcolor=f'"{palette.MUTED}"',
+        width=(span - 4) / 72,
+        height=look.small * _LEADING / 72,
+        pos=at,
+        tooltip=_q(f"{stage.label}: {names}", TOOLTIP_LIMIT),
+        id=f'"fold-{stage.element_id}"',
+        **{"class": '"fold"'},
+    )
 
 
 def _headline(scene: Scene, lang: str) -> str | None:
@@ -906,6 +1274,7 @@ def _edge(
     callouts: dict[str, int],
     look: _Look,
     lang: str,
+    arc: bool = True,
 ) -> str:
     share = m.strength / top if top > 0 else 0.0
     width = 0.8 + 5.2 * math.sqrt(share)
@@ -941,7 +1310,7 @@ def _edge(
         + escape_text(f": {text} ({m.kind})", target="dot")
     )
     ports: dict[str, str | None] = {"tailport": None, "headport": None}
-    if m.kind == "within" and m.source != m.target:
+    if m.kind == "within" and m.source != m.target and arc:
         # Down the column on the left side of the boxes, up on the right: the arcs stay
         # clear of the names and of the loss lines under each box.
         below = scene.touchpoint(m.target).row > scene.touchpoint(m.source).row

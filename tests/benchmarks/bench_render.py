@@ -1,8 +1,10 @@
 """Rendering speed: synthetic fitted-looking maps of 5, 20 and 80 touchpoints.
 
 Run: ``python -m pytest tests/benchmarks/bench_render.py --benchmark-enable -p no:cacheprovider``
-or ``python tests/benchmarks/bench_render.py`` for a plain table (the figures in
-docs/performance.md, "Rendering").
+or ``python tests/benchmarks/bench_render.py`` for plain tables (the figures in
+docs/performance.md, "Rendering"): the Graphviz layout alone, then whole renders
+(``jg.render`` to SVG, both presets) of the 80-touchpoint map and of the map fitted from
+50,000 simulated B2B journeys with its analysis.
 
 The maps look like maps fitted from event logs: every touchpoint has moves to many
 others (forward, within, skips, backtracks) and to every outcome, most of them small,
@@ -12,9 +14,11 @@ so the 80-touchpoint map has about 1,900 moves.
 from __future__ import annotations
 
 import importlib
+import math
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,6 +93,43 @@ def test_render_speed(benchmark: object, size: int, backend: str) -> None:
     assert svg.startswith(b"<?xml")
 
 
+def _fitted_b2b() -> jg.JourneyMap:
+    """The map fitted from 50,000 simulated B2B journeys (order 2, seed 0)."""
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from tests._sim_maps import fitted_b2b
+
+    return fitted_b2b(50_000)
+
+
+#: Whole renders (scene, positions, Graphviz, label placement) as a user calls them.
+WHOLE = (
+    ("80 touchpoints", "full"),
+    ("80 touchpoints", "slide"),
+    ("fitted B2B, analysis", "full"),
+    ("fitted B2B, analysis", "slide"),
+)
+
+
+def _whole_case(name: str) -> jg.JourneyMap | jg.Analysis:
+    if name == "80 touchpoints":
+        return fitted_like_map(80)
+    return jg.analyze(_fitted_b2b())
+
+
+@pytest.mark.parametrize(("name", "preset"), WHOLE)
+def test_whole_render_speed(benchmark: object, name: str, preset: str) -> None:
+    # Issue #11: the 80-touchpoint layout under 2 s, in both presets.
+    pytest.importorskip("pyarrow", reason="fitting the B2B map needs pyarrow")
+    if not _backends():
+        pytest.skip("no Graphviz back-end here")
+    obj = _whole_case(name)
+    jg.render(obj, preset=preset)  # type: ignore[arg-type]  # warm up
+    svg = benchmark(jg.render, obj, preset=preset)  # type: ignore[operator]
+    assert str(svg).startswith("<?xml")
+
+
 def main() -> None:
     print("| touchpoints | moves | drawn | backend | DOT build (s) | layout (s) | total (s) |")
     print("|---:|---:|---:|---|---:|---:|---:|")
@@ -106,6 +147,18 @@ def main() -> None:
                 f"| {size} | {len(jm.moves)} | {drawn} | {backend} | {t1 - t0:.3f} | "
                 f"{t2 - t1:.3f} | {t2 - t0:.3f} |"
             )
+    print()
+    print("| map | preset | render, best of 3 (s) |")
+    print("|---|---|---:|")
+    for name, preset in WHOLE:
+        obj = _whole_case(name)
+        jg.render(obj, preset=preset)  # type: ignore[arg-type]
+        best = math.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            jg.render(obj, preset=preset)  # type: ignore[arg-type]
+            best = min(best, time.perf_counter() - t0)
+        print(f"| {name} | {preset} | {best:.3f} |")
 
 
 if __name__ == "__main__":
