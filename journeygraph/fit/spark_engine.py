@@ -292,6 +292,8 @@ def _collect_reporting(frame: Any, bar: Progress) -> list[Any]:
     The query first runs as Spark's own asynchronous job (``countAsync`` on the cached
     frame), so this thread stays free to poll the status tracker between short sleeps:
     no thread of ours. Ctrl-C cancels the job. Without a report it is a plain collect.
+    With adaptive query execution Spark runs the shuffle stages while it plans the
+    query (``javaRDD()``), so only the final stage is seen (docs/fitting.md "Progress").
     """
     if not bar.enabled or bar.poll is None:
         return list(frame.collect())
