@@ -1,7 +1,7 @@
 """Cookbook: compare two personas (or segments) fitted from one event log.
 
 One log, a segment column (persona, device, region, campaign): `jg.fit(...,
-segment=...)` fits one map per value, all with the same stages, and `jg.compare` puts
+segment_column=...)` fits one map per value, all with the same stages, and `jg.compare` puts
 two of them side by side like a current and a future map. The log here is sampled from
 two versions of the retail example (mobile shoppers lose more at checkout), so the
 answer is known.
@@ -46,12 +46,12 @@ def main() -> None:
 
     maps = jg.fit(
         log,
-        customer="customer_id",
-        time="step",
-        touchpoint="touchpoint",
+        customer_column="customer_id",
+        time_column="step",
+        touchpoint_column="touchpoint",
         outcomes=desktop,
         stages=desktop,
-        segment="device",
+        segment_column="device",
     )
     print(f"Fitted one map per device: {', '.join(sorted(maps))}")
     diff = jg.compare(maps["desktop"], maps["mobile"])

@@ -49,7 +49,11 @@ def main() -> None:
     try:
         rows = zip(*(events[c].to_pylist() for c in events.column_names), strict=True)
         df = spark.createDataFrame(list(rows), "customer_id long, step long, touchpoint string")
-        columns = {"customer": "customer_id", "time": "step", "touchpoint": "touchpoint"}
+        columns = {
+            "customer_column": "customer_id",
+            "time_column": "step",
+            "touchpoint_column": "touchpoint",
+        }
         on_spark = jg.fit(df, **columns, outcomes=template, stages=template, engine="spark")
     finally:
         spark.stop()

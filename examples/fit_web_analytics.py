@@ -49,9 +49,9 @@ def main() -> None:
 
     fitted = jg.fit(
         export,
-        customer="user_pseudo_id",
-        time="event_time",
-        touchpoint="page",
+        customer_column="user_pseudo_id",
+        time_column="event_time",
+        touchpoint_column="page",
         outcomes=template,  # outcome ids and kinds from the template
         stages=template,  # touchpoint -> stage from the template
         name="B2B trial journey, fitted from the export",

@@ -60,9 +60,9 @@ def main() -> None:
         fitted.append(
             jg.fit(
                 log,
-                customer="customer_id",
-                time="step",
-                touchpoint="touchpoint",
+                customer_column="customer_id",
+                time_column="step",
+                touchpoint_column="touchpoint",
                 outcomes=template,
                 stages=template,
             )

@@ -54,8 +54,9 @@ _MAX_HOURS = 1000 * 366 * 24
 class EventLog:
     """A simulated event log: one row per event, sorted by customer, then step.
 
-    The columns are exactly what :func:`journeygraph.fit` reads (``customer="customer_id",
-    time="timestamp", touchpoint="touchpoint"``, outcome kinds in ``outcome``).
+    The columns are exactly what :func:`journeygraph.fit` reads
+    (``customer_column="customer_id", time_column="timestamp",
+    touchpoint_column="touchpoint"``, outcome kinds in ``outcome``).
 
     Attributes
     ----------

@@ -104,9 +104,9 @@ def fitted_b2b(n: int, *, order: int = 2, seed: int = 0) -> jg.JourneyMap:
     log = jg.simulate(jm, n=n, seed=seed)
     fitted = jg.fit(
         pa.table(log.columns),
-        customer="customer_id",
-        time="step",
-        touchpoint="touchpoint",
+        customer_column="customer_id",
+        time_column="step",
+        touchpoint_column="touchpoint",
         outcomes=jm,
         stages=jm,
         order=order,

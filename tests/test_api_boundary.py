@@ -163,12 +163,35 @@ CALLS: dict[str, Call] = {
 
 CALLS |= {
     "collapse_order(jm)": (lambda w: jg.collapse_order(w), "jm", "JourneyMap or a path"),
+    "fit(customer_column=)": (
+        lambda w: jg.fit(
+            pd.DataFrame({"c": [1], "t": [1], "p": ["a"]}),
+            customer_column=w,
+            time_column="t",
+            touchpoint_column="p",
+        ),
+        "customer_column",
+        "str",
+    ),
+    # the deprecated spelling is checked the same way
     "fit(customer=)": (
         lambda w: jg.fit(
             pd.DataFrame({"c": [1], "t": [1], "p": ["a"]}), customer=w, time="t", touchpoint="p"
         ),
         "customer",
         "str",
+    ),
+    "fit(progress=)": (
+        lambda w: jg.fit(
+            pd.DataFrame({"c": [1], "t": [1], "p": ["a"]}),
+            customer_column="c",
+            time_column="t",
+            touchpoint_column="p",
+            progress=w,
+        ),
+        "progress",
+        "callable",
+        ("None",),
     ),
 }
 

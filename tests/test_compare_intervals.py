@@ -343,9 +343,9 @@ def test_the_before_after_log_example_of_the_docs(tmp_path: Any) -> None:
     def fit(path: Any, template: jg.JourneyMap) -> jg.JourneyMap:
         fitted = jg.fit(
             path,
-            customer="customer_id",
-            time="step",
-            touchpoint="touchpoint",
+            customer_column="customer_id",
+            time_column="step",
+            touchpoint_column="touchpoint",
             outcomes=template,
             stages=template,
         )

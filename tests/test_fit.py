@@ -85,7 +85,12 @@ HAND_MOVES = {
     ("site", "churn"): 2.0,
 }
 HAND_KW: dict[str, Any] = dict(
-    customer="customer", time="time", touchpoint="event", outcomes=OUTCOMES, gap=100, window=50
+    customer_column="customer",
+    time_column="time",
+    touchpoint_column="event",
+    outcomes=OUTCOMES,
+    gap=100,
+    window=50,
 )
 
 
@@ -174,7 +179,7 @@ def test_observed_until_and_timestamp_durations() -> None:
             "e": ["ad", "site", "ad"],
         }
     )
-    kw: dict[str, Any] = dict(customer="c", time="t", touchpoint="e")
+    kw: dict[str, Any] = dict(customer_column="c", time_column="t", touchpoint_column="e")
     # window 12h, observed until +1d: x's last event is 22h old -> churn; y's 0h -> censored.
     jm = jg.fit(df, window="12h", **kw)
     assert isinstance(jm, jg.JourneyMap)
@@ -197,7 +202,13 @@ def test_events_after_an_outcome_start_a_new_journey() -> None:
     df = pd.DataFrame(
         {"c": [1, 1, 1, 1], "t": [1, 2, 3, 4], "e": ["ad", "purchase", "site", "purchase"]}
     )
-    jm = jg.fit(df, customer="c", time="t", touchpoint="e", outcomes={"purchase": "conversion"})
+    jm = jg.fit(
+        df,
+        customer_column="c",
+        time_column="t",
+        touchpoint_column="e",
+        outcomes={"purchase": "conversion"},
+    )
     assert isinstance(jm, jg.JourneyMap)
     # ad -> purchase, then site -> purchase: two journeys, two entries.
     assert dict(jm.entry) == {"ad": 1.0, "site": 1.0}
@@ -221,10 +232,10 @@ def test_outcome_column_and_timezones(tmp_path: Path) -> None:
         }
     )
     kw: dict[str, Any] = dict(
-        customer="c",
-        time="t",
-        touchpoint="tp",
-        outcome="result",
+        customer_column="c",
+        time_column="t",
+        touchpoint_column="tp",
+        outcome_column="result",
         outcomes={"order": "conversion", "lost_to_rival": "competitor"},
     )
     df.to_csv(tmp_path / "log.csv", index=False)
@@ -278,7 +289,13 @@ def sample_log(
 def test_fitted_probabilities_converge_to_the_generating_map() -> None:
     n = 20_000
     df = sample_log(n, seed=7, entry=TRUE_ENTRY, moves=TRUE_MOVES)
-    jm = jg.fit(df, customer="customer", time="time", touchpoint="touchpoint", outcomes=OUTCOMES)
+    jm = jg.fit(
+        df,
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
+        outcomes=OUTCOMES,
+    )
     assert isinstance(jm, jg.JourneyMap)
     assert jg.FitReport.of(jm).journeys == n
     total_entry = sum(jm.entry.values())
@@ -311,9 +328,9 @@ def test_all_engines_identical_on_a_messy_random_log(tmp_path: Path) -> None:
     df.to_parquet(tmp_path / "log.parquet")
     df.to_csv(tmp_path / "log.csv", index=False)
     kw: dict[str, Any] = dict(
-        customer="customer",
-        time="time",
-        touchpoint="touchpoint",
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
         outcomes=OUTCOMES,
         gap="36h",
         window="24h",
@@ -377,8 +394,10 @@ def test_engines_identical_on_each_counting_path(
     else:
         df = df.drop_duplicates(["customer", "time", "touchpoint"])
     df = df.sample(frac=1.0, random_state=5)
-    kw: dict[str, Any] = dict(customer="customer", time="time", touchpoint="touchpoint")
-    kw.update(outcomes=OUTCOMES, segment="segment" if segmented else None)
+    kw: dict[str, Any] = dict(
+        customer_column="customer", time_column="time", touchpoint_column="touchpoint"
+    )
+    kw.update(outcomes=OUTCOMES, segment_column="segment" if segmented else None)
     ref = jg.fit(df, engine="numpy", **kw)
     other = jg.fit(df, engine="duckdb", **kw)
     refs = ref if isinstance(ref, dict) else {"": ref}
@@ -434,9 +453,9 @@ def test_second_order_recovers_memory_and_collapses_to_first_order() -> None:
             rows.append((i, 2, "purchase"))
     df = pd.DataFrame(rows, columns=["customer", "time", "touchpoint"])
     kw: dict[str, Any] = dict(
-        customer="customer",
-        time="time",
-        touchpoint="touchpoint",
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
         outcomes={"purchase": "conversion"},
     )
     m2 = jg.fit(df, order=2, **kw)
@@ -513,7 +532,7 @@ def test_fit_paths_removal_effects_equal_markov_attribution_of_the_paths() -> No
 
 def test_fit_paths_bad_tables(tmp_path: Path) -> None:
     with pytest.raises(jg.EventLogError, match=r"'paths' not found.*did you mean 'path'"):
-        jg.fit_paths(pd.DataFrame({"path": ["a"], "total_conversions": [1]}), path="paths")
+        jg.fit_paths(pd.DataFrame({"path": ["a"], "total_conversions": [1]}), path_column="paths")
     bad = pd.DataFrame({"path": ["a", "b"], "total_conversions": [1, -2], "total_null": [0, 1]})
     with pytest.raises(jg.EventLogError, match=r"row 3.*'total_conversions'.*-2"):
         jg.fit_paths(bad)
@@ -522,7 +541,7 @@ def test_fit_paths_bad_tables(tmp_path: Path) -> None:
         jg.fit_paths(empty_step)
     table = pd.DataFrame({"path": ["x > y"], "conv": [2], "null": [1]})
     table.to_csv(tmp_path / "paths.csv", index=False)
-    jm = jg.fit_paths(tmp_path / "paths.csv", conversions="conv", nulls="null")
+    jm = jg.fit_paths(tmp_path / "paths.csv", conversions_column="conv", nulls_column="null")
     assert weights(jm) == {("x", "y"): 3.0, ("y", "conversion"): 2.0, ("y", "churn"): 1.0}
 
 
@@ -578,7 +597,7 @@ def test_stage_mappings_template_and_unknown_touchpoints(tmp_path: Path) -> None
 def test_segments_give_one_map_each_with_shared_stages() -> None:
     df = hand_frame()
     df["persona"] = np.where(df["customer"].isin(["A", "C"]), "loyal", "new")
-    maps = jg.fit(df, segment="persona", **HAND_KW)
+    maps = jg.fit(df, segment_column="persona", **HAND_KW)
     assert isinstance(maps, dict) and sorted(maps) == ["loyal", "new"]
     # loyal = A and C: entries ad (A1, A3), site (A2), email (C).
     assert dict(maps["loyal"].entry) == {"ad": 2.0, "email": 1.0, "site": 1.0}
@@ -624,9 +643,9 @@ def test_hostile_column_names_and_values_are_never_sql(tmp_path: Path) -> None:
     df.to_csv(tmp_path / "odd.csv", index=False)
     kw = {
         **HAND_KW,
-        "customer": names["customer"],
-        "time": names["time"],
-        "touchpoint": names["event"],
+        "customer_column": names["customer"],
+        "time_column": names["time"],
+        "touchpoint_column": names["event"],
         "outcomes": {"purchase": "conversion", "rival": "competitor"},
     }
     results = [
@@ -649,9 +668,9 @@ def test_outcome_values_with_quotes_are_parameters(tmp_path: Path) -> None:
     df.to_parquet(tmp_path / "q.parquet")
     jm = jg.fit(
         tmp_path / "q.parquet",
-        customer="c",
-        time="t",
-        touchpoint="e",
+        customer_column="c",
+        time_column="t",
+        touchpoint_column="e",
         outcomes={"it's'; --": "conversion"},
     )
     assert isinstance(jm, jg.JourneyMap)
@@ -700,7 +719,10 @@ def test_bad_log_raises_one_clear_error(path: Path, engine: str) -> None:
     pattern = lines[0]
     extra = json.loads(lines[1]) if len(lines) > 1 else {}
     kw: dict[str, Any] = dict(
-        customer="customer", time="time", touchpoint="touchpoint", outcomes=OUTCOMES
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
+        outcomes=OUTCOMES,
     )
     kw.update(extra)
     with pytest.raises(jg.EventLogError) as info:

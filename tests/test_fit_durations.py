@@ -21,7 +21,7 @@ import journeygraph as jg
 from .conftest import EXAMPLES
 
 ENGINES = ["numpy", "duckdb"]
-KW: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+KW: dict[str, Any] = {"customer_column": "c", "time_column": "t", "touchpoint_column": "e"}
 
 # Journeys (hours after 2024-01-01 00:00):
 #   1: ad@0, site@2, buy@3      2: ad@0, site@6, buy@6.5      3: ad@0, site@1 (churn)
@@ -163,9 +163,9 @@ def test_simulate_fit_round_trip_recovers_the_expected_time(tmp_path: Path) -> N
     path = log.write(tmp_path / "events.parquet")
     fitted = jg.fit(
         path,
-        customer="customer_id",
-        time="timestamp",
-        touchpoint="touchpoint",
+        customer_column="customer_id",
+        time_column="timestamp",
+        touchpoint_column="touchpoint",
         outcomes=jm,
         stages=jm,
     )

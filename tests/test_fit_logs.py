@@ -26,7 +26,7 @@ from journeygraph.fit.spec import FORMULA_GUARD, TIME_PATTERN
 from .conftest import DATA
 
 ENGINES = ["numpy", "duckdb"]
-KW: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+KW: dict[str, Any] = {"customer_column": "c", "time_column": "t", "touchpoint_column": "e"}
 
 
 def moves(jm: jg.JourneyMap) -> dict[tuple[str, str], float]:
@@ -214,9 +214,9 @@ def test_simulate_csv_fit_round_trip_keeps_guarded_ids(tmp_path: Path) -> None:
     for engine in ENGINES:
         fitted = jg.fit(
             path,
-            customer="customer_id",
-            time="step",
-            touchpoint="touchpoint",
+            customer_column="customer_id",
+            time_column="step",
+            touchpoint_column="touchpoint",
             outcomes=guarded,
             engine=engine,
         )

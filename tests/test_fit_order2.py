@@ -60,9 +60,9 @@ def _memory_log(seed: int) -> pd.DataFrame:
 def test_touchpoint_removal_effects_equal_a_brute_force_rebuild(seed: int) -> None:
     m2 = jg.fit(
         _memory_log(seed),
-        customer="c",
-        time="t",
-        touchpoint="e",
+        customer_column="c",
+        time_column="t",
+        touchpoint_column="e",
         outcomes={"buy": "conversion"},
         order=2,
     )
@@ -79,7 +79,11 @@ def test_touchpoint_removal_effects_equal_a_brute_force_rebuild(seed: int) -> No
 
 def test_first_order_maps_give_the_analysis_removal_effects() -> None:
     m1 = jg.fit(
-        _memory_log(3), customer="c", time="t", touchpoint="e", outcomes={"buy": "conversion"}
+        _memory_log(3),
+        customer_column="c",
+        time_column="t",
+        touchpoint_column="e",
+        outcomes={"buy": "conversion"},
     )
     assert isinstance(m1, jg.JourneyMap)
     want = jg.analyze(m1).removal_effects

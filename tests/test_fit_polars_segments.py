@@ -2,7 +2,7 @@
 segment, atomic, refusing to overwrite without --force).
 
 Reference: the same log as a pandas DataFrame through the numpy engine (itself checked
-against hand counts in test_fit.py), and ``jg.fit(..., segment=)`` for the CLI.
+against hand counts in test_fit.py), and ``jg.fit(..., segment_column=)`` for the CLI.
 """
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ def test_polars_dataframe_source(engine: str) -> None:
     frame = pl.from_pandas(df)
     assert type(frame).__module__.startswith("polars")
     kw: dict[str, Any] = dict(
-        customer="customer", time="time", touchpoint="touchpoint", outcomes=OUTCOMES
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
+        outcomes=OUTCOMES,
     )
     want = jg.fit(df, engine="numpy", **kw)
     got = jg.fit(frame, engine=engine, **kw)
@@ -59,8 +62,8 @@ def test_polars_dataframe_source(engine: str) -> None:
     assert jg.FitReport.of(got).dropped["null_touchpoint"] == 1
     # Segments and a polars categorical (dictionary) column work the same way.
     frame_cat = frame.with_columns(pl.col("touchpoint").cast(pl.Categorical))
-    by_seg = jg.fit(frame_cat, engine=engine, segment="persona", **kw)
-    ref_seg = jg.fit(df, engine="numpy", segment="persona", **kw)
+    by_seg = jg.fit(frame_cat, engine=engine, segment_column="persona", **kw)
+    ref_seg = jg.fit(df, engine="numpy", segment_column="persona", **kw)
     assert isinstance(by_seg, dict) and isinstance(ref_seg, dict)
     assert by_seg.keys() == ref_seg.keys() == {"smb", "enterprise", "a/b: test"}
     for seg in ref_seg:
@@ -71,7 +74,7 @@ def test_polars_missing_column_is_named() -> None:
     pl = pytest.importorskip("polars", reason="polars is not installed (dev extra)")
     frame = pl.from_pandas(messy_log())
     with pytest.raises(jg.EventLogError, match=r"customer column 'user'.*'customer'"):
-        jg.fit(frame, customer="user", time="time", touchpoint="touchpoint")
+        jg.fit(frame, customer_column="user", time_column="time", touchpoint_column="touchpoint")
 
 
 def _cli(log: Path, *extra: str) -> list[str]:
@@ -100,11 +103,11 @@ def test_cli_segment_to_a_folder_and_a_pattern(
     df.to_parquet(log)
     ref = jg.fit(
         df,
-        customer="customer",
-        time="time",
-        touchpoint="touchpoint",
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
         outcomes=OUTCOMES,
-        segment="persona",
+        segment_column="persona",
     )
     assert isinstance(ref, dict)
     folder = tmp_path / "maps"

@@ -57,9 +57,9 @@ def test_simulated_log_fits_back_to_the_map(
     path = log.write(tmp_path / f"events{suffix}")
     fitted = jg.fit(
         path,
-        customer="customer_id",
-        time=time,
-        touchpoint="touchpoint",
+        customer_column="customer_id",
+        time_column=time,
+        touchpoint_column="touchpoint",
         outcomes={o.id: o.kind for o in jm.outcomes},
         stages=jm,
     )
@@ -97,7 +97,9 @@ def test_simulated_log_fits_back_to_the_map(
 def test_whole_map_as_outcomes_and_a_clear_error_for_the_kind_column(tmp_path: Path) -> None:
     jm = jg.load(DATA / "good" / "tiny.yaml")
     path = jg.simulate(jm, 2000, seed=5).write(tmp_path / "events.parquet")
-    kw: dict[str, Any] = dict(customer="customer_id", time="step", touchpoint="touchpoint")
+    kw: dict[str, Any] = dict(
+        customer_column="customer_id", time_column="step", touchpoint_column="touchpoint"
+    )
     by_map = jg.fit(path, outcomes=jm, **kw)
     by_dict = jg.fit(path, outcomes={o.id: o.kind for o in jm.outcomes}, **kw)
     assert isinstance(by_map, jg.JourneyMap) and isinstance(by_dict, jg.JourneyMap)
@@ -110,8 +112,10 @@ def test_whole_map_as_outcomes_and_a_clear_error_for_the_kind_column(tmp_path: P
     )
     assert [(o.id, o.kind) for o in by_map.outcomes] == [(o.id, o.kind) for o in by_dict.outcomes]
     for engine in ("duckdb", "numpy"):
-        with pytest.raises(jg.EventLogError, match=r"holds outcome kinds.*leave out outcome="):
-            jg.fit(path, outcomes=jm, outcome="outcome", engine=engine, **kw)
+        with pytest.raises(
+            jg.EventLogError, match=r"holds outcome kinds.*leave out outcome_column="
+        ):
+            jg.fit(path, outcomes=jm, outcome_column="outcome", engine=engine, **kw)
 
 
 def test_cli_simulate_then_fit_with_the_map_for_outcomes_and_stages(tmp_path: Path) -> None:

@@ -96,9 +96,9 @@ def test_spark_matches_numpy_on_a_messy_random_log(spark: Any) -> None:
     pdf = pd.DataFrame(rows, columns=["customer", "time", "touchpoint", "persona"])
     sdf = _frame(spark, rows, "customer string, time timestamp, touchpoint string, persona string")
     kw: dict[str, Any] = dict(
-        customer="customer",
-        time="time",
-        touchpoint="touchpoint",
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
         outcomes=OUTCOMES,
         gap="30h",
         window="20h",
@@ -113,8 +113,8 @@ def test_spark_matches_numpy_on_a_messy_random_log(spark: Any) -> None:
         for key in ("journeys", "events", "censored_journeys", "dropped", "capped_customers"):
             assert a[key] == b[key], key
         assert a["capped_customers"] == ["bot"]
-    ref_seg = jg.fit(pdf, segment="persona", **kw)
-    got_seg = jg.fit(sdf, segment="persona", **kw)
+    ref_seg = jg.fit(pdf, segment_column="persona", **kw)
+    got_seg = jg.fit(sdf, segment_column="persona", **kw)
     assert isinstance(ref_seg, dict) and isinstance(got_seg, dict)
     assert {k: signature(v) for k, v in got_seg.items()} == {
         k: signature(v) for k, v in ref_seg.items()
@@ -125,7 +125,12 @@ def test_spark_hostile_column_names(spark: Any) -> None:
     df = _frame(spark, HAND, "customer string, time long, event string").toDF(
         "cust`; DROP", "select", "touch.point's"
     )
-    kw = {**HAND_KW, "customer": "cust`; DROP", "time": "select", "touchpoint": "touch.point's"}
+    kw = {
+        **HAND_KW,
+        "customer_column": "cust`; DROP",
+        "time_column": "select",
+        "touchpoint_column": "touch.point's",
+    }
     jm = jg.fit(df, **kw)
     assert isinstance(jm, jg.JourneyMap)
     assert weights(jm) == HAND_MOVES
@@ -136,28 +141,66 @@ def test_spark_text_times_and_bad_input(spark: Any) -> None:
     # 12:30+02:00 is 10:30Z: ad -> site.
     jm = jg.fit(
         _frame(spark, rows, "c string, t string, e string"),
-        customer="c",
-        time="t",
-        touchpoint="e",
+        customer_column="c",
+        time_column="t",
+        touchpoint_column="e",
     )
     assert isinstance(jm, jg.JourneyMap)
     assert weights(jm) == {("ad", "site"): 1.0, ("site", "churn"): 1.0}
     bad = _frame(spark, [*rows, ("b", "soon", "ad")], "c string, t string, e string")
     with pytest.raises(jg.EventLogError, match=r"time column 't'.*not a date.*'soon'"):
-        jg.fit(bad, customer="c", time="t", touchpoint="e")
+        jg.fit(bad, customer_column="c", time_column="t", touchpoint_column="e")
     with pytest.raises(jg.EventLogError, match=r"touchpoint column 'event' not found"):
-        jg.fit(bad, customer="c", time="t", touchpoint="event")
+        jg.fit(bad, customer_column="c", time_column="t", touchpoint_column="event")
     with pytest.raises(jg.EventLogError, match=r"engine='numpy' cannot read a Spark DataFrame"):
-        jg.fit(bad, customer="c", time="t", touchpoint="e", engine="numpy")
+        jg.fit(bad, customer_column="c", time_column="t", touchpoint_column="e", engine="numpy")
 
 
-def test_spark_progress_bar_when_forced(spark: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    """progress=True draws the phase bar on stderr; the result is unchanged."""
+def test_spark_progress_reports_phases_and_stages(
+    spark: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The callback hears Spark's phases in order, and the stage poll reaches it."""
+    from journeygraph.fit import spark_engine
+
+    polled: list[tuple[float, str] | None] = []
+    real = spark_engine._spark_stage_poll
+
+    def recording(df: Any) -> Any:
+        poll = real(df)
+
+        def wrapped() -> tuple[float, str] | None:
+            polled.append(poll())
+            return polled[-1]
+
+        return wrapped
+
+    monkeypatch.setattr(spark_engine, "_spark_stage_poll", recording)
     df = _frame(spark, HAND, "customer string, time long, event string")
-    jm = jg.fit(df, progress=True, **HAND_KW)
+    calls: list[tuple[str, float, float | None]] = []
+    jm = jg.fit(df, progress=lambda *c: calls.append(c), **HAND_KW)
     assert isinstance(jm, jg.JourneyMap) and weights(jm) == HAND_MOVES
+    phases = [c[0] for c in calls]
+    assert [p for i, p in enumerate(phases) if p not in phases[:i]] == [
+        "statistics",
+        "count",
+        "maps",
+        "done",
+    ]
+    assert calls[-1] == ("done", 3.0, 3.0)
+    # The count job is waited for while polling the status tracker: at least once, and
+    # every stage progress it found is reported within the count phase (phase 2 of 3).
+    assert polled
+    best, expected = 1.0, []
+    for p in polled:
+        if p is not None:  # None: no stage running at that moment
+            best = max(best, 1.0 + p[0])  # the report never goes backwards
+            expected.append(("count", best, 3.0))
+    assert [c for c in calls if c[0] == "count"] == [("count", 1.0, 3.0), *expected]
+    assert [c[1] for c in calls] == sorted(c[1] for c in calls)
+    # progress=True: tqdm's bar (or lines) on stderr; progress=False: nothing.
+    jg.fit(df, progress=True, **HAND_KW)
     err = capsys.readouterr().err
-    assert err.startswith("\rfit (spark) [") and "100%" in err and err.endswith("\n")
+    assert "fit (spark): " in err and "done" in err and err.endswith("\n")
     jg.fit(df, progress=False, **HAND_KW)
     assert capsys.readouterr().err == ""
 
@@ -166,7 +209,7 @@ def test_spark_reads_text_times_by_the_shared_rule(spark: Any) -> None:
     """The same far dates, number forms and refusals as tests/test_fit_logs.py."""
     from .test_fit_logs import FAR, FAR_MOVES
 
-    kw: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+    kw: dict[str, Any] = {"customer_column": "c", "time_column": "t", "touchpoint_column": "e"}
     far = [(str(c), t, e) for c, t, e in FAR.itertuples(index=False)]
     df = spark.createDataFrame(far).toDF("c", "t", "e")
     assert weights(jg.fit(df, **kw)) == FAR_MOVES
@@ -188,7 +231,7 @@ def test_spark_durations_equal_the_other_engines(spark: Any) -> None:
 
     rows = [(str(c), t, e) for c, t, e in HAND.itertuples(index=False)]
     df = spark.createDataFrame(rows).toDF("c", "t", "e")
-    kw: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+    kw: dict[str, Any] = {"customer_column": "c", "time_column": "t", "touchpoint_column": "e"}
     for order in (1, 2):
         got = jg.fit(df, **kw, outcomes={"buy": "conversion"}, order=order)
         want = jg.fit(HAND, **kw, outcomes={"buy": "conversion"}, order=order, engine="numpy")
@@ -204,10 +247,10 @@ def test_spark_segment_reports_equal_the_other_engines(spark: Any) -> None:
     rows = [(s, c, None if t is None else int(t), e) for s, c, t, e in rows]
     df = spark.createDataFrame(rows, "s string, c string, t long, e string")
     kw: dict[str, Any] = dict(
-        customer="c",
-        time="t",
-        touchpoint="e",
-        segment="s",
+        customer_column="c",
+        time_column="t",
+        touchpoint_column="e",
+        segment_column="s",
         outcomes={"purchase": "conversion"},
         max_events_per_customer=3,
     )

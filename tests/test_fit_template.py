@@ -20,7 +20,7 @@ import journeygraph as jg
 from journeygraph.cli import main
 
 ENGINES = ["numpy", "duckdb"]
-KW: dict[str, Any] = {"customer": "c", "time": "t", "touchpoint": "e"}
+KW: dict[str, Any] = {"customer_column": "c", "time_column": "t", "touchpoint_column": "e"}
 
 # Journeys: 1: ad, site, purchase   2: ad, site   3: site, purchase
 LOG = pd.DataFrame(
@@ -99,7 +99,10 @@ def test_an_outcome_column_value_that_never_occurs_names_the_column() -> None:
         jg.EventLogError, match=r"'orders' .*column 'result' \(did you mean 'order'\?\)"
     ):
         jg.fit(
-            log, **KW, outcome="result", outcomes={"order": "conversion", "orders": "conversion"}
+            log,
+            **KW,
+            outcome_column="result",
+            outcomes={"order": "conversion", "orders": "conversion"},
         )
 
 
@@ -332,7 +335,7 @@ def test_each_segment_report_holds_its_own_figures(engine: str, tmp_path: Path) 
     maps = jg.fit(
         SEGMENTED,
         **KW,
-        segment="s",
+        segment_column="s",
         outcomes={"purchase": "conversion"},
         max_events_per_customer=3,
         engine=engine,
@@ -381,7 +384,11 @@ def test_before_after_example_of_the_docs(tmp_path: Path) -> None:
     jg.simulate(current, 20_000, seed=1).write(tmp_path / "before.parquet")
     jg.simulate(future, 20_000, seed=2).write(tmp_path / "after.parquet")
     kw: dict[str, Any] = dict(
-        customer="customer_id", time="step", touchpoint="touchpoint", outcomes=future, stages=future
+        customer_column="customer_id",
+        time_column="step",
+        touchpoint_column="touchpoint",
+        outcomes=future,
+        stages=future,
     )
     with pytest.warns(jg.JourneyGraphWarning, match="'live_chat' never occur"):
         before = jg.fit(tmp_path / "before.parquet", name="before release", **kw)

@@ -145,9 +145,9 @@ def test_every_log_file_of_a_folder_is_protected(tmp_path: Path) -> None:
     with protect_inputs():
         jg.fit(
             logs,
-            customer="customer_id",
-            time="step",
-            touchpoint="touchpoint",
+            customer_column="customer_id",
+            time_column="step",
+            touchpoint_column="touchpoint",
             outcomes=jg.load(TINY),
         )
         for name in ("a.csv", "b.csv"):

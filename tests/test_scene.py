@@ -188,7 +188,7 @@ def test_second_order_states_are_labelled_by_where_they_came_from() -> None:
     )
     # Without a template, ids (underscores as spaces) name both sides.
     log2 = pa.table({"c": [1, 1, 2, 2], "t": [1, 2, 1, 2], "e": ["ad_x", "shop", "shop", "ad_x"]})
-    plain = jg.fit(log2, customer="c", time="t", touchpoint="e", order=2)
+    plain = jg.fit(log2, customer_column="c", time_column="t", touchpoint_column="e", order=2)
     assert isinstance(plain, jg.JourneyMap)
     plain_labels = {t.id: t.label for t in build_scene(plain).touchpoints}
     assert plain_labels["ad_x > shop"] == "shop ← ad x"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import warnings
+from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 
@@ -10,6 +12,7 @@ from journeygraph.errors import (
     EventLogError,
 )
 from journeygraph.fit.build import _build_map, _stages
+from journeygraph.fit.logs import _Stages
 from journeygraph.fit.paths_count import count_paths
 from journeygraph.fit.report import FitReport
 from journeygraph.fit.sources import _count_column, _paths_table
@@ -19,17 +22,18 @@ __all__ = ["fit_paths"]
 
 
 def fit_paths(
-    table: Any,
+    table: object,
     *,
-    path: str = "path",
-    conversions: str = "total_conversions",
-    nulls: str = "total_null",
+    path_column: str = "path",
+    conversions_column: str = "total_conversions",
+    nulls_column: str | None = "total_null",
     sep: str = " > ",
-    stages: Any = None,
+    stages: _Stages | None = None,
     name: str | None = None,
     conversion: str = "conversion",
     churn: str = "churn",
     unknown_touchpoints: Literal["error", "other"] = "error",
+    **deprecated: str | None,
 ) -> JourneyMap:
     """Fit a map from an aggregated attribution path table (ChannelAttribution's input).
 
@@ -43,15 +47,22 @@ def fit_paths(
     ----------
     table
         pandas/polars DataFrame, pyarrow Table, or a CSV/Parquet file path.
-    path, conversions, nulls
-        Column names; counts are non-negative numbers (``nulls`` may be omitted by
-        passing ``None``).
+    path_column, conversions_column, nulls_column
+        Names of the columns holding the path and the numbers of its journeys that
+        converted and that did not; counts are non-negative numbers (pass
+        ``nulls_column=None`` for a table without the second). Like :func:`fit`'s, every
+        option naming a column ends in ``_column``: ``conversions_column=`` is a column,
+        ``conversion=`` the outcome's id.
     sep
         Separator between channels in a path.
     stages, name, churn, unknown_touchpoints
         As in :func:`fit`.
     conversion
         Id of the conversion outcome.
+    **deprecated
+        ``path=``, ``conversions=`` and ``nulls=``, the deprecated spellings of the
+        ``*_column`` options: they work with a ``DeprecationWarning``; given together
+        with the new spelling they are a ``TypeError``.
 
     Returns
     -------
@@ -66,6 +77,14 @@ def fit_paths(
     >>> sorted((m.source, m.target, m.weight) for m in jm.moves)
     [('email', 'churn', 2.0), ('search', 'site', 4.0), ('site', 'churn', 1.0), ('site', 'conversion', 3.0)]
     """
+    path, conversions, nulls = _path_columns(
+        deprecated,
+        {
+            "path_column": path_column,
+            "conversions_column": conversions_column,
+            "nulls_column": nulls_column,
+        },
+    )
     arrow, where, default_name = _paths_table(table, [c for c in (path, conversions, nulls) if c])
     conv = _count_column(arrow, conversions, where)
     lost = _count_column(arrow, nulls, where) if nulls else np.zeros(arrow.num_rows)
@@ -118,3 +137,40 @@ def fit_paths(
         persona=None,
         where=where,
     )
+
+
+_DEFAULTS = {"path_column": "path", "conversions_column": "total_conversions"}
+_DEFAULTS["nulls_column"] = "total_null"
+
+
+def _path_columns(
+    old: Mapping[str, str | None], new: Mapping[str, str | None]
+) -> tuple[str, str, str | None]:
+    """(path, conversions, nulls) column names, the deprecated spellings folded in."""
+    out = dict(new)
+    for name, value in old.items():
+        new_name = f"{name}_column"
+        if new_name not in new:
+            raise TypeError(f"fit_paths() got an unexpected keyword argument {name!r}")
+        if new[new_name] != _DEFAULTS[new_name]:
+            raise TypeError(
+                f"fit_paths() got both {name}= and {new_name}=; pass only {new_name}= "
+                f"({name}= is its deprecated spelling)"
+            )
+        warnings.warn(
+            f"fit_paths(): {name}= is deprecated, use {new_name}={value!r} (every column "
+            "option now ends in _column, so conversions_column= cannot be mistaken for "
+            "conversion=)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        out[new_name] = value
+    path = out["path_column"]
+    conversions = out["conversions_column"]
+    if path is None or conversions is None:
+        raise TypeError("fit_paths(): path_column and conversions_column must be column names")
+    for key in ("path_column", "conversions_column", "nulls_column"):
+        value = out[key]
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{key} must be a column name (str), not {type(value).__name__}")
+    return path, conversions, out["nulls_column"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import os
+import warnings
 from collections import defaultdict
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, TypeAlias, overload
 
 from journeygraph import _args
-from journeygraph._progress import Progress
+from journeygraph._progress import Progress, ProgressCallback, check_progress
 from journeygraph.errors import (
     EventLogError,
     MapError,
@@ -28,19 +30,42 @@ Engine = Literal["auto", "numpy", "duckdb", "spark"]
 # -- public functions -----------------------------------------------------------------
 
 
+# Types of fit's options (documented in the Parameters of fit).
+#: A touchpoint -> stage mapping, a stage -> touchpoints mapping, or a template map
+#: (a JourneyMap or the path of a map file).
+_Stages: TypeAlias = (
+    Mapping[str, str] | Mapping[str, Sequence[str]] | JourneyMap | str | os.PathLike[str]
+)
+#: A duration: text such as ``"30min"``, a timedelta, or a number for numeric times.
+_Duration: TypeAlias = str | datetime.timedelta | float
+#: An instant: ISO 8601 text, a datetime or date, or a number for numeric times.
+_Instant: TypeAlias = str | datetime.datetime | datetime.date | float
+_Progress: TypeAlias = bool | ProgressCallback | None
+
+# The column options' names before they were grouped by the ``_column`` suffix.
+_OLD_COLUMNS = {
+    "customer": "customer_column",
+    "time": "time_column",
+    "touchpoint": "touchpoint_column",
+    "outcome": "outcome_column",
+    "segment": "segment_column",
+}
+
+
+@overload
 def fit(
-    source: Any,
+    source: object,
     *,
-    customer: str,
-    time: str,
-    touchpoint: str,
+    customer_column: str,
+    time_column: str,
+    touchpoint_column: str,
+    outcome_column: str | None = None,
+    segment_column: None = None,
     outcomes: Mapping[str, str] | JourneyMap | None = None,
-    outcome: str | None = None,
-    stages: Any = None,
-    segment: str | None = None,
-    window: Any = None,
-    gap: Any = None,
-    observed_until: Any = None,
+    stages: _Stages | None = None,
+    window: _Duration | None = None,
+    gap: _Duration | None = None,
+    observed_until: _Instant | None = None,
     order: int = 1,
     engine: Engine = "auto",
     name: str | None = None,
@@ -49,9 +74,97 @@ def fit(
     max_events_per_customer: int | None = None,
     max_touchpoints: int = 500,
     strict: bool = False,
-    progress: bool | None = None,
+    progress: _Progress = None,
     rename: Mapping[str, str] | None = None,
     allow_no_conversion: bool = False,
+) -> JourneyMap: ...
+
+
+@overload
+def fit(
+    source: object,
+    *,
+    customer_column: str,
+    time_column: str,
+    touchpoint_column: str,
+    outcome_column: str | None = None,
+    segment_column: str,
+    outcomes: Mapping[str, str] | JourneyMap | None = None,
+    stages: _Stages | None = None,
+    window: _Duration | None = None,
+    gap: _Duration | None = None,
+    observed_until: _Instant | None = None,
+    order: int = 1,
+    engine: Engine = "auto",
+    name: str | None = None,
+    churn: str = "churn",
+    unknown_touchpoints: Literal["error", "other"] = "error",
+    max_events_per_customer: int | None = None,
+    max_touchpoints: int = 500,
+    strict: bool = False,
+    progress: _Progress = None,
+    rename: Mapping[str, str] | None = None,
+    allow_no_conversion: bool = False,
+) -> dict[str, JourneyMap]: ...
+
+
+@overload
+def fit(
+    source: object,
+    *,
+    customer: str,
+    time: str,
+    touchpoint: str,
+    outcome: str | None = None,
+    segment: str | None = None,
+    outcomes: Mapping[str, str] | JourneyMap | None = None,
+    stages: _Stages | None = None,
+    window: _Duration | None = None,
+    gap: _Duration | None = None,
+    observed_until: _Instant | None = None,
+    order: int = 1,
+    engine: Engine = "auto",
+    name: str | None = None,
+    churn: str = "churn",
+    unknown_touchpoints: Literal["error", "other"] = "error",
+    max_events_per_customer: int | None = None,
+    max_touchpoints: int = 500,
+    strict: bool = False,
+    progress: _Progress = None,
+    rename: Mapping[str, str] | None = None,
+    allow_no_conversion: bool = False,
+) -> JourneyMap | dict[str, JourneyMap]: ...  # deprecated spelling: customer= ... segment=
+
+
+def fit(
+    source: object,
+    *,
+    customer_column: str | None = None,
+    time_column: str | None = None,
+    touchpoint_column: str | None = None,
+    outcome_column: str | None = None,
+    segment_column: str | None = None,
+    outcomes: Mapping[str, str] | JourneyMap | None = None,
+    stages: _Stages | None = None,
+    window: _Duration | None = None,
+    gap: _Duration | None = None,
+    observed_until: _Instant | None = None,
+    order: int = 1,
+    engine: Engine = "auto",
+    name: str | None = None,
+    churn: str = "churn",
+    unknown_touchpoints: Literal["error", "other"] = "error",
+    max_events_per_customer: int | None = None,
+    max_touchpoints: int = 500,
+    strict: bool = False,
+    progress: _Progress = None,
+    rename: Mapping[str, str] | None = None,
+    allow_no_conversion: bool = False,
+    customer: str | None = None,
+    time: str | None = None,
+    touchpoint: str | None = None,
+    outcome: str | None = None,
+    segment: str | None = None,
 ) -> JourneyMap | dict[str, JourneyMap]:
     """Fit a journey map from an event log: weights are observed counts.
 
@@ -60,18 +173,23 @@ def fit(
     source
         A pandas or polars DataFrame, a pyarrow Table, a Spark DataFrame, or a path to
         CSV or Parquet: one file, a glob (``"logs/*.parquet"``) or a folder.
-    customer, time, touchpoint
-        Column names. Times are timestamps, dates, ISO 8601 text or plain numbers.
+    customer_column, time_column, touchpoint_column
+        Names of the log's columns holding the customer id, the event's time and the
+        touchpoint. Times are timestamps, dates, ISO 8601 text or plain numbers. Every
+        option naming a column ends in ``_column``, so ``outcome_column=`` (a column)
+        and ``outcomes=`` (event values and their kinds) cannot be confused.
+    outcome_column
+        Column holding outcome values (null on touchpoint events); without it they are
+        looked up in the touchpoint column.
+    segment_column
+        Column to split by: returns ``{segment value: JourneyMap}`` instead of one map.
     outcomes
         Event values that end a journey, and their kind: ``{"purchase": "conversion",
         "bought_rival_x": "competitor"}``. Each becomes an outcome of the map. A
         :class:`JourneyMap` stands for its own outcomes (``{o.id: o.kind}``), handy for
         logs written by :func:`journeygraph.simulate`, whose touchpoint column holds
         the outcome id on a journey's last event (its ``outcome`` column holds the
-        *kind*, so do not pass it as ``outcome=``).
-    outcome
-        Column holding outcome values; without it they are looked up in the touchpoint
-        column.
+        *kind*, so do not pass it as ``outcome_column=``).
     stages
         Touchpoint -> stage mapping (stages ordered by first appearance), stage ->
         touchpoints mapping, a :class:`JourneyMap` or map file whose stages and
@@ -79,8 +197,6 @@ def fit(
         A map (here, else in ``outcomes=``) is the fit's template: its name (unless
         ``name=``), persona, stage and touchpoint order and details and outcome names
         are kept; touchpoints only in the log follow in order of first appearance.
-    segment
-        Column to split by: returns ``{segment value: JourneyMap}``.
     window
         Inactivity timeout for censoring: a journey without outcome whose customer's
         last event lies less than ``window`` before ``observed_until`` is still open,
@@ -111,9 +227,13 @@ def fit(
     strict
         Make every dropped row an error instead of a count in the report.
     progress
-        Show a progress bar on stderr (phase by phase; Spark stages with their tasks):
-        ``None`` (default) shows it only on an interactive terminal and only for fits
-        longer than a second, ``True`` always, ``False`` never.
+        Report the fit's progress phase by phase (Spark stages with their tasks):
+        ``True`` shows a ``tqdm`` bar when tqdm is installed (a widget in a notebook;
+        ``pip install 'journeygraph[progress]'``), else one line per phase on stderr;
+        ``False`` nothing; ``None`` (default) as ``True`` on an interactive terminal
+        once the fit has run for a second, else nothing. A callable is called as
+        ``progress(phase, done, total)``: ``done`` of ``total`` phases of the whole fit
+        (fractional while Spark stages run), last ``("done", total, total)``.
     rename
         Log value -> id, applied to touchpoint and outcome values after counting:
         ``{"purchase_complete": "purchase"}`` maps the log's values onto a template's
@@ -121,14 +241,21 @@ def fit(
     allow_no_conversion
         Accept a fit in which no journey ends in a conversion although ``outcomes=``
         declares one (by default that is an ``EventLogError``: usually a wrong value).
+    customer, time, touchpoint, outcome, segment
+        Deprecated spellings of the ``*_column`` options: they still work, with a
+        ``DeprecationWarning`` naming the new one; giving both spellings of one option is
+        a ``TypeError``.
 
     Returns
     -------
     JourneyMap or dict of str to JourneyMap
-        Weights are counts; ``FitReport.of(jm)`` gives the report.
+        One map, or with ``segment_column=`` one map per segment value. Weights are
+        counts; ``FitReport.of(jm)`` gives the report.
 
     Raises
     ------
+    TypeError
+        A missing column option, both spellings of one, or an option of the wrong type.
     EventLogError
         Missing columns (with the columns that exist), bad timestamps (row and value),
         too many touchpoints, unknown touchpoints in ``stages``, an empty log, a file
@@ -162,25 +289,33 @@ def fit(
     ...              "2024-05-02T09:00", "2024-05-02T09:30", "2024-05-03T12:00"],
     ...     "event": ["ad", "shop", "purchase", "ad", "shop", "shop"],
     ... })
-    >>> jm = jg.fit(log, customer="customer", time="time", touchpoint="event",
-    ...             outcomes={"purchase": "conversion"}, stages={"ad": "aware", "shop": "act"})
+    >>> jm = jg.fit(log, customer_column="customer", time_column="time",
+    ...             touchpoint_column="event", outcomes={"purchase": "conversion"},
+    ...             stages={"ad": "aware", "shop": "act"})
     >>> dict(jm.entry)
     {'ad': 2.0, 'shop': 1.0}
     >>> sorted((m.source, m.target, m.weight) for m in jm.moves)
     [('ad', 'shop', 2.0), ('shop', 'churn', 2.0), ('shop', 'purchase', 1.0)]
     """
-    customer = _args.text(customer, "customer")
-    time = _args.text(time, "time")
-    touchpoint = _args.text(touchpoint, "touchpoint")
-    outcome = _args.optional_text(outcome, "outcome")
-    segment = _args.optional_text(segment, "segment")
+    given = {"customer": customer, "time": time, "touchpoint": touchpoint}
+    given |= {"outcome": outcome, "segment": segment}
+    news = {
+        "customer_column": customer_column,
+        "time_column": time_column,
+        "touchpoint_column": touchpoint_column,
+        "outcome_column": outcome_column,
+        "segment_column": segment_column,
+    }
+    columns = _columns(news, given)
+    progress = check_progress(progress)
     name = _args.optional_text(name, "name")
     if order not in (1, 2):
         raise EventLogError(f"order={order!r}: use 1, or 2 for second-order (memory) maps")
     kinds = _outcome_kinds(outcomes)
-    if outcome is not None and not kinds:
+    if columns["outcome_column"] is not None and not kinds:
         raise EventLogError(
-            f"outcome={outcome!r} names an outcome column, but outcomes= is empty; map its "
+            f"outcome_column={columns['outcome_column']!r} names an outcome column, but "
+            "outcomes= is empty; map its "
             "values to kinds, e.g. outcomes={'purchase': 'conversion'}"
         )
     if max_events_per_customer is not None and (
@@ -198,11 +333,11 @@ def fit(
     if isinstance(stages, str | os.PathLike):
         stages = template
     spec = Spec(
-        customer=customer,
-        time=time,
-        touchpoint=touchpoint,
-        outcome=outcome,
-        segment=segment,
+        customer=_required(columns, "customer_column"),
+        time=_required(columns, "time_column"),
+        touchpoint=_required(columns, "touchpoint_column"),
+        outcome=columns["outcome_column"],
+        segment=columns["segment_column"],
         outcome_values=tuple(sorted(set(kinds) | {v for v, t in renames.items() if t in kinds})),
         gap=gap,
         window=window,
@@ -210,7 +345,6 @@ def fit(
         order=order,
         max_events=max_events_per_customer,
         max_touchpoints=max_touchpoints,
-        progress=progress,
     )
     with Progress("fit", [], progress=progress) as bar:
         counts, where, default_name = _count(source, spec, engine, bar)
@@ -232,6 +366,42 @@ def fit(
             declared=None if isinstance(outcomes, JourneyMap) else set(kinds),
             allow_no_conversion=allow_no_conversion,
         )
+
+
+def _columns(new: Mapping[str, str | None], old: Mapping[str, str | None]) -> dict[str, str | None]:
+    """The column options by their ``_column`` names, the deprecated spellings folded in."""
+    out: dict[str, str | None] = {}
+    for old_name, new_name in _OLD_COLUMNS.items():
+        value, before = new[new_name], old[old_name]
+        if before is not None:
+            if value is not None:
+                raise TypeError(
+                    f"fit() got both {old_name}= and {new_name}=; pass only {new_name}= "
+                    f"({old_name}= is its deprecated spelling)"
+                )
+            warnings.warn(
+                f"fit(): {old_name}= is deprecated, use {new_name}={before!r} (every column "
+                "option now ends in _column, so outcome_column= cannot be mistaken for "
+                "outcomes=)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            value = before
+        required = new_name in ("customer_column", "time_column", "touchpoint_column")
+        if value is None and required:
+            raise TypeError(
+                f"fit() missing required keyword argument: {new_name!r} (a column name, str)"
+            )
+        out[new_name] = (
+            _args.text(value, new_name) if required else _args.optional_text(value, new_name)
+        )
+    return out
+
+
+def _required(columns: Mapping[str, str | None], name: str) -> str:
+    value = columns[name]
+    assert value is not None  # _columns raised otherwise
+    return value
 
 
 def _renames(rename: Mapping[str, str] | None, kinds: Mapping[str, str]) -> dict[str, str]:
@@ -259,7 +429,7 @@ def _renames(rename: Mapping[str, str] | None, kinds: Mapping[str, str]) -> dict
     return out
 
 
-def _template(stages: Any, outcomes: Any) -> JourneyMap | None:
+def _template(stages: object, outcomes: object) -> JourneyMap | None:
     """The map whose names, order and details a fit keeps (``stages=``, else ``outcomes=``)."""
     if isinstance(stages, str | os.PathLike):
         from journeygraph.io import load

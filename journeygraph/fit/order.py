@@ -39,7 +39,7 @@ def collapse_order(jm: JourneyMap) -> JourneyMap:
     >>> import pandas as pd
     >>> log = pd.DataFrame({"c": [1, 1, 2, 2], "t": [1, 2, 1, 2],
     ...                     "e": ["ad", "shop", "shop", "ad"]})
-    >>> m2 = jg.fit(log, customer="c", time="t", touchpoint="e", order=2)
+    >>> m2 = jg.fit(log, customer_column="c", time_column="t", touchpoint_column="e", order=2)
     >>> sorted(t.id for t in m2.touchpoints)
     ['(start) > ad', '(start) > shop', 'ad > shop', 'shop > ad']
     >>> sorted(t.id for t in jg.collapse_order(m2).touchpoints)
@@ -115,7 +115,7 @@ def touchpoint_removal_effects(jm: JourneyMap) -> dict[str, float]:
     >>> import pandas as pd
     >>> log = pd.DataFrame({"c": [1, 1, 1, 2, 2], "t": [1, 2, 3, 1, 2],
     ...                     "e": ["ad", "site", "buy", "site", "buy"]})
-    >>> m2 = jg.fit(log, customer="c", time="t", touchpoint="e",
+    >>> m2 = jg.fit(log, customer_column="c", time_column="t", touchpoint_column="e",
     ...             outcomes={"buy": "conversion"}, order=2)
     >>> from journeygraph.fit import touchpoint_removal_effects
     >>> touchpoint_removal_effects(m2)

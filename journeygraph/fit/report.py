@@ -40,11 +40,11 @@ class FitReport:
     capped_customers
         Up to 20 customers (most events first) left out by ``max_events_per_customer``.
     segment
-        The segment of this map, when fitted with ``segment=``.
+        The segment of this map, when fitted with ``segment_column=``.
     order
         1, or 2 for maps whose states are (previous, current) touchpoint pairs.
     pooled
-        With ``segment=``: the report of the whole log (every segment together); the
+        With ``segment_column=``: the report of the whole log (every segment together); the
         other fields then hold this segment's own figures only (``input_rows``,
         ``dropped``, ``capped_customers``, ``events``, ``journeys``...). Rows with a
         null segment belong to no segment: they are counted in ``pooled`` only.
@@ -89,7 +89,7 @@ class FitReport:
         >>> import pandas as pd
         >>> log = pd.DataFrame({"who": [1, 1, 2], "when": [1, 2, 1],
         ...                     "what": ["ad", "buy", "ad"]})
-        >>> jm = jg.fit(log, customer="who", time="when", touchpoint="what",
+        >>> jm = jg.fit(log, customer_column="who", time_column="when", touchpoint_column="what",
         ...             outcomes={"buy": "conversion"})
         >>> report = jg.FitReport.of(jm)
         >>> report.journeys, report.events

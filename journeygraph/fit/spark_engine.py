@@ -237,8 +237,8 @@ def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) ->
         )
         .groupBy("s", "prev", "item", "is_out", "st", "kind", "nxt")
         .count()
-        .collect()
     )
+    out = _collect_reporting(out, bar)
     rows = [
         (str(r[0]), r[1], str(r[2]), bool(r[3]), bool(r[4]), int(r[5]), r[6], int(r[7]))
         for r in out
@@ -281,6 +281,42 @@ def count_spark(df: Any, spec: Spec, where: str, bar: Progress | None = None) ->
         segments,
         segment_capped,
     )
+
+
+# -- progress -------------------------------------------------------------------------
+
+
+def _collect_reporting(frame: Any, bar: Progress) -> list[Any]:
+    """``frame.collect()``, reporting the running Spark stages while the cluster counts.
+
+    The query first runs as Spark's own asynchronous job (``countAsync`` on the cached
+    frame), so this thread stays free to poll the status tracker between short sleeps:
+    no thread of ours. Ctrl-C cancels the job. Without a report it is a plain collect.
+    With adaptive query execution Spark runs the shuffle stages while it plans the
+    query (``javaRDD()``), so only the final stage is seen (docs/fitting.md "Progress").
+    """
+    if not bar.enabled or bar.poll is None:
+        return list(frame.collect())
+    import time
+
+    frame = frame.persist()
+    try:
+        try:
+            job = frame._jdf.javaRDD().countAsync()
+        except Exception:  # no JVM handle (e.g. Spark Connect): no stage detail
+            return list(frame.collect())
+        try:
+            while True:
+                bar.tick()
+                if job.isDone():
+                    break
+                time.sleep(0.2)
+        except BaseException:
+            job.cancel(True)
+            raise
+        return list(frame.collect())  # from the cache the job filled
+    finally:
+        frame.unpersist()
 
 
 def _spark_stage_poll(df: Any) -> Any:

@@ -124,7 +124,6 @@ class Spec:
     order: int = 1
     max_events: int | None = None
     max_touchpoints: int = 500
-    progress: bool | None = None
 
     @property
     def columns(self) -> list[tuple[str, str]]:
@@ -298,7 +297,7 @@ def _unknown_outcomes(values: list[str], spec: Spec, where: str) -> None:
             f"{where}: outcome column {spec.outcome!r} holds outcome kinds ("
             f"{', '.join(repr(v) for v in values)}), as jg.simulate writes them; in such "
             f"a log the outcome ids are in the touchpoint column {spec.touchpoint!r}, so "
-            "leave out outcome= and pass outcomes={id: kind} (or outcomes=the map)"
+            "leave out outcome_column= and pass outcomes={id: kind} (or outcomes=the map)"
         )
     if values:
         shown = ", ".join(repr(v) for v in values[:5])

@@ -70,9 +70,9 @@ def make_log(journeys: int, seed: int = 0) -> pa.Table:
 
 
 KW: dict[str, object] = dict(
-    customer="customer_id",
-    time="timestamp",
-    touchpoint="touchpoint",
+    customer_column="customer_id",
+    time_column="timestamp",
+    touchpoint_column="touchpoint",
     outcomes={"purchase": "conversion", "rival": "competitor"},
     progress=False,
 )

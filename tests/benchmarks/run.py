@@ -544,7 +544,7 @@ def bench_counting(journeys: int, repeats: int, quick: bool = False) -> list[dic
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return jg.fit(
-                    path, customer="customer_id", time="timestamp", touchpoint="touchpoint",
+                    path, customer_column="customer_id", time_column="timestamp", touchpoint_column="touchpoint",
                     outcomes={"purchase": "conversion"}, engine=engine,  # type: ignore[arg-type]
                 )  # fmt: skip
 
@@ -595,7 +595,7 @@ def fresh_peak_rss(path: str, engine: str) -> float:
         f"import sys, warnings; sys.path.insert(0, {str(ROOT)!r}); "
         "import journeygraph as jg; from tests.benchmarks.bench_load import peak_rss_mib; "
         "warnings.simplefilter('ignore'); "
-        f"jg.fit({path!r}, customer='customer_id', time='timestamp', touchpoint='touchpoint', "
+        f"jg.fit({path!r}, customer_column='customer_id', time_column='timestamp', touchpoint_column='touchpoint', "
         f"outcomes={{'purchase': 'conversion'}}, engine={engine!r}, progress=False); "
         "print(peak_rss_mib())"
     )

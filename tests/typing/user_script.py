@@ -151,34 +151,53 @@ def fitting() -> None:
             "customer": ["a", "a", "a", "b", "b"],
             "step": [1, 2, 3, 1, 2],
             "touchpoint": ["ad", "shop", "buy", "ad", "gone"],
+            "device": ["web", "web", "web", "app", "app"],
         }
     )
-    fitted = jg.fit(
+    phases: list[str] = []
+
+    def progress(phase: str, done: float, total: float | None) -> None:
+        phases.append(phase)
+
+    # Without segment_column= fit returns one map (its overloads say so: no narrowing).
+    fitted: jg.JourneyMap = jg.fit(
         events,
-        customer="customer",
-        time="step",
-        touchpoint="touchpoint",
+        customer_column="customer",
+        time_column="step",
+        touchpoint_column="touchpoint",
         outcomes={"buy": "conversion", "gone": "churn"},
+        gap=10,  # numeric times: a gap in the same units
+        progress=progress,
     )
-    # fit returns a map, or a dict of maps with segment=: narrow it (fit has no
-    # overloads yet; fit.py belongs to the fitting work, issue #14).
-    assert isinstance(fitted, jg.JourneyMap)
+    assert phases[-1] == "done"
+    # With segment_column= it returns one map per segment value.
+    by_device: dict[str, jg.JourneyMap] = jg.fit(
+        events,
+        customer_column="customer",
+        time_column="step",
+        touchpoint_column="touchpoint",
+        segment_column="device",
+        outcomes={"buy": "conversion", "gone": "churn"},
+        allow_no_conversion=True,
+    )
+    print(sorted(by_device), by_device["web"].name)
     report: jg.FitReport = jg.FitReport.of(fitted)
     print(report.journeys, report.to_dict()["events"])
     table = pa.table(
         {"path": ["ad > shop", "ad"], "total_conversions": [3, 0], "total_null": [1, 4]}
     )
-    from_paths: jg.JourneyMap = jg.fit_paths(table)
+    from_paths: jg.JourneyMap = jg.fit_paths(
+        table, path_column="path", conversions_column="total_conversions", nulls_column=None
+    )
     print(jg.analyze(from_paths).conversion_probability)
     second = jg.fit(
         events,
-        customer="customer",
-        time="step",
-        touchpoint="touchpoint",
+        customer_column="customer",
+        time_column="step",
+        touchpoint_column="touchpoint",
         outcomes={"buy": "conversion", "gone": "churn"},
         order=2,
     )
-    assert isinstance(second, jg.JourneyMap)
     first_order: jg.JourneyMap = jg.collapse_order(second)
     print(jg.analyze(first_order).conversion_probability)
 
