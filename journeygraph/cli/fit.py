@@ -83,29 +83,27 @@ def add_parser(commands: Commands, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fit the map (one per segment with --segment), write it, print the fit report."""
     _check_output(args)
-    jm = jg.fit(
-        args.log,
-        customer=args.customer,
-        time=args.time,
-        touchpoint=args.touchpoint,
-        outcome=args.outcome,
-        outcomes=_outcomes(args.outcomes or "") or None,
-        stages=args.stages,
-        gap=args.gap,
-        window=args.window,
-        order=args.order,
-        engine=args.engine,
-        name=args.name,
-        max_events_per_customer=args.max_events,
-        strict=args.strict,
-        segment=args.segment,
-        rename=_renames(args.rename or "") or None,
-        allow_no_conversion=args.allow_no_conversion,
-    )
+    options: dict[str, Any] = {
+        "customer_column": args.customer,
+        "time_column": args.time,
+        "touchpoint_column": args.touchpoint,
+        "outcome_column": args.outcome,
+        "outcomes": _outcomes(args.outcomes or "") or None,
+        "stages": args.stages,
+        "gap": args.gap,
+        "window": args.window,
+        "order": args.order,
+        "engine": args.engine,
+        "name": args.name,
+        "max_events_per_customer": args.max_events,
+        "strict": args.strict,
+        "rename": _renames(args.rename or "") or None,
+        "allow_no_conversion": args.allow_no_conversion,
+    }
     if args.segment is not None:
-        assert isinstance(jm, dict)
-        return _write_segment_maps(jm, args.output, args.force, args.json)
-    assert isinstance(jm, jg.JourneyMap)
+        maps: dict[str, jg.JourneyMap] = jg.fit(args.log, segment_column=args.segment, **options)
+        return _write_segment_maps(maps, args.output, args.force, args.json)
+    jm: jg.JourneyMap = jg.fit(args.log, **options)
     out = Path(args.output)
     check_targets([out], overwrite=args.force)  # again, now against every file read
     jg.save(jm, out)
