@@ -384,17 +384,20 @@ def bench_removal(n: int = 20_000) -> list[dict[str, Any]]:
     from tests.benchmarks.bench_analysis import _sub
 
     got = _sub("random", n, "removal")
-    return [
-        _case(
-            "removal",
-            f"every removal effect + sensitivity, {n:,} touchpoints, random",
-            got["removal_s"],
-            "goal (issue #16)",
-            60.0,
-            f"peak RSS {got['peak_rss_mib']:.0f} MiB",
-            peak_rss_mib=got["peak_rss_mib"],
-        )
-    ]
+    case = _case(
+        "removal",
+        f"every removal effect + sensitivity, {n:,} touchpoints, random",
+        got["removal_s"],
+        "goal (issue #16)",
+        60.0,
+        f"CPU {got['removal_cpu_s']:.1f} s (all threads, {os.cpu_count()} cores); load "
+        f"average {got['load_before']:.1f} before, {got['load_after']:.1f} after; peak RSS "
+        f"{got['peak_rss_mib']:.0f} MiB",
+        peak_rss_mib=got["peak_rss_mib"],
+    )
+    case["cpu_s"] = got["removal_cpu_s"]
+    case["load_average"] = [got["load_before"], got["load_after"]]
+    return [case]
 
 
 #: The suite's own environment for PyDTMC, which pins numpy < 2 (created on first use).
