@@ -710,9 +710,9 @@ _NEUMANN_DEGREE = 3
 #: and 24.
 _SERIES_BATCH = 16
 #: The deflated series is used when its contraction per sweep without the Perron root
-#: (estimated by :meth:`_Sweeps.rate`) is at most this; a slower series would need more
-#: sparse products per column than the block BiCGSTAB (~56 products and its vector
-#: updates per column on the benchmark map).
+#: (estimated by :meth:`_Sweeps.rate`) is at most this. At 0.7 a column needs ~85
+#: sweeps, about what the block BiCGSTAB costs (~56 sparse products and its vector
+#: updates per column: 2.2–3.1× the CPU of the series' ~25 sweeps on the benchmark map).
 _SERIES_RATE_LIMIT = 0.7
 #: Relative accuracy guaranteed for each N_kk by the block solvers' stopping rule.
 _DIAGONAL_ACCURACY = 1e-12
@@ -734,7 +734,7 @@ def _diagonal_block_krylov(A: sparse.csr_matrix) -> np.ndarray:
       benchmark map, where ``Q'`` has 0.87) and the rest of its spectrum in a disk of
       radius ~0.27 (``Q'``: ~0.48). Starting from ``x0 = u c`` along G's Perron vector
       ``u`` (``c`` from its left Perron vector, so that the start has no Perron
-      component), the series ``x0 + Σ G^t ρ0`` converges at the disk's rate: ~24
+      component), the series ``x0 + Σ G^t ρ0`` converges at the disk's rate: ~25
       sweeps per column where the Jacobi series needs ~150 and the block BiCGSTAB the
       cost of ~56 products and its vector updates.
     - **Block BiCGSTAB** (:func:`_block_bicgstab`), right-preconditioned by the
