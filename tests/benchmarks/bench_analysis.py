@@ -47,10 +47,18 @@ def _case(kind: str, n: int, part: str) -> dict[str, Any]:
         out["peak_rss_mib"] = peak_rss_mib()
         out["rss_before_mib"] = base_rss
     elif part == "removal":
+        import os
+
         res = jg.analyze(jm)
+        load = os.getloadavg()[0]
+        cpu0 = time.process_time()
         t0 = time.perf_counter()
         _ = res.removal_effects, res.sensitivity
         out["removal_s"] = time.perf_counter() - t0
+        # CPU seconds of all the process's threads: what the machine's load cannot inflate
+        # as much as the wall time (other jobs take the cores, not the work).
+        out["removal_cpu_s"] = time.process_time() - cpu0
+        out["load_before"], out["load_after"] = load, os.getloadavg()[0]
         out["peak_rss_mib"] = peak_rss_mib()
     elif part == "removal-sample":
         from journeygraph.chain import _iterative
