@@ -172,7 +172,6 @@ class Analysis:
     steps_variance_from: Mapping[str, float]
     expected_time: ExpectedTime | None
     switching_by_stage: Mapping[str, Mapping[str, float]]
-    stage_flow: StageFlow
     solver_method: str
     fix_fraction: float
     _map: JourneyMap = field(repr=False)
@@ -301,6 +300,23 @@ class Analysis:
                 self._map, self._chain, self._R, self._visits, self.competitor_probability
             )
         result: tuple[Switch, ...] = self._cache["switching"]
+        return result
+
+    @property
+    def stage_flow(self) -> StageFlow:
+        """Expected moves between stages and into outcomes, and the move kinds' rates.
+
+        Flows ``v_i P_ij`` grouped by the stages of both ends; built on first access
+        (a random map's 200 stages give up to 40,000 stage pairs), then cached.
+
+        Examples
+        --------
+        >>> jg.analyze(jm).stage_flow.rates["forward"]
+        1.0
+        """
+        if "stage_flow" not in self._cache:
+            self._cache["stage_flow"] = _stage_flow(self._map, self._chain, self._visits)
+        result: StageFlow = self._cache["stage_flow"]
         return result
 
     @property
@@ -734,16 +750,8 @@ def analyze(
     var_steps = float(max(chain.entry @ second - mean_steps**2, 0.0))
     var_from = np.maximum(second - steps**2, 0.0)
 
-    # Flows: expected traversals of each move per entrant, v_i P_ij.
-    Qc = chain.Q.tocoo()
-    Rc = chain.R.tocoo()
-    q_flow = visits[Qc.row] * Qc.data
-    r_flow = visits[Rc.row] * Rc.data
-
     # Stage position of every touchpoint: arrays built once per map (map_arrays).
-    stage_pos = arrays.stage_position
-    by_stage = _switching_by_stage(jm, chain, R, visits, stage_pos)
-    stage_flow = _stage_flow(jm, chain, Qc, q_flow, Rc, r_flow, stage_pos)
+    by_stage = _switching_by_stage(jm, chain, R, visits, arrays.stage_position)
     expected_time = (
         _expected_time(jm, chain, arrays, solver, B) if chain.step_hours is not None else None
     )
@@ -761,7 +769,6 @@ def analyze(
         steps_variance_from=FrozenDict(zip(tps, var_from.tolist(), strict=True)),
         expected_time=expected_time,
         switching_by_stage=by_stage,
-        stage_flow=stage_flow,
         solver_method=solver.method,
         fix_fraction=float(fix_fraction),
         _map=jm,
@@ -909,15 +916,12 @@ def _switching(
     )
 
 
-def _stage_flow(
-    jm: JourneyMap,
-    chain: AbsorbingChain,
-    Qc: Any,
-    q_flow: np.ndarray,
-    Rc: Any,
-    r_flow: np.ndarray,
-    pos: np.ndarray,
-) -> StageFlow:
+def _stage_flow(jm: JourneyMap, chain: AbsorbingChain, visits: np.ndarray) -> StageFlow:
+    # Flows: expected traversals of each move per entrant, v_i P_ij.
+    Qc, Rc = chain.Q.tocoo(), chain.R.tocoo()
+    q_flow = visits[Qc.row] * Qc.data
+    r_flow = visits[Rc.row] * Rc.data
+    pos = map_arrays(jm).stage_position
     stages = tuple(s.id for s in jm.stages)
     src, dst = pos[Qc.row], pos[Qc.col]
     s = len(stages)
