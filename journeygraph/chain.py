@@ -373,12 +373,15 @@ SolverMethod = Literal["auto", "dense", "sparse", "iterative"]
 DENSE_LIMIT = 1500
 #: Sparse LU is used when the envelope of I - Q (after reverse Cuthill–McKee), which
 #: bounds the fill-in of the factors, stays below this many entries per touchpoint
-#: (a narrow profile: stage-ordered maps); else the iterative solver. Measured on the
-#: benchmark maps (envelope per touchpoint, SuperLU fill per touchpoint): stage-ordered
-#: 2,000 / 5,000 / 20,000: 94 / 124 / 896 (18 / 39 / 156); random 2,000 / 5,000:
-#: 1,266 / 3,172 (486 / 1,243), where SuperLU took 10× / 100× the iterative solves;
-#: Jacobi BiCGSTAB stalls on one solve of the stage-ordered 20,000 map, so it stays LU.
-ENVELOPE_LIMIT = 1000
+#: (a narrow profile); else the iterative solver. Measured on the benchmark maps
+#: (envelope per touchpoint, SuperLU fill per touchpoint): stage-ordered 2,000 / 5,000
+#: / 20,000: 94 / 124 / 896 (18 / 39 / 156); random 2,000 / 5,000: 1,266 / 3,172
+#: (486 / 1,243), where SuperLU took 10× / 100× the iterative solves. Bare solves, best
+#: of 3 under load (performance.md, "Core analysis"): stage-ordered 5,000 SuperLU 81 ms
+#: against BiCGSTAB 98 ms, stage-ordered 20,000 SuperLU 2.4 s against BiCGSTAB 0.36 s
+#: (it converges from the Jacobi start; from x0 = 0 it broke down), hence a limit
+#: between 124 and 896.
+ENVELOPE_LIMIT = 300
 #: Relative residual every solve must reach (checked explicitly, never assumed).
 RESIDUAL_TOLERANCE = 1e-11
 #: A group of touchpoints that customers leave with probability below this per step
@@ -637,7 +640,10 @@ def _iterative(
         # solve reaches even when visits are large beside a spread-out entry.
         if absA is None:
             absA = abs(A)
-        x = np.zeros_like(b)
+        # Start from the Jacobi guess b / diag: scipy takes r0 = b - A x0 as the shadow
+        # residual, and from x0 = 0 a sparse b (an entry on a few touchpoints) breaks
+        # BiCGSTAB down on large maps.
+        x = b / diag
         for steps in (40, 260):
             x, _ = bicgstab(A, b, x0=x, rtol=0.0, atol=1e-12 * bnorm, M=M, maxiter=steps)
             if not np.isfinite(x).all():
