@@ -79,6 +79,8 @@ def test_analysis_floors_are_correct_and_the_faster_one_is_named() -> None:
         assert converged and seconds > 0
         np.testing.assert_allclose(probs, d.entry @ d.B, atol=1e-10)
         np.testing.assert_allclose(visits, d.entry @ d.N, rtol=1e-9, atol=1e-12)
-    seconds, which, note = run.best_floor(jm, 1)
+    import journeygraph as jg
+
+    seconds, which, note = run.best_floor("random", 300, jg.analyze(jm), 1)
     assert which in ("Jacobi BiCGSTAB", "sparse LU (SuperLU)") and seconds is not None
     assert "Jacobi BiCGSTAB" in note and "sparse LU" in note and "not a correct" not in note
