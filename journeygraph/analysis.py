@@ -9,6 +9,7 @@ formed for large maps.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,8 +22,11 @@ from journeygraph._frozen import FrozenDict, freeze_mapping
 from journeygraph.chain import (
     AbsorbingChain,
     ChainSolver,
+    MapArrays,
     SolverMethod,
+    auto_method,
     factorize,
+    map_arrays,
     to_chain,
 )
 from journeygraph.errors import MapError, NotAbsorbingError, Problem, did_you_mean
@@ -167,17 +171,14 @@ class Analysis:
     steps_from: Mapping[str, float]
     steps_variance_from: Mapping[str, float]
     expected_time: ExpectedTime | None
-    leaks: tuple[Leak, ...]
-    switching: tuple[Switch, ...]
     switching_by_stage: Mapping[str, Mapping[str, float]]
-    stage_flow: StageFlow
-    move_flows: Mapping[tuple[str, str], float]
     solver_method: str
     fix_fraction: float
     _map: JourneyMap = field(repr=False)
     _chain: AbsorbingChain = field(repr=False)
     _solver: ChainSolver = field(repr=False)
     _B: np.ndarray = field(repr=False)
+    _R: np.ndarray = field(repr=False)
     _visits: np.ndarray = field(repr=False)
     _cache: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -190,10 +191,15 @@ class Analysis:
             "expected_visits",
             "steps_from",
             "steps_variance_from",
-            "move_flows",
         )
-        by_stage = FrozenDict({s: freeze_mapping(d) for s, d in self.switching_by_stage.items()})
-        object.__setattr__(self, "switching_by_stage", by_stage)
+        by_stage = self.switching_by_stage
+        if not isinstance(by_stage, FrozenDict) or not all(
+            isinstance(d, FrozenDict) for d in by_stage.values()
+        ):
+            by_stage = FrozenDict(
+                {s: freeze_mapping(d) for s, d in self.switching_by_stage.items()}
+            )
+            object.__setattr__(self, "switching_by_stage", by_stage)
 
     def __repr__(self) -> str:
         return (
@@ -262,6 +268,74 @@ class Analysis:
                     )
                 ]
             ) from None
+
+    @property
+    def leaks(self) -> tuple[Leak, ...]:
+        """Touchpoints where customers churn, largest churn flow first (ties in map order).
+
+        ``flow = v_i · R_i,churn`` per entering customer; the flows sum to
+        :attr:`churn_probability`. Built on first access (then cached).
+
+        Examples
+        --------
+        >>> jg.analyze(jm).leaks[0]
+        Leak(touchpoint='ad', flow=0.25, share=1.0, exit_rate=0.25)
+        """
+        if "leaks" not in self._cache:
+            self._cache["leaks"] = _leaks(
+                self._map, self._chain, self._R, self._visits, self.churn_probability
+            )
+        result: tuple[Leak, ...] = self._cache["leaks"]
+        return result
+
+    @property
+    def switching(self) -> tuple[Switch, ...]:
+        """Moves to competitors by touchpoint and competitor, largest flow first.
+
+        Ties in touchpoint order, then competitor id; the flows sum to
+        :attr:`competitor_probability`. Built on first access (then cached).
+        """
+        if "switching" not in self._cache:
+            self._cache["switching"] = _switching(
+                self._map, self._chain, self._R, self._visits, self.competitor_probability
+            )
+        result: tuple[Switch, ...] = self._cache["switching"]
+        return result
+
+    @property
+    def stage_flow(self) -> StageFlow:
+        """Expected moves between stages and into outcomes, and the move kinds' rates.
+
+        Flows ``v_i P_ij`` grouped by the stages of both ends; built on first access
+        (a random map's 200 stages give up to 40,000 stage pairs), then cached.
+
+        Examples
+        --------
+        >>> jg.analyze(jm).stage_flow.rates["forward"]
+        1.0
+        """
+        if "stage_flow" not in self._cache:
+            self._cache["stage_flow"] = _stage_flow(self._map, self._chain, self._visits)
+        result: StageFlow = self._cache["stage_flow"]
+        return result
+
+    @property
+    def move_flows(self) -> Mapping[tuple[str, str], float]:
+        """Expected traversals of each move per entering customer, ``v_i P_ij``.
+
+        Keyed by ``(from, to)``: touchpoint-to-touchpoint moves first, then moves into
+        outcomes. A map of 20,000 touchpoints has ~110,000 moves, so the mapping is
+        built on first access (then cached; read-only).
+
+        Examples
+        --------
+        >>> round(jg.analyze(jm).move_flows[("ad", "shop")], 4)
+        0.75
+        """
+        if "move_flows" not in self._cache:
+            self._cache["move_flows"] = _move_flows(self._chain, self._visits)
+        result: Mapping[tuple[str, str], float] = self._cache["move_flows"]
+        return result
 
     # -- figures that need diag(N) ---------------------------------------------------
 
@@ -651,11 +725,12 @@ def analyze(
     method = _args.choice(method, "method", ("auto", "dense", "sparse", "iterative"))  # type: ignore[assignment]
     if not 0 < fix_fraction <= 1:
         raise ValueError(f"fix_fraction must be in (0, 1], got {fix_fraction!r}")
+    arrays = map_arrays(jm)
     chain = to_chain(jm, entry)
-    solver = factorize(chain, method)
+    solver = factorize(chain, auto_method(jm) if method == "auto" else method)
     t = chain.size
     tps, outs = chain.touchpoints, chain.outcomes
-    kinds = {o.id: o.kind for o in jm.outcomes}
+    kinds = dict(zip(outs, arrays.outcome_kinds, strict=True))
 
     R = chain.R.toarray()  # t x a; a is small
     visits = solver.solve_transposed(chain.entry)
@@ -675,59 +750,55 @@ def analyze(
     var_steps = float(max(chain.entry @ second - mean_steps**2, 0.0))
     var_from = np.maximum(second - steps**2, 0.0)
 
-    # Flows: expected traversals of each move per entrant, v_i P_ij.
-    Qc = chain.Q.tocoo()
-    Rc = chain.R.tocoo()
-    q_flow = visits[Qc.row] * Qc.data
-    r_flow = visits[Rc.row] * Rc.data
-    # Plain Python ints and floats (tolist) build the dicts without numpy scalars.
-    move_flows = {
-        (tps[i], tps[j]): f
-        for i, j, f in zip(Qc.row.tolist(), Qc.col.tolist(), q_flow.tolist(), strict=True)
-    }
-    move_flows.update(
-        {
-            (tps[i], outs[k]): f
-            for i, k, f in zip(Rc.row.tolist(), Rc.col.tolist(), r_flow.tolist(), strict=True)
-        }
+    # Stage position of every touchpoint: arrays built once per map (map_arrays).
+    by_stage = _switching_by_stage(jm, chain, R, visits, arrays.stage_position)
+    expected_time = (
+        _expected_time(jm, chain, arrays, solver, B) if chain.step_hours is not None else None
     )
-
-    # Stage position of every touchpoint, once per map (not through the model per use).
-    stage_index = {s.id: i for i, s in enumerate(jm.stages)}
-    stage_pos = np.fromiter(
-        (stage_index[tp.stage] for tp in jm.touchpoints), dtype=np.int64, count=t
-    )
-    leaks = _leaks(jm, chain, R, visits, kind_p["churn"])
-    switching, by_stage = _switching(jm, chain, R, visits, kind_p["competitor"], stage_pos)
-    stage_flow = _stage_flow(jm, chain, Qc, q_flow, Rc, r_flow, stage_pos)
-    expected_time = _expected_time(jm, chain, solver, B) if chain.step_hours is not None else None
 
     result = Analysis(
         outcome_probabilities=outcome_probabilities,
         conversion_probability=kind_p["conversion"],
         churn_probability=kind_p["churn"],
         competitor_probability=kind_p["competitor"],
-        expected_visits=dict(zip(tps, map(float, visits), strict=True)),
+        # Plain Python floats (tolist) without numpy scalars; read-only already.
+        expected_visits=FrozenDict(zip(tps, visits.tolist(), strict=True)),
         expected_steps=mean_steps,
         steps_variance=var_steps,
-        steps_from=dict(zip(tps, map(float, steps), strict=True)),
-        steps_variance_from=dict(zip(tps, map(float, var_from), strict=True)),
+        steps_from=FrozenDict(zip(tps, steps.tolist(), strict=True)),
+        steps_variance_from=FrozenDict(zip(tps, var_from.tolist(), strict=True)),
         expected_time=expected_time,
-        leaks=leaks,
-        switching=switching,
         switching_by_stage=by_stage,
-        stage_flow=stage_flow,
-        move_flows=move_flows,
         solver_method=solver.method,
         fix_fraction=float(fix_fraction),
         _map=jm,
         _chain=chain,
         _solver=solver,
         _B=B,
+        _R=R,
         _visits=visits,
     )
     _check_finite(visits, steps, second, B)
     return result
+
+
+def _move_flows(chain: AbsorbingChain, visits: np.ndarray) -> FrozenDict[tuple[str, str], float]:
+    """``v_i P_ij`` for every move, keyed by ``(from, to)`` (Q's moves, then R's)."""
+    tps, outs = chain.touchpoints, chain.outcomes
+    Qc, Rc = chain.Q.tocoo(), chain.R.tocoo()
+    # Plain Python ints and floats (tolist) build the keys without numpy scalars.
+    q_keys = zip(
+        map(tps.__getitem__, Qc.row.tolist()), map(tps.__getitem__, Qc.col.tolist()), strict=True
+    )
+    r_keys = zip(
+        map(tps.__getitem__, Rc.row.tolist()), map(outs.__getitem__, Rc.col.tolist()), strict=True
+    )
+    return FrozenDict(
+        itertools.chain(
+            zip(q_keys, (visits[Qc.row] * Qc.data).tolist(), strict=True),
+            zip(r_keys, (visits[Rc.row] * Rc.data).tolist(), strict=True),
+        )
+    )
 
 
 def _positional_entry(
@@ -784,73 +855,106 @@ def _leaks(
     cols = [chain.outcome_index[o.id] for o in jm.outcomes_of_kind("churn")]
     rate = R[:, cols].sum(axis=1)
     flow = visits * rate
-    order = sorted(np.flatnonzero(flow > 0), key=lambda i: (-flow[i], i))
+    where = np.flatnonzero(flow > 0)
+    # Largest flow first, ties in touchpoint order (lexsort is stable on ``where``).
+    order = where[np.lexsort((where, -flow[where]))]
+    shares = flow[order] / churn_p if churn_p > 0 else np.zeros(order.size)
+    tps = chain.touchpoints
     return tuple(
-        Leak(
-            chain.touchpoints[i],
-            float(flow[i]),
-            float(flow[i] / churn_p) if churn_p > 0 else 0.0,
-            float(rate[i]),
+        Leak(tps[i], f, s, r)
+        for i, f, s, r in zip(
+            order.tolist(),
+            flow[order].tolist(),
+            shares.tolist(),
+            rate[order].tolist(),
+            strict=True,
         )
-        for i in order
     )
 
 
-def _switching(
+def _switching_by_stage(
     jm: JourneyMap,
     chain: AbsorbingChain,
     R: np.ndarray,
     visits: np.ndarray,
-    comp_p: float,
     stage_pos: np.ndarray,
-) -> tuple[tuple[Switch, ...], dict[str, dict[str, float]]]:
+) -> Mapping[str, Mapping[str, float]]:
     rivals = [o.id for o in jm.outcomes_of_kind("competitor")]
-    by_stage: dict[str, dict[str, float]] = {s.id: {} for s in jm.stages}
     if not rivals:
-        return (), {}
+        return FrozenDict()
     cols = [chain.outcome_index[o] for o in rivals]
     flow = visits[:, None] * R[:, cols]  # t x rivals
-    for r, o in enumerate(rivals):
-        per_stage = np.bincount(stage_pos, weights=flow[:, r], minlength=len(jm.stages))
-        for s, f in zip(jm.stages, per_stage.tolist(), strict=True):
-            by_stage[s.id][o] = f
+    n_stages = len(jm.stages)
+    per_stage = np.column_stack(
+        [np.bincount(stage_pos, weights=flow[:, r], minlength=n_stages) for r in range(len(cols))]
+    )  # stages x rivals
+    return FrozenDict(
+        (s.id, FrozenDict(zip(rivals, row, strict=True)))
+        for s, row in zip(jm.stages, per_stage.tolist(), strict=True)
+    )
+
+
+def _switching(
+    jm: JourneyMap, chain: AbsorbingChain, R: np.ndarray, visits: np.ndarray, comp_p: float
+) -> tuple[Switch, ...]:
+    rivals = [o.id for o in jm.outcomes_of_kind("competitor")]
+    if not rivals:
+        return ()
+    cols = [chain.outcome_index[o] for o in rivals]
+    flow = visits[:, None] * R[:, cols]  # t x rivals
     tp_i, rival_i = np.nonzero(flow > 0)
     f = flow[tp_i, rival_i]
     # Largest flow first; ties by touchpoint order, then competitor id.
     rival_rank = np.argsort(np.argsort(np.array(rivals, dtype=object), kind="stable"))
     order = np.lexsort((rival_rank[rival_i], tp_i, -f))
     tps = chain.touchpoints
-    switches = tuple(
+    return tuple(
         Switch(tps[i], rivals[r], x, x / comp_p if comp_p > 0 else 0.0)
         for i, r, x in zip(
             tp_i[order].tolist(), rival_i[order].tolist(), f[order].tolist(), strict=True
         )
     )
-    return switches, by_stage
 
 
-def _stage_flow(
-    jm: JourneyMap,
-    chain: AbsorbingChain,
-    Qc: Any,
-    q_flow: np.ndarray,
-    Rc: Any,
-    r_flow: np.ndarray,
-    pos: np.ndarray,
-) -> StageFlow:
+def _stage_flow(jm: JourneyMap, chain: AbsorbingChain, visits: np.ndarray) -> StageFlow:
+    # Flows: expected traversals of each move per entrant, v_i P_ij.
+    Qc, Rc = chain.Q.tocoo(), chain.R.tocoo()
+    q_flow = visits[Qc.row] * Qc.data
+    r_flow = visits[Rc.row] * Rc.data
+    pos = map_arrays(jm).stage_position
     stages = tuple(s.id for s in jm.stages)
     src, dst = pos[Qc.row], pos[Qc.col]
     s = len(stages)
     table = np.bincount(src * s + dst, weights=q_flow, minlength=s * s).reshape(s, s)
-    moves = {
-        (stages[a], stages[b]): float(table[a, b]) for a, b in zip(*np.nonzero(table), strict=True)
-    }
+    # Keys and plain floats built by C-level zips (a random map's 200 stages give up to
+    # 40,000 stage pairs).
+    nz_from, nz_to = np.nonzero(table)
+    moves = FrozenDict(
+        zip(
+            zip(
+                map(stages.__getitem__, nz_from.tolist()),
+                map(stages.__getitem__, nz_to.tolist()),
+                strict=True,
+            ),
+            table[nz_from, nz_to].tolist(),
+            strict=True,
+        )
+    )
     a = len(chain.outcomes)
     ex = np.bincount(pos[Rc.row] * a + Rc.col, weights=r_flow, minlength=s * a).reshape(s, a)
-    exits = {
-        (stages[i], chain.outcomes[k]): float(ex[i, k])
-        for i, k in zip(*np.nonzero(ex), strict=True)
-    }
+    ex_from, ex_to = np.nonzero(ex)
+    outs = chain.outcomes
+    exits = FrozenDict(
+        zip(
+            zip(
+                map(stages.__getitem__, ex_from.tolist()),
+                map(outs.__getitem__, ex_to.tolist()),
+                strict=True,
+            ),
+            ex[ex_from, ex_to].tolist(),
+            strict=True,
+        )
+    )
     # Move kinds by stage order, as JourneyMap.move_kind classifies them.
     gap = dst - src
     kind_flow = {
@@ -865,7 +969,7 @@ def _stage_flow(
 
 
 def _expected_time(
-    jm: JourneyMap, chain: AbsorbingChain, solver: ChainSolver, B: np.ndarray
+    jm: JourneyMap, chain: AbsorbingChain, arrays: MapArrays, solver: ChainSolver, B: np.ndarray
 ) -> ExpectedTime:
     """Mean time to absorption, and conditional mean time per outcome kind.
 
@@ -873,20 +977,11 @@ def _expected_time(
     ``c_K,i = Σ_j Q_ij D_ij b_K,j + Σ_{k∈K} R_ik D_ik`` is ``E[T · 1{end in K}]``
     (first-step analysis), so the conditional mean is ``π₀ᵀ w_K / P(K)``.
     """
-    from scipy import sparse
-
     assert chain.step_hours is not None
-    hours: dict[tuple[str, str], float] = {
-        (m.source, m.target): (m.duration.hours if m.duration else 0.0)
-        for m in jm.moves
-        if m.weight > 0
-    }
-    Qc, Rc = chain.Q.tocoo(), chain.R.tocoo()
-    tps, outs = chain.touchpoints, chain.outcomes
-    dq = np.array([hours[(tps[i], tps[j])] for i, j in zip(Qc.row, Qc.col, strict=True)])
-    dr = np.array([hours[(tps[i], outs[k])] for i, k in zip(Rc.row, Rc.col, strict=True)])
-    QD = sparse.csr_matrix((Qc.data * dq, (Qc.row, Qc.col)), shape=chain.Q.shape)
-    RD = sparse.csr_matrix((Rc.data * dr, (Rc.row, Rc.col)), shape=chain.R.shape)
+    # P∘D split into its touchpoint and outcome parts, built once per map.
+    QD, RD = arrays.QD, arrays.RD
+    assert QD is not None and RD is not None
+    tps = chain.touchpoints
     kinds: tuple[OutcomeKind, ...] = ("conversion", "churn", "competitor")
     rhs = [chain.step_hours]
     present = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
@@ -28,13 +29,16 @@ __all__ = [
     "RESIDUAL_TOLERANCE",
     "AbsorbingChain",
     "ChainSolver",
+    "MapArrays",
     "SolverMethod",
+    "auto_method",
     "check_escape",
     "choose_method",
     "entry_vector",
     "factorize",
     "inverse_diagonal",
     "loop_free",
+    "map_arrays",
     "to_chain",
 ]
 
@@ -121,8 +125,65 @@ def entry_vector(
     return _normalise(vec, "entry")
 
 
-def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> AbsorbingChain:
-    """Build the absorbing chain of a map (and optionally another entry distribution).
+@dataclass(frozen=True, slots=True, eq=False)
+class MapArrays:
+    """A map's structure as arrays, built once per map by :func:`map_arrays`.
+
+    Everything :func:`to_chain` and :func:`journeygraph.analysis.analyze` need from
+    the map's models, read in one pass (a 20,000-touchpoint map has ~110,000 moves, and
+    reading them through pydantic attributes once per figure cost more than the
+    solves). Independent of the entry distribution.
+
+    Attributes
+    ----------
+    touchpoints, outcomes, index, outcome_index, Q, R, step_hours, leave, Q_free
+        As in :class:`AbsorbingChain`.
+    stage_position
+        Length-``t`` position of each touchpoint's stage in the stage order.
+    outcome_kinds
+        The kind of each outcome, in outcome order.
+    QD, RD
+        ``Q`` and ``R`` with each probability multiplied by its move's mean duration in
+        hours (0 for moves without one); ``None`` when no move has a duration.
+    """
+
+    touchpoints: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    index: dict[str, int] = field(repr=False)
+    outcome_index: dict[str, int] = field(repr=False)
+    stage_position: np.ndarray = field(repr=False)
+    outcome_kinds: tuple[str, ...] = field(repr=False)
+    Q: sparse.csr_matrix = field(repr=False)
+    R: sparse.csr_matrix = field(repr=False)
+    leave: np.ndarray = field(repr=False)
+    Q_free: sparse.csr_matrix = field(repr=False)
+    step_hours: np.ndarray | None = field(repr=False)
+    QD: sparse.csr_matrix | None = field(repr=False)
+    RD: sparse.csr_matrix | None = field(repr=False)
+    #: Choices made once per map on first use (the ``"auto"`` solver method).
+    choices: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def map_arrays(jm: JourneyMap) -> MapArrays:
+    """The map's :class:`MapArrays`, built on first use and kept with the (frozen) map.
+
+    The cache holds the field values it was built from and is used only while they
+    are the map's own (checked by identity), so a map derived with ``model_copy`` never
+    sees another map's arrays.
+    """
+    cache = jm._derived
+    fields = (jm.stages, jm.touchpoints, jm.outcomes, jm.moves)
+    hit = cache.get("arrays")
+    if hit is not None and all(a is b for a, b in zip(hit[0], fields, strict=True)):
+        arrays: MapArrays = hit[1]
+        return arrays
+    arrays = _build_arrays(jm)
+    cache["arrays"] = (fields, arrays)
+    return arrays
+
+
+def _build_arrays(jm: JourneyMap) -> MapArrays:
+    """Read the map's models once into arrays (C-level iteration over their fields).
 
     Weights are normalised per touchpoint after scaling by the row's largest weight, so
     extreme weights (1e-300 next to 1e300) neither overflow nor underflow to zero rows.
@@ -134,15 +195,31 @@ def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> 
     index = {t: i for i, t in enumerate(touchpoints)}
     outcome_index = {o: i for i, o in enumerate(outcomes)}
     t, a = len(touchpoints), len(outcomes)
+    stage_index = {s.id: i for i, s in enumerate(jm.stages)}
+    stage_position = np.fromiter(
+        map(stage_index.__getitem__, (tp.stage for tp in jm.touchpoints)), dtype=np.int64, count=t
+    )
 
-    moves = [m for m in jm.moves if m.weight > 0]
+    # A validated model keeps its field values in __dict__; reading them with C-level
+    # getters is several times faster than attribute access in a generator.
+    fields = list(map(attrgetter("__dict__"), jm.moves))
+    count = len(fields)
+    weights = np.fromiter(map(itemgetter("weight"), fields), dtype=float, count=count)
     # States are numbered touchpoints first, then outcomes (t + k), so one dict lookup
     # per move gives both the column and whether it is an outcome.
     state = {**index, **{o: t + k for o, k in outcome_index.items()}}
-    count = len(moves)
-    rows = np.fromiter((index[m.source] for m in moves), dtype=np.int64, count=count)
-    targets = np.fromiter((state[m.target] for m in moves), dtype=np.int64, count=count)
-    weights = np.fromiter((m.weight for m in moves), dtype=float, count=count)
+    rows = np.fromiter(map(index.__getitem__, map(itemgetter("source"), fields)), np.int64, count)
+    targets = np.fromiter(
+        map(state.__getitem__, map(itemgetter("target"), fields)), np.int64, count
+    )
+    durations = list(map(itemgetter("duration"), fields))
+    has_durations = durations.count(None) != count
+    positive = weights > 0
+    if not positive.all():
+        rows, targets, weights = rows[positive], targets[positive], weights[positive]
+        durations = [d for d, ok in zip(durations, positive.tolist(), strict=True) if ok]
+        has_durations = durations.count(None) != len(durations)
+
     to_outcome = targets >= t
     cols = np.where(to_outcome, targets - t, targets)
     probs = _row_normalise(rows, weights, t)
@@ -152,30 +229,60 @@ def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> 
     free_rows, free_cols = rows[~loop], cols[~loop]
     keep = ~to_outcome[~loop]
     Q_free = sparse.csr_matrix((free_probs[keep], (free_rows[keep], free_cols[keep])), shape=(t, t))
-
-    Q = sparse.csr_matrix(
-        (probs[~to_outcome], (rows[~to_outcome], cols[~to_outcome])), shape=(t, t)
-    )
+    to_tp = ~to_outcome
+    Q = sparse.csr_matrix((probs[to_tp], (rows[to_tp], cols[to_tp])), shape=(t, t))
     R = sparse.csr_matrix((probs[to_outcome], (rows[to_outcome], cols[to_outcome])), shape=(t, a))
 
-    step_hours = None
-    if any(m.duration is not None for m in moves):
+    step_hours = QD = RD = None
+    if has_durations:
         hours = np.fromiter(
-            (m.duration.hours if m.duration else 0.0 for m in moves), dtype=float, count=len(moves)
+            (d.hours if d is not None else 0.0 for d in durations),
+            dtype=float,
+            count=len(durations),
         )
-        step_hours = np.bincount(rows, weights=probs * hours, minlength=t)
-
-    return AbsorbingChain(
+        timed = probs * hours
+        step_hours = np.bincount(rows, weights=timed, minlength=t)
+        QD = sparse.csr_matrix((timed[to_tp], (rows[to_tp], cols[to_tp])), shape=(t, t))
+        RD = sparse.csr_matrix(
+            (timed[to_outcome], (rows[to_outcome], cols[to_outcome])), shape=(t, a)
+        )
+    return MapArrays(
         touchpoints=touchpoints,
         outcomes=outcomes,
-        Q=Q,
-        R=R,
-        entry=entry_vector(jm, entry, index),
-        step_hours=step_hours,
         index=index,
         outcome_index=outcome_index,
+        stage_position=stage_position,
+        outcome_kinds=tuple(o.kind for o in jm.outcomes),
+        Q=Q,
+        R=R,
         leave=leave,
         Q_free=Q_free,
+        step_hours=step_hours,
+        QD=QD,
+        RD=RD,
+    )
+
+
+def to_chain(jm: JourneyMap, entry: str | Mapping[str, float] | None = None) -> AbsorbingChain:
+    """Build the absorbing chain of a map (and optionally another entry distribution).
+
+    The map's arrays are built once per map (:func:`map_arrays`); only the entry vector
+    is made per call. Weights are normalised per touchpoint after scaling by the row's
+    largest weight, so extreme weights (1e-300 next to 1e300) neither overflow nor
+    underflow to zero rows.
+    """
+    arrays = map_arrays(jm)
+    return AbsorbingChain(
+        touchpoints=arrays.touchpoints,
+        outcomes=arrays.outcomes,
+        Q=arrays.Q,
+        R=arrays.R,
+        entry=entry_vector(jm, entry, arrays.index),
+        step_hours=arrays.step_hours,
+        index=arrays.index,
+        outcome_index=arrays.outcome_index,
+        leave=arrays.leave,
+        Q_free=arrays.Q_free,
     )
 
 
@@ -266,12 +373,15 @@ SolverMethod = Literal["auto", "dense", "sparse", "iterative"]
 DENSE_LIMIT = 1500
 #: Sparse LU is used when the envelope of I - Q (after reverse Cuthill–McKee), which
 #: bounds the fill-in of the factors, stays below this many entries per touchpoint
-#: (a narrow profile: stage-ordered maps); else the iterative solver. Measured on the
-#: benchmark maps (envelope per touchpoint, SuperLU fill per touchpoint): stage-ordered
-#: 2,000 / 5,000 / 20,000: 94 / 124 / 896 (18 / 39 / 156); random 2,000 / 5,000:
-#: 1,266 / 3,172 (486 / 1,243), where SuperLU took 10× / 100× the iterative solves;
-#: Jacobi BiCGSTAB stalls on one solve of the stage-ordered 20,000 map, so it stays LU.
-ENVELOPE_LIMIT = 1000
+#: (a narrow profile); else the iterative solver. Measured on the benchmark maps
+#: (envelope per touchpoint, SuperLU fill per touchpoint): stage-ordered 2,000 / 5,000
+#: / 20,000: 94 / 124 / 896 (18 / 39 / 156); random 2,000 / 5,000: 1,266 / 3,172
+#: (486 / 1,243), where SuperLU took 10× / 100× the iterative solves. Bare solves, best
+#: of 3 under load (performance.md, "Core analysis"): stage-ordered 5,000 SuperLU 81 ms
+#: against BiCGSTAB 98 ms, stage-ordered 20,000 SuperLU 2.4 s against BiCGSTAB 0.36 s
+#: (it converges from the Jacobi start; from x0 = 0 it broke down), hence a limit
+#: between 124 and 896.
+ENVELOPE_LIMIT = 300
 #: Relative residual every solve must reach (checked explicitly, never assumed).
 RESIDUAL_TOLERANCE = 1e-11
 #: A group of touchpoints that customers leave with probability below this per step
@@ -292,7 +402,18 @@ class ChainSolver:
     (BiCGSTAB then GMRES with a Jacobi preconditioner and an explicit residual check).
     """
 
-    __slots__ = ("_A", "_AT", "_diag", "_leave", "_lu", "method", "size", "touchpoints")
+    __slots__ = (
+        "_A",
+        "_AT",
+        "_absA",
+        "_absAT",
+        "_diag",
+        "_leave",
+        "_lu",
+        "method",
+        "size",
+        "touchpoints",
+    )
 
     def __init__(self, chain: AbsorbingChain, method: SolverMethod = "auto") -> None:
         from scipy import sparse
@@ -305,6 +426,9 @@ class ChainSolver:
         A = (sparse.identity(self.size, format="csr") - Q_free).tocsr()
         self._A = A
         self._AT = A.T.tocsr()
+        # |A| for the residual checks, made once (not per solve).
+        self._absA = abs(A)
+        self._absAT = abs(self._AT)
         self._diag = A.diagonal()
         if method == "auto":
             method = choose_method(A)
@@ -362,10 +486,11 @@ class ChainSolver:
     def _try_iterative(self, b: np.ndarray, *, transposed: bool) -> np.ndarray | None:
         """Every column by Jacobi-preconditioned BiCGSTAB (300 steps); ``None`` if one stalls."""
         A = self._AT if transposed else self._A
+        absA = self._absAT if transposed else self._absA
         columns = [b] if b.ndim == 1 else [b[:, j] for j in range(b.shape[1])]
         solved = []
         for column in columns:
-            x = _iterative(A, self._diag, column, self.touchpoints, exact_fallback=False)
+            x = _iterative(A, self._diag, column, self.touchpoints, exact_fallback=False, absA=absA)
             if x is None:
                 return None
             solved.append(x)
@@ -373,12 +498,13 @@ class ChainSolver:
 
     def _check(self, x: np.ndarray, b: np.ndarray, *, transposed: bool) -> None:
         A = self._AT if transposed else self._A
+        absA = self._absAT if transposed else self._absA
         if not np.isfinite(x).all():
             raise _singular(
                 self.touchpoints, np.flatnonzero(~np.isfinite(x).reshape(self.size, -1).all(1))
             )
         residual = np.abs(A @ x - b)
-        scale = np.abs(b) + np.abs(A) @ np.abs(x)
+        scale = np.abs(b) + absA @ np.abs(x)
         bad = residual > RESIDUAL_TOLERANCE * np.maximum(scale, np.abs(b).max(initial=0.0))
         if bad.any():
             rows = np.flatnonzero(bad.reshape(self.size, -1).any(1))
@@ -436,6 +562,24 @@ def choose_method(A: sparse.csr_matrix) -> Literal["dense", "sparse", "iterative
     return "sparse" if _envelope(A) <= ENVELOPE_LIMIT * t else "iterative"
 
 
+def auto_method(jm: JourneyMap) -> Literal["dense", "sparse", "iterative"]:
+    """:func:`choose_method` for a map's ``I - Q``, made once per map.
+
+    The choice depends only on the map's moves (not on the entry), and estimating the
+    fill-in (reverse Cuthill–McKee) costs about as much as a few solves, so it is kept
+    with the map's arrays (:func:`map_arrays`).
+    """
+    from scipy import sparse
+
+    arrays = map_arrays(jm)
+    method: Literal["dense", "sparse", "iterative"] | None = arrays.choices.get("method")
+    if method is None:
+        A = (sparse.identity(len(arrays.touchpoints), format="csr") - arrays.Q_free).tocsr()
+        method = choose_method(A)
+        arrays.choices["method"] = method
+    return method
+
+
 def _envelope(A: sparse.csr_matrix) -> int:
     """Entries inside the profile of A after reverse Cuthill–McKee (bounds LU fill-in)."""
     from scipy.sparse.csgraph import reverse_cuthill_mckee
@@ -458,6 +602,7 @@ def _iterative(
     names: tuple[str, ...],
     *,
     exact_fallback: Literal[True] = ...,
+    absA: sparse.csr_matrix | None = ...,
 ) -> np.ndarray: ...
 
 
@@ -469,6 +614,7 @@ def _iterative(
     names: tuple[str, ...],
     *,
     exact_fallback: bool,
+    absA: sparse.csr_matrix | None = ...,
 ) -> np.ndarray | None: ...
 
 
@@ -479,6 +625,7 @@ def _iterative(
     names: tuple[str, ...],
     *,
     exact_fallback: bool = True,
+    absA: sparse.csr_matrix | None = None,
 ) -> np.ndarray | None:
     from scipy.sparse.linalg import LinearOperator, bicgstab, gmres, splu
 
@@ -491,8 +638,12 @@ def _iterative(
         # then checks every row's residual against RESIDUAL_TOLERANCE.
         # Accepted on the backward error, max|r| <= 1e-12 max(|b| + |A||x|), which a
         # solve reaches even when visits are large beside a spread-out entry.
-        absA = abs(A)
-        x = np.zeros_like(b)
+        if absA is None:
+            absA = abs(A)
+        # Start from the Jacobi guess b / diag: scipy takes r0 = b - A x0 as the shadow
+        # residual, and from x0 = 0 a sparse b (an entry on a few touchpoints) breaks
+        # BiCGSTAB down on large maps.
+        x = b / diag
         for steps in (40, 260):
             x, _ = bicgstab(A, b, x0=x, rtol=0.0, atol=1e-12 * bnorm, M=M, maxiter=steps)
             if not np.isfinite(x).all():

@@ -247,6 +247,37 @@ class Persona(_Model):
         return self.name if self.name is not None else self.id
 
 
+class _Derived(dict[str, Any]):
+    """A frozen map's cache of what is derived from it (arrays, built on first use).
+
+    Not part of the map's value: every cache compares equal to every other, so a map
+    that has been analysed still equals (and hashes like) one that has not; a pickled
+    or copied cache starts empty. ``model_copy`` shares it between the copies, so each
+    entry records the field values it was built from and is used only while they are
+    the map's own (:func:`journeygraph.chain.map_arrays` checks by identity).
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Derived)
+
+    def __ne__(self, other: object) -> bool:
+        return not isinstance(other, _Derived)
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Derived, ())
+
+    def __copy__(self) -> _Derived:
+        return _Derived()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Derived:
+        return _Derived()
+
+
 class JourneyMap(_Model):
     """A customer journey: stages in order, touchpoints, outcomes, entry and moves.
 
@@ -288,6 +319,9 @@ class JourneyMap(_Model):
     _stage_index: dict[str, int] = PrivateAttr(default_factory=dict)
     _touchpoints: dict[str, Touchpoint] = PrivateAttr(default_factory=dict)
     _outcomes: dict[str, Outcome] = PrivateAttr(default_factory=dict)
+    #: Figures derived from the map and built once (the arrays of
+    #: :func:`journeygraph.chain.map_arrays`); not part of the map's value.
+    _derived: _Derived = PrivateAttr(default_factory=lambda: _Derived())
 
     def __init__(self, /, **data: Any) -> None:
         try:

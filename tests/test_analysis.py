@@ -282,3 +282,38 @@ def test_examples_analyse(path: Path) -> None:
     assert sum(x.flow for x in res.leaks) == pytest.approx(res.churn_probability, rel=1e-10)
     data: dict[str, Any] = res.to_dict()
     assert json.loads(json.dumps(data, allow_nan=False)) == data
+
+
+# -- tables built on first access (leaks, switching, move flows) -------------------------
+
+
+@pytest.mark.parametrize("staged", [False, True])
+def test_lazy_tables_equal_the_dense_reference_and_are_cached(staged: bool) -> None:
+    from .random_maps import random_map
+
+    jm = random_map(200, seed=7, stage_ordered=staged)
+    res = jg.analyze(jm)
+    d = dense(jm)  # N from numpy's dense inverse (tests/_reference.py)
+    v = d.entry @ d.N
+    churn = d.R[:, d.kind_cols(jm, "churn")].sum(axis=1)
+    flow = v * churn
+    # The documented rank: largest flow first, ties in map order.
+    ranked = sorted((i for i in range(len(d.tps)) if flow[i] > 0), key=lambda i: (-flow[i], i))
+    assert [x.touchpoint for x in res.leaks] == [d.tps[i] for i in ranked]
+    assert_allclose([x.flow for x in res.leaks], flow[ranked], rtol=1e-10)
+    assert_allclose([x.exit_rate for x in res.leaks], churn[ranked], rtol=1e-15)
+    rivals = [o.id for o in jm.outcomes_of_kind("competitor")]
+    pairs = [
+        (-v[i] * d.R[i, d.outs.index(o)], i, o, v[i] * d.R[i, d.outs.index(o)])
+        for i in range(len(d.tps))
+        for o in rivals
+        if d.R[i, d.outs.index(o)] > 0 and v[i] > 0
+    ]
+    want = [(d.tps[i], o) for _, i, o, _ in sorted(pairs)]
+    assert [(s.touchpoint, s.competitor) for s in res.switching] == want
+    moves = {(a, b): v[i] * d.Q[i, j] for i, a in enumerate(d.tps) for j, b in enumerate(d.tps)}
+    for (a, b), f in res.move_flows.items():
+        if b in d.tps:
+            assert_allclose(f, moves[(a, b)], rtol=1e-10, atol=1e-300)
+    assert res.leaks is res.leaks and res.switching is res.switching
+    assert res.move_flows is res.move_flows

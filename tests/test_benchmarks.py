@@ -64,3 +64,23 @@ def test_attribution_floor_matches_hand_solved_paths() -> None:
     effects = run.attribution_floor(table)
     assert abs(effects["a"] - 2 / 3) < 1e-12
     assert abs(effects["b"] - 1.0) < 1e-12
+
+
+def test_analysis_floors_are_correct_and_the_faster_one_is_named() -> None:
+    import numpy as np
+
+    from tests._reference import dense
+    from tests.random_maps import random_map
+
+    jm = random_map(300, seed=1)  # entry on 3 touchpoints: BiCGSTAB from x0 = 0 breaks down
+    d = dense(jm)  # numpy's dense inverse (tests/_reference.py)
+    for floor in (run.iterative_floor, run.sparse_lu_floor):
+        seconds, (probs, visits), converged = floor(jm)
+        assert converged and seconds > 0
+        np.testing.assert_allclose(probs, d.entry @ d.B, atol=1e-10)
+        np.testing.assert_allclose(visits, d.entry @ d.N, rtol=1e-9, atol=1e-12)
+    import journeygraph as jg
+
+    seconds, which, note = run.best_floor("random", 300, jg.analyze(jm), 1)
+    assert which in ("Jacobi BiCGSTAB", "sparse LU (SuperLU)") and seconds is not None
+    assert "Jacobi BiCGSTAB" in note and "sparse LU" in note and "not a correct" not in note

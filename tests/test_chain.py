@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -90,3 +92,50 @@ def test_moves_without_duration_take_no_time() -> None:
 def test_entry_override_weights_must_be_numbers(tiny: jg.JourneyMap, weight: object) -> None:
     with pytest.raises(jg.MapError, match="entry weight of 'ad'"):
         to_chain(tiny, entry={"ad": weight})  # type: ignore[dict-item]
+
+
+# -- the map's arrays, built once per map (chain.map_arrays) ------------------------------
+
+
+def test_map_arrays_are_built_once_and_match_the_hand_solved_chain(tiny: jg.JourneyMap) -> None:
+    from journeygraph.chain import map_arrays
+
+    arrays = map_arrays(tiny)
+    assert map_arrays(tiny) is arrays  # cached with the frozen map
+    assert to_chain(tiny).Q is arrays.Q and to_chain(tiny, entry="shop").R is arrays.R
+    # conftest: Q = [[0, 0.6], [0.2, 0]]; stages aware, act hold ad, shop.
+    assert_allclose(arrays.Q.toarray(), [[0, 0.6], [0.2, 0]], rtol=1e-15)
+    assert arrays.stage_position.tolist() == [0, 1]
+    assert arrays.outcome_kinds == ("conversion", "churn", "competitor")
+    assert arrays.QD is None and arrays.RD is None
+
+
+def test_the_cache_is_no_part_of_the_maps_value(tiny: jg.JourneyMap) -> None:
+    import copy
+    import pickle
+
+    fresh = jg.load(Path(__file__).parent / "data" / "good" / "tiny.yaml")
+    jg.analyze(tiny)  # fills tiny's cache, not fresh's
+    assert tiny == fresh and hash(tiny) == hash(fresh)
+    for again in (pickle.loads(pickle.dumps(tiny)), copy.deepcopy(tiny)):
+        assert again == tiny and not again._derived  # copies start with an empty cache
+
+
+def test_a_derived_copy_never_uses_the_originals_arrays(tiny: jg.JourneyMap) -> None:
+    # model_copy shares private attributes, so the cache must notice the new moves.
+    from journeygraph.chain import map_arrays
+
+    map_arrays(tiny)
+    moves = tuple(
+        m.model_copy(update={"weight": 0.6}) if (m.source, m.target) == ("shop", "buy") else m
+        for m in tiny.moves
+    )
+    changed = tiny.model_copy(update={"moves": moves})
+    data = tiny.model_dump(by_alias=True)
+    for m in data["moves"]:
+        if (m["from"], m["to"]) == ("shop", "buy"):
+            m["weight"] = 0.6
+    rebuilt = jg.JourneyMap(**data)
+    assert_allclose(to_chain(changed).R.toarray(), to_chain(rebuilt).R.toarray(), rtol=1e-15)
+    assert not np.allclose(to_chain(changed).R.toarray(), to_chain(tiny).R.toarray())
+    assert jg.analyze(changed).conversion_probability == jg.analyze(rebuilt).conversion_probability

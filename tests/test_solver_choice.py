@@ -95,3 +95,21 @@ def test_diagonal_blocks_in_threads_equal_one_thread(monkeypatch: pytest.MonkeyP
     two = jgchain._diagonal_block_krylov(A)
     assert np.array_equal(one, two)
     assert_allclose(one, np.diag(np.linalg.inv(A.toarray())), rtol=1e-10)  # dense LAPACK
+
+
+def test_the_auto_method_is_chosen_once_per_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The choice depends only on the moves, so a second analysis (another entry) reuses it.
+    jm = _map(2000, True)
+    calls = []
+    real = jgchain.choose_method
+
+    def counting(A):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(A)
+
+    monkeypatch.setattr(jgchain, "choose_method", counting)
+    first = jg.analyze(jm)
+    again = jg.analyze(jm, entry="t5")
+    assert first.solver_method == again.solver_method == "sparse"  # envelope 94 (ENVELOPE_LIMIT)
+    assert len(calls) == 1
+    assert jgchain.map_arrays(jm).choices["method"] == "sparse"
