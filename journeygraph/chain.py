@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
+from journeygraph._blas import one_blas_thread
 from journeygraph.errors import MapError, NotAbsorbingError, Problem, did_you_mean
 from journeygraph.model import JourneyMap
 
@@ -437,7 +438,8 @@ class ChainSolver:
         if method == "dense":
             from scipy.linalg import lu_factor
 
-            self._lu = lu_factor(A.toarray(), check_finite=False)
+            with one_blas_thread():
+                self._lu = lu_factor(A.toarray(), check_finite=False)
         elif method == "sparse":
             from scipy.sparse.linalg import splu
 
@@ -449,11 +451,13 @@ class ChainSolver:
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """``x = N b``, the solution of ``(I - Q) x = b``."""
-        return self._solve(b, transposed=False)
+        with one_blas_thread():
+            return self._solve(b, transposed=False)
 
     def solve_transposed(self, b: np.ndarray) -> np.ndarray:
         """``x = Nᵀ b``, the solution of ``(I - Q)ᵀ x = b``."""
-        return self._solve(b, transposed=True)
+        with one_blas_thread():
+            return self._solve(b, transposed=True)
 
     def _solve(self, b: np.ndarray, *, transposed: bool) -> np.ndarray:
         # N = (I - Q_free)⁻¹ D⁻¹: N b = N_free (D⁻¹ b) and Nᵀ b = D⁻¹ N_freeᵀ b.
@@ -515,6 +519,10 @@ class ChainSolver:
 
         See :func:`inverse_diagonal` for how it is computed and what it costs.
         """
+        with one_blas_thread():
+            return self._diagonal()
+
+    def _diagonal(self) -> np.ndarray:
         if self.method == "dense":
             # Reuse the LU: diag(N) from N = LU⁻¹ I, no second factorisation.
             free = np.diag(self._solve_free(np.eye(self.size), transposed=False)).copy()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from journeygraph import _args
+from journeygraph._blas import one_blas_thread
 from journeygraph._frozen import FrozenDict, freeze_mapping
 from journeygraph.chain import (
     RESIDUAL_TOLERANCE,
@@ -865,6 +866,7 @@ def _share(part: np.ndarray, total: np.ndarray) -> np.ndarray:
 # -- solving the draws -----------------------------------------------------------------
 
 
+@one_blas_thread()
 def _solve_batched(
     pattern: _Pattern, probs: np.ndarray, entry: np.ndarray, leave: np.ndarray, removal: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
