@@ -94,6 +94,26 @@ def test_gaps_longer_than_gap_and_numeric_times_give_no_durations(engine: str) -
     assert durations(jg.fit(numeric, **KW, engine=engine)) == {}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_durations_false_skips_the_gaps_and_keeps_every_weight(engine: str) -> None:
+    # The hand log of test_hand_log_mean_median_and_count: same entry and weights
+    # (ad 3; ad -> site 3, site -> buy 2, site -> churn 1), no durations.
+    full = jg.fit(HAND, **KW, outcomes={"buy": "conversion"}, engine=engine)
+    bare = jg.fit(HAND, **KW, outcomes={"buy": "conversion"}, engine=engine, durations=False)
+    assert isinstance(full, jg.JourneyMap) and isinstance(bare, jg.JourneyMap)
+    assert durations(bare) == {}
+    assert jg.analyze(bare).expected_time is None  # no gaps, so no time to outcome
+    assert dict(bare.entry) == dict(full.entry) == {"ad": 3.0}
+    weights = {(m.source, m.target): m.weight for m in bare.moves}
+    assert weights == {(m.source, m.target): m.weight for m in full.moves}
+    assert weights == {("ad", "site"): 3.0, ("site", "buy"): 2.0, ("site", "churn"): 1.0}
+
+
+def test_durations_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match="durations must be True or False, not str"):
+        jg.fit(HAND, **KW, durations="no")  # type: ignore[arg-type]
+
+
 def _pandas_gaps(
     log: pd.DataFrame, unit_us: float
 ) -> dict[tuple[str, str], tuple[float, float, int]]:
@@ -112,13 +132,18 @@ def _pandas_gaps(
     return out
 
 
-def test_every_engine_agrees_with_pandas_on_a_random_log(tmp_path: Path) -> None:
-    # 400 customers, 1-6 events each, distinct times (seed 13): no ties, no duplicates.
+@pytest.mark.parametrize("minutes_range", [100_000, 300])
+def test_every_engine_agrees_with_pandas_on_a_random_log(
+    tmp_path: Path, minutes_range: int
+) -> None:
+    # 400 customers, 1-6 events each, distinct times per customer (seed 13): no ties,
+    # no duplicates. Over 300 minutes many gaps repeat, so medians fall on tied values
+    # (the numpy engine's partition at the median ranks must still pick the lower one).
     rng = np.random.default_rng(13)
     rows = []
     for c in range(400):
         k = int(rng.integers(1, 7))
-        minutes = np.sort(rng.choice(100_000, size=k, replace=False))
+        minutes = np.sort(rng.choice(minutes_range, size=k, replace=False))
         for m in minutes:
             stamp = pd.Timestamp("2024-03-01") + pd.Timedelta(minutes=int(m))
             rows.append((c, stamp.isoformat(), str(rng.choice(["ad", "mail", "site", "shop"]))))
@@ -132,7 +157,7 @@ def test_every_engine_agrees_with_pandas_on_a_random_log(tmp_path: Path) -> None
     }
     first = durations(fits["numpy"])
     unit = next(iter(first.values()))[1]
-    size = {"week": 604_800e6, "day": 86_400e6, "hour": 3_600e6}[unit]
+    size = {"week": 604_800e6, "day": 86_400e6, "hour": 3_600e6, "minute": 60e6}[unit]
     want = _pandas_gaps(log, size)
     assert set(first) == set(want)
     for move, (mean, median, count) in want.items():

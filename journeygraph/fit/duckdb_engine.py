@@ -266,7 +266,7 @@ def _count_duckdb(
     # row equal to the one before it in the window order, so one window finds them). If
     # it finds any, count again over the distinct events.
     # Timestamp logs also get each move's gaps, from the same scan (a grouping set).
-    timed = not numeric
+    timed = not numeric and spec.durations
     # With a cap, count over distinct events at once: the cap applies to distinct events,
     # and capped customers' duplicates would not show in the first pass.
     first_dedupe = spec.max_events is not None

@@ -409,7 +409,9 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     del who
     k = len(names)
     durations = (
-        {} if numeric else _numpy_durations(segs, prev, code, target, t, moving, names, seg_values)
+        {}
+        if numeric or not spec.durations
+        else _numpy_durations(segs, prev, code, target, t, moving, names, seg_values)
     )
     del moving, t
     fields = [

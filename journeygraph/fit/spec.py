@@ -125,6 +125,8 @@ class Spec:
     max_events: int | None = None
     max_touchpoints: int = 500
     progress: bool | None = None
+    #: Whether to aggregate each move's gaps (sum, count, lower median) for timestamp logs.
+    durations: bool = True
 
     @property
     def columns(self) -> list[tuple[str, str]]:
