@@ -512,28 +512,30 @@ def _numpy_durations(
         dense = dense.reshape(-1)
     del key
     n_moves = len(uniq)
-    # Gaps are whole microseconds, never negative (events are sorted by time): one sort
-    # of (move number, gap) packed into an int64 puts each move's gaps together in order.
+    counts = np.bincount(dense, minlength=n_moves)
+    sums = np.zeros(n_moves, dtype=gaps.dtype)
+    np.add.at(sums, dense, gaps)  # exact int64 sums (a float bincount could round)
+    # Each move's lower median is the element at rank start + (count - 1) // 2 of the
+    # (move, gap) order: one partition at those ranks places exactly them, without
+    # sorting the rest (about half the time of a full sort). Gaps are whole
+    # microseconds, never negative (events are sorted by time), so (move number, gap)
+    # packs into one int64 key whose order is the (move, gap) order.
+    at_median = np.cumsum(counts) - counts + (counts - 1) // 2
     span = int(gaps.max()) + 1
     if gaps.dtype.kind == "i" and n_moves * span < 2**62:
         packed = dense * span
         packed += gaps
         del dense, gaps
-        packed.sort()
-        move = packed // span
-        gaps = packed - move * span
+        packed.partition(at_median)
+        medians = packed[at_median] - np.arange(n_moves, dtype=np.int64) * span
         del packed
     else:
         order = np.lexsort((gaps, dense))
-        move, gaps = dense[order], gaps[order]
+        medians = gaps[order[at_median]]
         del order, dense
-    starts = np.flatnonzero(np.r_[True, move[1:] != move[:-1]])
-    counts = np.diff(np.r_[starts, len(move)])
-    sums = np.add.reduceat(gaps, starts)
-    medians = gaps[starts + (counts - 1) // 2]
     out: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
     for k_, total, n, med in zip(
-        uniq[move[starts]].tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
+        uniq.tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
     ):
         k_, tgt = divmod(k_, size)
         k_, c = divmod(k_, size)
