@@ -203,3 +203,52 @@ def test_simulate_fit_round_trip_recovers_the_expected_time(tmp_path: Path) -> N
     assert got.mean == pytest.approx(float(hours.mean()), rel=1e-9)
     se = float(hours.std(ddof=1)) / math.sqrt(n)
     assert abs(got.mean - truth.mean) <= 4.5 * se, (got.mean, truth.mean, se)
+
+
+@pytest.mark.parametrize("cap", [None, 3])
+def test_a_log_already_sorted_counts_as_the_shuffled_one(cap: int | None) -> None:
+    # The numpy engine skips its sort for a log already in (customer, time) order. The
+    # same rows sorted and shuffled (seed 5) must give identical maps and reports, with
+    # exact duplicates (customer 0's second row twice, customer 2's last row twice) and
+    # a cap of 3 events (which leaves out customers 0 and 3).
+    rows = [
+        (0, "2024-01-01T00:00", "ad"),
+        (0, "2024-01-01T01:00", "site"),
+        (0, "2024-01-01T01:00", "site"),
+        (0, "2024-01-01T02:00", "buy"),
+        (0, "2024-01-01T03:00", "ad"),
+        (1, "2024-01-01T00:00", "site"),
+        (1, "2024-01-01T00:30", "buy"),
+        (2, "2024-01-01T00:00", "ad"),
+        (2, "2024-01-01T04:00", "site"),
+        (2, "2024-01-01T04:00", "site"),
+        (3, "2024-01-01T00:00", "ad"),
+        (3, "2024-01-01T00:10", "ad"),
+        (3, "2024-01-01T00:20", "site"),
+        (3, "2024-01-01T00:40", "buy"),
+    ]
+    ordered = pd.DataFrame(rows, columns=["c", "t", "e"])
+    shuffled = ordered.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    assert not shuffled.equals(ordered)
+    kw = {**KW, "outcomes": {"buy": "conversion"}, "max_events_per_customer": cap}
+    fits = [
+        jg.fit(ordered, **kw, engine="numpy"),
+        jg.fit(shuffled, **kw, engine="numpy"),
+        jg.fit(shuffled, **kw, engine="duckdb"),
+    ]
+    for jm in fits:
+        assert isinstance(jm, jg.JourneyMap)
+    first = fits[0]
+    assert isinstance(first, jg.JourneyMap)
+    report = jg.FitReport.of(first)
+    assert report.dropped["duplicate"] == 2  # customer 0's and customer 2's repeats
+    assert report.dropped["capped"] == (0 if cap is None else 8)  # customers 0 and 3
+    for jm in fits[1:]:
+        assert isinstance(jm, jg.JourneyMap)
+        assert dict(jm.entry) == dict(first.entry)
+        assert [(m.source, m.target, m.weight) for m in jm.moves] == [
+            (m.source, m.target, m.weight) for m in first.moves
+        ]
+        assert durations(jm) == durations(first)
+        assert jg.FitReport.of(jm).dropped == report.dropped
+        assert jg.FitReport.of(jm).capped_customers == report.capped_customers
