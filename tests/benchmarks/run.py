@@ -80,10 +80,12 @@ WHY_SLOWER = {
         "(stage-ordered 20,000: BiCGSTAB needs many steps) journeygraph's sparse LU wins."
     ),
     "counting": (
-        "The machine was shared (load average 10–20 on 2 cores: other engineers' test "
-        "runs), so single rows swing by up to 2×: a fit with durations does strictly more "
-        "work than one without, so where the table shows it faster, the counts-only row "
-        "was measured under more load. "
+        "The machine was shared (other engineers' test runs; load average 2–20 on 2 "
+        "cores during this round), so single rows swing by up to 2× between runs. A fit "
+        "with durations does strictly more work than one without; in two runs the "
+        "counts-only numpy row still came out slower than the full one (not explained "
+        "yet: each case runs best of 3 after the previous case, so first-touch of ~1 GB "
+        "of fresh memory is a suspect). "
         "The floors count pairs only; each fit also applies the journey rules (outcomes "
         "end journeys, churn, censoring, gaps), removes duplicates, checks the log and "
         "builds a validated map. DuckDB engine, its SQL statements timed in one process "
