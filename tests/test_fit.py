@@ -786,3 +786,42 @@ def test_cli_fit_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
         main(["fit", "log.csv", "--customer", "c"])
     assert info.value.code == 2
     capsys.readouterr()
+
+
+def test_cli_fit_no_durations_keeps_the_weights(
+    tmp_path: Path, hand_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--no-durations is fit(..., durations=False): the same moves and weights as the
+    API's fit with durations, and no move carries a duration."""
+    log = pd.DataFrame(
+        {
+            "customer": ["a", "a", "a", "b", "b", "c", "c"],
+            "time": pd.to_datetime(
+                [
+                    "2024-01-01 10:00",
+                    "2024-01-01 11:00",
+                    "2024-01-01 13:00",
+                    "2024-01-02 09:00",
+                    "2024-01-02 09:30",
+                    "2024-01-03 08:00",
+                    "2024-01-04 08:00",
+                ]
+            ),
+            "event": ["ad", "site", "buy", "ad", "site", "site", "buy"],
+        }
+    )
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    kw = {"customer_column": "customer", "time_column": "time", "touchpoint_column": "event"}
+    timed = jg.fit(log, outcomes={"buy": "conversion"}, **kw)
+    out = tmp_path / "map.yaml"
+    base = ["fit", str(path), "--customer", "customer", "--time", "time"]
+    args = [*base, "--touchpoint", "event", "--outcomes", "buy=conversion", "-o", str(out)]
+    assert main([*args, "--no-durations"]) == 0
+    capsys.readouterr()
+    plain = jg.load(out)
+    assert {(m.source, m.target): m.weight for m in plain.moves} == {
+        (m.source, m.target): m.weight for m in timed.moves
+    }
+    assert all(m.duration is None for m in plain.moves)
+    assert any(m.duration is not None for m in timed.moves)

@@ -94,6 +94,26 @@ def test_gaps_longer_than_gap_and_numeric_times_give_no_durations(engine: str) -
     assert durations(jg.fit(numeric, **KW, engine=engine)) == {}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_durations_false_skips_the_gaps_and_keeps_every_weight(engine: str) -> None:
+    # The hand log of test_hand_log_mean_median_and_count: same entry and weights
+    # (ad 3; ad -> site 3, site -> buy 2, site -> churn 1), no durations.
+    full = jg.fit(HAND, **KW, outcomes={"buy": "conversion"}, engine=engine)
+    bare = jg.fit(HAND, **KW, outcomes={"buy": "conversion"}, engine=engine, durations=False)
+    assert isinstance(full, jg.JourneyMap) and isinstance(bare, jg.JourneyMap)
+    assert durations(bare) == {}
+    assert jg.analyze(bare).expected_time is None  # no gaps, so no time to outcome
+    assert dict(bare.entry) == dict(full.entry) == {"ad": 3.0}
+    weights = {(m.source, m.target): m.weight for m in bare.moves}
+    assert weights == {(m.source, m.target): m.weight for m in full.moves}
+    assert weights == {("ad", "site"): 3.0, ("site", "buy"): 2.0, ("site", "churn"): 1.0}
+
+
+def test_durations_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match="durations must be True or False, not str"):
+        jg.fit(HAND, **KW, durations="no")  # type: ignore[arg-type]
+
+
 def _pandas_gaps(
     log: pd.DataFrame, unit_us: float
 ) -> dict[tuple[str, str], tuple[float, float, int]]:
@@ -112,13 +132,18 @@ def _pandas_gaps(
     return out
 
 
-def test_every_engine_agrees_with_pandas_on_a_random_log(tmp_path: Path) -> None:
-    # 400 customers, 1-6 events each, distinct times (seed 13): no ties, no duplicates.
+@pytest.mark.parametrize("minutes_range", [100_000, 300])
+def test_every_engine_agrees_with_pandas_on_a_random_log(
+    tmp_path: Path, minutes_range: int
+) -> None:
+    # 400 customers, 1-6 events each, distinct times per customer (seed 13): no ties,
+    # no duplicates. Over 300 minutes many gaps repeat, so medians fall on tied values
+    # (the numpy engine's partition at the median ranks must still pick the lower one).
     rng = np.random.default_rng(13)
     rows = []
     for c in range(400):
         k = int(rng.integers(1, 7))
-        minutes = np.sort(rng.choice(100_000, size=k, replace=False))
+        minutes = np.sort(rng.choice(minutes_range, size=k, replace=False))
         for m in minutes:
             stamp = pd.Timestamp("2024-03-01") + pd.Timedelta(minutes=int(m))
             rows.append((c, stamp.isoformat(), str(rng.choice(["ad", "mail", "site", "shop"]))))
@@ -132,7 +157,7 @@ def test_every_engine_agrees_with_pandas_on_a_random_log(tmp_path: Path) -> None
     }
     first = durations(fits["numpy"])
     unit = next(iter(first.values()))[1]
-    size = {"week": 604_800e6, "day": 86_400e6, "hour": 3_600e6}[unit]
+    size = {"week": 604_800e6, "day": 86_400e6, "hour": 3_600e6, "minute": 60e6}[unit]
     want = _pandas_gaps(log, size)
     assert set(first) == set(want)
     for move, (mean, median, count) in want.items():
@@ -178,3 +203,52 @@ def test_simulate_fit_round_trip_recovers_the_expected_time(tmp_path: Path) -> N
     assert got.mean == pytest.approx(float(hours.mean()), rel=1e-9)
     se = float(hours.std(ddof=1)) / math.sqrt(n)
     assert abs(got.mean - truth.mean) <= 4.5 * se, (got.mean, truth.mean, se)
+
+
+@pytest.mark.parametrize("cap", [None, 3])
+def test_a_log_already_sorted_counts_as_the_shuffled_one(cap: int | None) -> None:
+    # The numpy engine skips its sort for a log already in (customer, time) order. The
+    # same rows sorted and shuffled (seed 5) must give identical maps and reports, with
+    # exact duplicates (customer 0's second row twice, customer 2's last row twice) and
+    # a cap of 3 events (which leaves out customers 0 and 3).
+    rows = [
+        (0, "2024-01-01T00:00", "ad"),
+        (0, "2024-01-01T01:00", "site"),
+        (0, "2024-01-01T01:00", "site"),
+        (0, "2024-01-01T02:00", "buy"),
+        (0, "2024-01-01T03:00", "ad"),
+        (1, "2024-01-01T00:00", "site"),
+        (1, "2024-01-01T00:30", "buy"),
+        (2, "2024-01-01T00:00", "ad"),
+        (2, "2024-01-01T04:00", "site"),
+        (2, "2024-01-01T04:00", "site"),
+        (3, "2024-01-01T00:00", "ad"),
+        (3, "2024-01-01T00:10", "ad"),
+        (3, "2024-01-01T00:20", "site"),
+        (3, "2024-01-01T00:40", "buy"),
+    ]
+    ordered = pd.DataFrame(rows, columns=["c", "t", "e"])
+    shuffled = ordered.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    assert not shuffled.equals(ordered)
+    kw = {**KW, "outcomes": {"buy": "conversion"}, "max_events_per_customer": cap}
+    fits = [
+        jg.fit(ordered, **kw, engine="numpy"),
+        jg.fit(shuffled, **kw, engine="numpy"),
+        jg.fit(shuffled, **kw, engine="duckdb"),
+    ]
+    for jm in fits:
+        assert isinstance(jm, jg.JourneyMap)
+    first = fits[0]
+    assert isinstance(first, jg.JourneyMap)
+    report = jg.FitReport.of(first)
+    assert report.dropped["duplicate"] == 2  # customer 0's and customer 2's repeats
+    assert report.dropped["capped"] == (0 if cap is None else 8)  # customers 0 and 3
+    for jm in fits[1:]:
+        assert isinstance(jm, jg.JourneyMap)
+        assert dict(jm.entry) == dict(first.entry)
+        assert [(m.source, m.target, m.weight) for m in jm.moves] == [
+            (m.source, m.target, m.weight) for m in first.moves
+        ]
+        assert durations(jm) == durations(first)
+        assert jg.FitReport.of(jm).dropped == report.dropped
+        assert jg.FitReport.of(jm).capped_customers == report.capped_customers

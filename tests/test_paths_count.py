@@ -93,6 +93,9 @@ def test_arrow_chunks_and_categorical_paths_count_the_same() -> None:
         (["a > b", "a >  > b", None], [1, 1, 1], r"row 3: path 'a >  > b' has an empty step"),
         (["a > b", "a > ", None], [1, 1, 1], r"row 3: path 'a > ' has an empty step"),
         ([None, "a > b", "a >  > b"], [0, 1, 1], r"row 4: path 'a >  > b' has an empty step"),
+        (["a > b", "", "a >  > b"], [1, 1, 1], r"row 3: path column 'path' is empty or null"),
+        (["a > b", "b >  > a", ""], [1, 1, 1], r"row 3: path 'b >  > a' has an empty step"),
+        (["", "a > b", "a >  > b"], [0, 1, 1], r"row 4: path 'a >  > b' has an empty step"),
     ],
 )
 def test_the_first_bad_path_is_reported_by_row(

@@ -53,6 +53,12 @@ def add_parser(commands: Commands, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept a fit in which no journey converts although a conversion is declared",
     )
+    p.add_argument(
+        "--no-durations",
+        dest="durations",
+        action="store_false",
+        help="skip the moves' durations (mean and median gaps): faster, same weights",
+    )
     p.add_argument("--gap", metavar="DURATION", help="split journeys at gaps, e.g. 30min")
     p.add_argument("--window", metavar="DURATION", help="censor journeys open this long")
     p.add_argument("--order", type=int, choices=(1, 2), default=1, help="memory order")
@@ -99,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         "strict": args.strict,
         "rename": _renames(args.rename or "") or None,
         "allow_no_conversion": args.allow_no_conversion,
+        "durations": args.durations,
     }
     if args.segment is not None:
         maps: dict[str, jg.JourneyMap] = jg.fit(args.log, segment_column=args.segment, **options)

@@ -212,7 +212,10 @@ def _maps_from_counts(
             )
     order_rank = _touchpoint_rank(touchpoints, template, counts.first_seen)
 
-    unit, unit_size = _duration_unit(counts.durations)
+    # durations=False: engines skip the gaps; an engine that aggregated them anyway
+    # (Spark's single scan) has them dropped here, so every engine gives the same map.
+    gaps: Gaps = counts.durations if spec.durations else {}
+    unit, unit_size = _duration_unit(gaps)
 
     def report_of(part: list[Any]) -> FitReport:
         """The report of these count rows (all of them, or one segment's)."""
@@ -254,7 +257,7 @@ def _maps_from_counts(
             elif kind == CENSORED:
                 seg_ends[here] += n
         seg_durations: dict[tuple[str, str], dict[str, Any]] = {}
-        for (d_seg, d_prev, d_item, d_next), (total, n, med) in counts.durations.items():
+        for (d_seg, d_prev, d_item, d_next), (total, n, med) in gaps.items():
             if d_seg != seg or n == 0:
                 continue
             if spec.order == 2:

@@ -265,36 +265,28 @@ def _count_duckdb(
     # First without removing duplicates: exact when the log has none (a duplicate is a
     # row equal to the one before it in the window order, so one window finds them). If
     # it finds any, count again over the distinct events.
-    # Timestamp logs also get each move's gaps, from the same scan (a grouping set).
-    timed = not numeric
+    # Timestamp logs also get each move's gaps, from the same scan and GROUP BY.
+    timed = not numeric and spec.durations
     # With a cap, count over distinct events at once: the cap applies to distinct events,
     # and capped customers' duplicates would not show in the first pass.
     first_dedupe = spec.max_events is not None
     sql = _duckdb_count_sql(src, items, spec, packed, dedupe=first_dedupe, durations=timed)
     rows_raw = _run(con, sql, params).fetchall()
-    if not first_dedupe and any(r[7] for r in rows_raw if not timed or r[10] == 0):
+    if not first_dedupe and any(r[7] for r in rows_raw):
         sql = _duckdb_count_sql(src, items, spec, packed, dedupe=True, durations=timed)
         rows_raw = _run(con, sql, params).fetchall()
     durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
-    if timed:
-        for r in rows_raw:
-            if r[10] and r[4] in (MOVE, TO_OUTCOME):
-                key = (str(r[0]), names[r[1]] if r[1] is not None else None, names[r[2]])
-                durations[(*key, names[r[5]])] = (float(r[8]), int(r[6]), float(r[9]))
-        rows_raw = [r for r in rows_raw if r[10] == 0]
-    rows = [
-        (
-            str(r[0]),
-            names[r[1]] if r[1] is not None else None,
-            names[r[2]],
-            r[2] >= n_touchpoints,
-            bool(r[3]),
-            int(r[4]),
-            names[r[5]] if r[5] is not None else None,
-            int(r[6]),
-        )
-        for r in rows_raw
-    ]
+    rows: list[tuple[str, str | None, str, bool, bool, int, str | None, int]] = []
+    for r in rows_raw:
+        seg, prev, item = str(r[0]), names[r[1]] if r[1] is not None else None, names[r[2]]
+        nxt = names[r[4]] if r[4] is not None else None
+        # One group holds both the events that start a journey (r[6] of them) and
+        # the others: they are separate count rows.
+        for st, n in ((True, int(r[6])), (False, int(r[5]) - int(r[6]))):
+            if n:
+                rows.append((seg, prev, item, r[2] >= n_touchpoints, st, int(r[3]), nxt, n))
+        if timed and r[3] in (MOVE, TO_OUTCOME):
+            durations[(seg, prev, item, str(nxt))] = (float(r[8]), int(r[5]), float(r[9]))
     kept = sum(r[7] for r in rows)
     dropped["duplicate"] = int(n_items) - kept - capped_rows
     dropped["capped"] = capped_rows
@@ -384,8 +376,7 @@ def _duckdb_count_sql(
 ) -> str:
     """The counting query: one window over each customer's events, then GROUP BY.
 
-    Columns: segment, previous code (order 2), code, starts journey, kind, next code,
-    count, and whether the group is of duplicate rows (only without ``dedupe``).
+    Columns: see :func:`_duckdb_final`.
     """
     code = "enum_code(CAST(item AS jg_item))"
     if packed:
@@ -439,12 +430,15 @@ def _duckdb_count_sql(
 
 
 def _duckdb_final(prev_sql: str, timed: bool) -> str:
-    """The last SELECT of the counting query: the count table, and with ``timed`` also
-    each move's gaps (sum, lower median) in a second grouping set of the same scan.
+    """The last SELECT of the counting query: one GROUP BY of every event by move.
 
-    Columns: segment, previous, code, starts journey, kind, next, count, duplicate
-    group; with ``timed`` also the gap sum, the gap median and ``GROUPING(st, dup)``
-    (0 for count rows, 3 for move-gap rows).
+    Columns: segment, previous, code, kind, next, count, how many of them start a
+    journey, how many are duplicates (only without ``dedupe``); with ``timed`` also the
+    gap sum and lower median of the group (moves only). Counting the journey starts and
+    duplicates in the group, rather than grouping by them, lets the gaps of a move be
+    aggregated in the same single grouping (a second grouping set cost a second hash
+    aggregation: 8.1 s against 10.5 s for the whole query on a loaded machine, 5.5M
+    events).
     """
     kind = f"""CASE
                 WHEN o THEN {OUTCOME_ROW}
@@ -453,19 +447,16 @@ def _duckdb_final(prev_sql: str, timed: bool) -> str:
                     AND CAST($until AS DOUBLE) - t < CAST($window AS DOUBLE) THEN {CENSORED}
                 ELSE {CHURN}
             END"""
-    head = f"""
-        SELECT s, {prev_sql} AS prev, code, st, {kind} AS kind,
-            CASE WHEN NOT o AND NOT en THEN nc END AS nxt, count(*) AS n, dup"""
-    if not timed:
-        return head + "\n        FROM f\n        GROUP BY ALL\n"
     gap = "CASE WHEN NOT o AND NOT en THEN nt - t END"
-    return (
-        head
-        + f""", sum({gap}) AS gsum, quantile_disc({gap}, 0.5) AS gmed, GROUPING(st, dup) AS g
+    timed_sql = f", sum({gap}) AS gsum, quantile_disc({gap}, 0.5) AS gmed" if timed else ""
+    return f"""
+        SELECT s, {prev_sql} AS prev, code, {kind} AS kind,
+            CASE WHEN NOT o AND NOT en THEN nc END AS nxt, count(*) AS n,
+            count(*) FILTER (WHERE st) AS n_start, count(*) FILTER (WHERE dup) AS n_dup
+            {timed_sql}
         FROM f
-        GROUP BY GROUPING SETS ((s, prev, code, st, kind, nxt, dup), (s, prev, code, kind, nxt))
+        GROUP BY ALL
         """
-    )
 
 
 def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool, str]:

@@ -180,13 +180,15 @@ def _encode_ids(arr: Any) -> tuple[np.ndarray, int, Any]:
 
 def _sort_order(
     who: np.ndarray, t: np.ndarray, code: np.ndarray, n_codes: int, numeric: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The permutation sorting events by (customer, time, code), and its sort key.
 
     One ``argsort`` of one int64 key (customer, time, code packed) instead of a
     three-key ``lexsort``: times are used relative to the earliest, or replaced by their
     dense rank when that range does not fit. Falls back to ``lexsort`` (and no key) only
-    when even ranks overflow.
+    when even ranks overflow. The permutation is ``None`` when the events are already
+    in that order (logs exported sorted by customer and time): one comparison pass
+    then saves the sort and the gathers of every column.
     """
     n = len(code)
     if n == 0:
@@ -213,6 +215,8 @@ def _sort_order(
     key += t_key
     key *= k
     key += code
+    if bool((key[1:] >= key[:-1]).all()):
+        return None, key
     return np.argsort(key), key
 
 
@@ -306,7 +310,15 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     order, sort_key = _sort_order(who, t, code, len(names), numeric)
     n = len(code)
     same = np.zeros(n, dtype=bool)
-    if n and sort_key is not None:
+    if order is None:  # already sorted: duplicates from the key, no gathers
+        assert sort_key is not None
+        same[1:] = sort_key[1:] == sort_key[:-1]
+        del sort_key
+        dup_who = who[same]
+        if dup_who.size:
+            order = np.flatnonzero(~same)
+            who, t, code = who[order], t[order], code[order]
+    elif n and sort_key is not None:
         # Duplicates from the sorted key, then one gather of the kept events only.
         sort_key = sort_key[order]
         same[1:] = sort_key[1:] == sort_key[:-1]
@@ -321,7 +333,7 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
         dup_who = who[same]
         who, t, code = who[~same], t[~same], code[~same]
         order = order[~same]
-    if src is not None:
+    if src is not None and order is not None:
         src = src[order]
     del order
     dropped["duplicate"] = int(same.sum())
@@ -409,7 +421,9 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     del who
     k = len(names)
     durations = (
-        {} if numeric else _numpy_durations(segs, prev, code, target, t, moving, names, seg_values)
+        {}
+        if numeric or not spec.durations
+        else _numpy_durations(segs, prev, code, target, t, moving, names, seg_values)
     )
     del moving, t
     fields = [
@@ -510,28 +524,30 @@ def _numpy_durations(
         dense = dense.reshape(-1)
     del key
     n_moves = len(uniq)
-    # Gaps are whole microseconds, never negative (events are sorted by time): one sort
-    # of (move number, gap) packed into an int64 puts each move's gaps together in order.
+    counts = np.bincount(dense, minlength=n_moves)
+    sums = np.zeros(n_moves, dtype=gaps.dtype)
+    np.add.at(sums, dense, gaps)  # exact int64 sums (a float bincount could round)
+    # Each move's lower median is the element at rank start + (count - 1) // 2 of the
+    # (move, gap) order: one partition at those ranks places exactly them, without
+    # sorting the rest (about half the time of a full sort). Gaps are whole
+    # microseconds, never negative (events are sorted by time), so (move number, gap)
+    # packs into one int64 key whose order is the (move, gap) order.
+    at_median = np.cumsum(counts) - counts + (counts - 1) // 2
     span = int(gaps.max()) + 1
     if gaps.dtype.kind == "i" and n_moves * span < 2**62:
         packed = dense * span
         packed += gaps
         del dense, gaps
-        packed.sort()
-        move = packed // span
-        gaps = packed - move * span
+        packed.partition(at_median)
+        medians = packed[at_median] - np.arange(n_moves, dtype=np.int64) * span
         del packed
     else:
         order = np.lexsort((gaps, dense))
-        move, gaps = dense[order], gaps[order]
+        medians = gaps[order[at_median]]
         del order, dense
-    starts = np.flatnonzero(np.r_[True, move[1:] != move[:-1]])
-    counts = np.diff(np.r_[starts, len(move)])
-    sums = np.add.reduceat(gaps, starts)
-    medians = gaps[starts + (counts - 1) // 2]
     out: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
     for k_, total, n, med in zip(
-        uniq[move[starts]].tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
+        uniq.tolist(), sums.tolist(), counts.tolist(), medians.tolist(), strict=True
     ):
         k_, tgt = divmod(k_, size)
         k_, c = divmod(k_, size)

@@ -115,20 +115,32 @@ def count_paths(
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
         first_bad.append((0, "null"))
     else:
-        blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0), True)
-        blank_np = blank.to_numpy(zero_copy_only=False)
-        if blank_np.any():
-            first_bad.append((int(np.argmax(blank_np)), "null"))
         # Null paths split into empty lists, so every row keeps its own offsets.
         parts = pc.split_pattern(text, sep)
-        steps = pc.utf8_trim_whitespace(parts.flatten())
         offsets = np.asarray(parts.offsets)
         offsets = offsets - offsets[0]
-        empty = pc.equal(pc.utf8_length(steps), 0).to_numpy(zero_copy_only=False)
-        if empty.any():
-            position = int(np.argmax(empty))
-            row_of = np.searchsorted(offsets, position, side="right") - 1
-            first_bad.append((int(row_of), "step"))
+        lengths = np.diff(offsets)
+        # Encode the steps as written and trim only the distinct values: the same
+        # codes as trimming every step first, without a pass over all the text.
+        encoded = pc.dictionary_encode(parts.flatten())
+        trimmed = pc.utf8_trim_whitespace(encoded.dictionary).to_pylist()
+        raw_codes = np.asarray(encoded.indices, dtype=np.int64)
+        names = sorted(set(trimmed))
+        rank = {name: i for i, name in enumerate(names)}
+        codes = np.array([rank[v] for v in trimmed], dtype=np.int64)[raw_codes]
+        # A null path has no step; a blank one ("", "   ") is one step that trims to
+        # nothing; any other empty step lies between separators.
+        bad_rows = lengths == 0
+        if "" in rank:
+            empty = codes == rank[""]
+            one = np.flatnonzero(lengths == 1)
+            bad_rows[one[empty[offsets[one]]]] = True
+            steps_bad = empty & ~np.repeat(bad_rows, lengths)
+            if steps_bad.any():
+                row_of = np.searchsorted(offsets, int(np.argmax(steps_bad)), side="right") - 1
+                first_bad.append((int(row_of), "step"))
+        if bad_rows.any():
+            first_bad.append((int(np.argmax(bad_rows)), "null"))
     if first_bad:
         pos, what = min(first_bad)
         row = int(kept[pos]) + 2
@@ -141,16 +153,9 @@ def count_paths(
             f"{where}: row {row}: path {found!r} has an empty step; check sep={sep!r}"
         )
 
-    encoded = pc.dictionary_encode(steps)
-    names = encoded.dictionary.to_pylist()
-    order = np.argsort(np.array(names, dtype=object), kind="stable")
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[order] = np.arange(len(names))
-    codes = rank[np.asarray(encoded.indices, dtype=np.int64)]
     k = len(names)
     w = weight[kept]
     c, n = conv[kept], lost[kept]
-    lengths = np.diff(offsets)
     first, last = codes[offsets[:-1]], codes[offsets[1:] - 1]
     entry = np.bincount(first, weights=w, minlength=k)
     not_last = np.ones(codes.size, dtype=bool)
@@ -166,7 +171,7 @@ def count_paths(
         pair_weight = np.bincount(inverse, weights=pair_w, minlength=unique.size)
         pair_from, pair_to = unique // k, unique % k
     return PathCounts(
-        channels=tuple(names[i] for i in order),
+        channels=tuple(names),
         entry=entry,
         pair_from=pair_from,
         pair_to=pair_to,

@@ -124,6 +124,8 @@ class Spec:
     order: int = 1
     max_events: int | None = None
     max_touchpoints: int = 500
+    #: Whether to aggregate each move's gaps (sum, count, lower median) for timestamp logs.
+    durations: bool = True
 
     @property
     def columns(self) -> list[tuple[str, str]]:

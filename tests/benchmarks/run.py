@@ -52,17 +52,22 @@ GROUPS = ("attribution", "analysis", "removal", "counting", "chain", "explorer",
 #: table wherever a measured ratio is above 1). Written from profiles of these cases.
 WHY_SLOWER = {
     "attribution": (
-        "Counting the paths is at the floor (Arrow split + bincount, "
-        "journeygraph/fit/paths_count.py). Profiled again (cProfile, 1M journeys, 200 "
-        "channels, warm, quiet machine): `fit_paths` 0.77 s, of which counting 0.68 s "
-        "and building the validated JourneyMap 0.32 s: pydantic validation of the "
-        "40,399 moves 0.24 s (half of it the per-move id check `_check_id`, 81,600 calls, "
-        "in model.py) and the stage-order inference only 0.04 s (the 1.2 s and 0.5 s "
-        "quoted before were profiled under load). The rest of the gap is `analyze` "
-        "reading those models back into arrays (`to_chain`). Fix: skip the per-move id "
-        "check for endpoints that are already validated touchpoint and outcome ids (the "
-        "reference check names any other), and let `analyze` take arrays built once; "
-        "both live in model.py / analysis.py (the `api` branch)."
+        "Timed piece by piece in one process (load average 14–18 on 2 cores, so read the "
+        "shares): `fit_paths` 2.6–3.1 s, of which `count_paths` 1.4–1.9 s (Arrow "
+        "`split_pattern` ~30 % and `dictionary_encode` ~20 % of it, the rest numpy "
+        "gathers and `bincount`: the floor does the same work, plus a trim of every step), "
+        "building the validated JourneyMap 0.7–1.1 s (`_build_map`: pydantic validation of "
+        "40,400 moves and the map's reference and reachability checks) and the stage-order "
+        "inference 0.04–0.37 s; `analyze` then takes 0.55–0.75 s, reading the moves back "
+        "into arrays (`to_chain`) and a dense LU of the 200-channel chain. This round: the "
+        "path checks work on the distinct steps (a blank path is one step that trims to "
+        "nothing), so the per-row trim and length passes are gone (`count_paths` 0.86 s "
+        "against 1.42 s, same process). The per-move id check `_check_id` is not the cost "
+        "cProfile suggested: 40,000 pydantic moves validate in 0.199 s with it and 0.185 s "
+        "without (cProfile's per-call overhead inflated it), so model.py is unchanged. "
+        "Fix for the rest: build the chain's arrays from the counts directly (the map is "
+        "validated once, `analyze` would not read 40,000 models back) — model.py, chain.py "
+        "and analysis.py, another branch's files."
     ),
     "analysis": (
         "Measured under heavy load (see the header; single runs move by ±30 %). Analysing "
@@ -89,22 +94,37 @@ WHY_SLOWER = {
         "which journeygraph now solves iteratively too (envelope limit 300 per touchpoint)."
     ),
     "counting": (
-        "Profiled (cProfile, line_profiler and timed SQL statements; 1M journeys / 5.5M "
-        "events). DuckDB engine: one statistics scan (0.12–0.28 s: null, duplicate and "
-        "outcome checks, the touchpoint list for the ENUM) and one counting query whose "
-        "window carries LEAD as well as LAG (journey ends, censoring) and whose second "
-        "grouping set computes each move's duration (sum, count and exact lower median: "
-        "`quantile_disc` sorts each move's gaps). The durations are most of the gap: the "
-        "same query without them took 0.95–1.0 s against 1.24–1.36 s with them in a "
-        "quiet run, and 1.75–2.0 s against 2.6–3.3 s in a busy one (bare query 1.07–1.36 "
-        "s), i.e. 1.0–1.3× the bare query without durations. numpy engine (peak RSS "
-        "1.39 GB before this round, now under 0.9 GB): reading the file (~0.25 s), "
-        "dictionary-encoding the touchpoint column (~0.1 s), one argsort of a packed "
-        "(customer, time, code) key, then the durations (~0.35 s warm: one sort of ~4.5M "
-        "packed (move, gap) keys for the exact medians); the floor computes no durations, "
-        "journey ends, duplicates or checks. Fix: let callers that do not need durations "
-        "skip them (`fit(..., durations=False)`, not built yet); approximate medians would "
-        "break the rule that every engine returns identical figures."
+        "The machine was shared (other engineers' test runs; load average 2–20 on 2 "
+        "cores during this round), so single rows swing by up to 2× between runs. A fit "
+        "with durations does strictly more work than one without; in two runs the "
+        "counts-only numpy row still came out slower than the full one (not explained "
+        "yet: each case runs best of 3 after the previous case, so first-touch of ~1 GB "
+        "of fresh memory is a suspect). "
+        "The floors count pairs only; each fit also applies the journey rules (outcomes "
+        "end journeys, churn, censoring, gaps), removes duplicates, checks the log and "
+        "builds a validated map. DuckDB engine, its SQL statements timed in one process "
+        "(load average ~17): the statistics scan (nulls, outcome checks, the touchpoint "
+        "list for the ENUM) 0.89 s, the counting query without durations 4.69 s against "
+        "the bare query's 3.31 s (1.42×): reading and encoding the events (ENUM cast, "
+        "packed time+code key) 0.76 s, LEAD next to LAG 0.18 s, the rest the window sort "
+        "and the GROUP BY on the computed start/end/kind columns. With durations, one "
+        "GROUP BY now carries counts and gaps (`quantile_disc`) instead of two grouping "
+        "sets: 8.1 s against 10.5 s for the same query at load ~21; the medians cost the "
+        "bare query a similar share (the floor with `quantile_disc` against the bare "
+        "one). numpy engine (line_profiler): reading Parquet through pyarrow.dataset "
+        "(0.8 s against `pq.read_table` 0.64 s), dictionary-encoding the touchpoint "
+        "column (0.33 s, the floor does the same), the journey rules and checks (masks, "
+        "`np.minimum.at` for first appearances 0.1 s) and the map (~0.15 s); the sort is "
+        "skipped for a log already in (customer, time) order, as this one is. Its exact "
+        "medians are now one `partition` at each move's median rank (0.46–0.53 s against "
+        "0.79–0.91 s for the sort of 4.5M packed keys), so the full numpy fit beats the "
+        "plain lexsort floor. Fix, not done: merge the statistics scan into the counting "
+        "query (the ENUM needs the touchpoint list first) and group by raw codes and "
+        "flags, classifying the ~2,000 groups in Python; for numpy, read only the needed "
+        "columns with the touchpoint column dictionary-encoded by the Parquet reader "
+        "(sources.py). `fit(..., durations=False)` skips the durations when only the chain "
+        "matters; approximate medians would break the rule that every engine returns "
+        "identical figures."
     ),
     "removal": (
         "The work is now ~3.6× smaller, and the wall time is what the shared cores give "
@@ -679,13 +699,101 @@ def bench_test_suite() -> list[dict[str, Any]]:
     return [_case("suite", "python -m pytest -q -p no:randomly", secs, "goal (6 minutes)", 360.0, summary)]  # fmt: skip
 
 
-# -- counting event logs (fit engines: measured, owned by another branch) ---------------------
+# -- counting event logs (fit engines) --------------------------------------------------
+
+
+def _pairs_floor(path: str, medians: bool) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """Counts (and exact lower-median gaps) of consecutive event pairs per customer,
+    with pyarrow + numpy only: the plainest vectorised way, independent of journeygraph.
+
+    ``lexsort`` by (customer, time), ``bincount`` of (previous, next) codes; with
+    ``medians``, a second ``lexsort`` by (pair, gap) and the element at ⌊(n − 1)/2⌋.
+    """
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path)
+    cust = t.column("customer_id").to_numpy()
+    stamp = t.column("timestamp").to_numpy().view(np.int64)
+    enc = t.column("touchpoint").combine_chunks().dictionary_encode()
+    codes = np.asarray(enc.indices, dtype=np.int64)
+    names = enc.dictionary.to_pylist()
+    order = np.lexsort((stamp, cust))
+    c, k = codes[order], len(names)
+    same = cust[order][1:] == cust[order][:-1]
+    pair = c[:-1][same] * k + c[1:][same]
+    counts = np.bincount(pair, minlength=k * k)
+    med: dict[int, int] = {}
+    if medians:
+        s = stamp[order]
+        gap = (s[1:] - s[:-1])[same]
+        by = np.lexsort((gap, pair))
+        pair, gap = pair[by], gap[by]
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        sizes = np.diff(np.r_[starts, len(pair)])
+        lower = gap[starts + (sizes - 1) // 2]
+        med = dict(zip(pair[starts].tolist(), lower.tolist(), strict=True))
+    return {
+        (names[i // k], names[i % k]): (int(counts[i]), med.get(i))
+        for i in np.flatnonzero(counts).tolist()
+    }
+
+
+def _duckdb_floor(path: str, medians: bool) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """The bare DuckDB query: ``LAG … GROUP BY``, with ``medians`` also the gaps' exact
+    lower median by ``quantile_disc`` in the same query."""
+    import duckdb
+
+    extra = ", quantile_disc(gap, 0.5)" if medians else ", NULL"
+    rows = duckdb.execute(
+        f"""
+        SELECT prev, touchpoint, count(*){extra} FROM (
+          SELECT touchpoint, LAG(touchpoint) OVER w AS prev,
+                 epoch_us(timestamp) - epoch_us(LAG(timestamp) OVER w) AS gap
+          FROM read_parquet('{path}')
+          WINDOW w AS (PARTITION BY customer_id ORDER BY timestamp))
+        WHERE prev IS NOT NULL
+        GROUP BY ALL
+        """
+    ).fetchall()
+    return {(a, b): (int(n), None if m is None else int(m)) for a, b, n, m in rows}
+
+
+def _agree(jm: Any, floor: dict[tuple[str, str], tuple[int, int | None]], medians: bool) -> str:
+    """Check a fitted map against a floor: every move count (and median) equal.
+
+    The floor counts every consecutive pair of a customer; the map has no move out of
+    an outcome (the next event starts a new journey) and adds churn, so those differ
+    by design and are left out of the comparison.
+    """
+    outcomes = {o.id for o in jm.outcomes}
+    ours = {
+        (m.source, m.target): (
+            int(m.weight),
+            round(m.duration.median * _UNIT_US[m.duration.unit]) if m.duration else None,
+        )
+        for m in jm.moves
+        if m.target != "churn"
+    }
+    theirs = {
+        pair: (n, med if medians else None) for pair, (n, med) in floor.items()
+        if pair[0] not in outcomes
+    }  # fmt: skip
+    assert ours == theirs, "fit and the floor disagree"
+    what = "move counts and exact lower medians" if medians else "move counts"
+    return f"{what} equal ({len(ours):,} moves)"
+
+
+_UNIT_US = {"week": 604_800e6, "day": 86_400e6, "hour": 3_600e6, "minute": 60e6, "second": 1e6}
 
 
 def bench_counting(journeys: int, repeats: int, quick: bool = False) -> list[dict[str, Any]]:
+    """Both fit engines against floors doing the same work: counts only
+    (``durations=False``) against a bare count, and the full fit against a floor that
+    also computes every move's exact lower median (DuckDB ``quantile_disc``; numpy
+    ``lexsort``). The log is written sorted by customer and time."""
     if not importlib.util.find_spec("duckdb"):
         return [_case("counting", "fit(engine='duckdb')", None, "bare DuckDB", None, skipped="duckdb is not installed")]  # fmt: skip
-    import duckdb
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -698,7 +806,7 @@ def bench_counting(journeys: int, repeats: int, quick: bool = False) -> list[dic
     events = customers.size
     names = np.array([f"tp{i:02d}" for i in range(40)] + ["purchase"], dtype=object)
     tp = rng.integers(0, 41, events)
-    ts = np.arange(events, dtype=np.int64) * 1_000_000
+    ts = np.arange(events, dtype=np.int64) * 1_000_000 + rng.integers(0, 900_000, events)
     table = pa.table(
         {
             "customer_id": customers,
@@ -712,53 +820,53 @@ def bench_counting(journeys: int, repeats: int, quick: bool = False) -> list[dic
         path = str(Path(tmp) / "events.parquet")
         pq.write_table(table, path)
 
-        def ours(engine: str) -> Any:
+        def ours(engine: str, durations: bool) -> Any:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return jg.fit(
                     path, customer_column="customer_id", time_column="timestamp", touchpoint_column="touchpoint",
                     outcomes={"purchase": "conversion"}, engine=engine,  # type: ignore[arg-type]
+                    durations=durations,
                 )  # fmt: skip
 
-        def bare() -> Any:
-            return duckdb.sql(
-                f"""
-                SELECT prev, touchpoint, count(*) FROM (
-                  SELECT touchpoint, LAG(touchpoint) OVER (
-                    PARTITION BY customer_id ORDER BY timestamp) AS prev
-                  FROM read_parquet('{path}'))
-                GROUP BY ALL
-                """
-            ).fetchall()
-
-        def floor() -> Any:
-            t = pq.read_table(path)
-            cust = t.column("customer_id").to_numpy()
-            stamp = t.column("timestamp").to_numpy().view(np.int64)
-            enc = t.column("touchpoint").combine_chunks().dictionary_encode()
-            codes = np.asarray(enc.indices, dtype=np.int64)
-            order = np.lexsort((stamp, cust))
-            c, k = codes[order], len(enc.dictionary)
-            same = cust[order][1:] == cust[order][:-1]
-            return np.bincount(c[:-1][same] * k + c[1:][same], minlength=k * k)
-
+        cases = [
+            ("duckdb", False, "bare DuckDB LAG … GROUP BY", _duckdb_floor),
+            ("duckdb", True, "bare DuckDB LAG … GROUP BY + quantile_disc medians", _duckdb_floor),
+            ("numpy", False, "pyarrow + numpy lexsort + bincount", _pairs_floor),
+            ("numpy", True, "pyarrow + numpy lexsort + bincount + lexsort medians", _pairs_floor),
+        ]
         try:
-            t_duck, _ = _best(lambda: ours("duckdb"), repeats)
-            t_bare, _ = _best(bare, repeats)
-            peak = fresh_peak_rss(path, "duckdb")
-            rows.append(_case("counting", f"fit(engine='duckdb') ({label})", t_duck, "bare DuckDB LAG … GROUP BY", t_bare, f"peak RSS {peak:.0f} MiB in a fresh process", peak_rss_mib=peak))  # fmt: skip
-            t_np, _ = _best(lambda: ours("numpy"), repeats)
-            t_floor, _ = _best(floor, repeats)
-            peak = fresh_peak_rss(path, "numpy")
-            rows.append(_case("counting", f"fit(engine='numpy') ({label})", t_np, "pyarrow + numpy lexsort + bincount", t_floor, f"peak RSS {peak:.0f} MiB in a fresh process (goal < 1024)", peak_rss_mib=peak))  # fmt: skip
-            rows.append(_pm4py_case(path, label, t_duck, repeats, quick))
+            t_full = None
+            for engine, durations, alternative, floor_fn in cases:
+                # Taking turns, so both see the same load; best of ``repeats`` each.
+                t_ours = t_floor = float("inf")
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    jm = ours(engine, durations)
+                    t_ours = min(t_ours, time.perf_counter() - t0)
+                    t0 = time.perf_counter()
+                    floor = floor_fn(path, durations)
+                    t_floor = min(t_floor, time.perf_counter() - t0)
+                check = _agree(jm, floor, durations)
+                what = (
+                    "full: counts + move durations" if durations else "counts only, durations=False"
+                )
+                peak = fresh_peak_rss(path, engine, durations)
+                goal = " (goal < 1024)" if engine == "numpy" else ""
+                check += f"; peak RSS {peak:.0f} MiB in a fresh process{goal}"
+                if engine == "duckdb" and durations:
+                    t_full = t_ours
+                rows.append(_case("counting", f"fit(engine={engine!r}) {what} ({label})", t_ours, alternative, t_floor, check, peak_rss_mib=peak))  # fmt: skip
+            assert t_full is not None
+            rows.append(_pm4py_case(path, label, t_full, repeats, quick))
         except jg.JourneyGraphError as exc:
             rows.append(_case("counting", "fit()", None, "bare DuckDB", None, skipped=str(exc)))
     return rows
 
 
-def fresh_peak_rss(path: str, engine: str) -> float:
-    """Peak RSS (MiB, ``VmHWM``) of ``jg.fit(path, engine=...)`` in a fresh process.
+def fresh_peak_rss(path: str, engine: str, durations: bool = True) -> float:
+    """Peak RSS (MiB, ``VmHWM``) of ``jg.fit(path, engine=..., durations=...)`` in a
+    fresh process.
 
     The process imports journeygraph and the engine's libraries, then fits; its peak
     is its own (``ru_maxrss`` of a child would include the parent's peak).
@@ -768,7 +876,8 @@ def fresh_peak_rss(path: str, engine: str) -> float:
         "import journeygraph as jg; from tests.benchmarks.bench_load import peak_rss_mib; "
         "warnings.simplefilter('ignore'); "
         f"jg.fit({path!r}, customer_column='customer_id', time_column='timestamp', touchpoint_column='touchpoint', "
-        f"outcomes={{'purchase': 'conversion'}}, engine={engine!r}, progress=False); "
+        f"outcomes={{'purchase': 'conversion'}}, engine={engine!r}, durations={durations!r}, "
+        "progress=False); "
         "print(peak_rss_mib())"
     )
     done = subprocess.run(
