@@ -590,3 +590,17 @@ def test_loss_lines_name_each_rival_by_what_tells_them_apart() -> None:
     assert any(t.endswith("→ Nordwagen") for t in texts)
     assert not any(t.endswith("Bought a…") for t in texts)
     assert any(t == "Bought a Nordwagen" for t in texts)  # the outcome keeps its name
+
+
+@pytest.mark.parametrize(("lang", "generic"), [("en", "a competitor"), ("ko", "경쟁사")])
+def test_a_single_rivals_cut_name_becomes_a_competitor(lang: str, generic: str) -> None:
+    # theme_park has one competitor, "Chose Lakeside World instead": cut to a slide
+    # column it read "2.7% → Chose…", which names nothing. With one competitor, "a
+    # competitor" is exact, and its outcome box (and the line's tooltip) names it.
+    res = jg.analyze(jg.load(EXAMPLES / "theme_park_current.yaml"))
+    svg = str(jg.render(res, format="svg", preset="slide", lang=lang))
+    texts = [t.text or "" for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    losses = [t for t in texts if "→" in t and "%" in t]
+    assert losses and all(t.endswith(f"→ {generic}") for t in losses), losses
+    assert not any("Chose…" in t for t in texts)
+    assert any("Lakeside World" in t for t in texts)  # the outcome keeps its name

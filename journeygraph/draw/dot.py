@@ -348,11 +348,20 @@ def _loss_lines(
         # A crowded slide column: one line, coloured as its largest loss.
         meaning = "churn" if churn >= max((v for v, _ in rivals), default=0.0) else "competitor"
         return [(wrap(tip, width, size, 1).lines[0], meaning, f"loss {meaning}", tip)]
-    return [
-        (line, m, c, tip)
-        for text, m, c in full
-        for line in wrap(text, width, size, 1 if m == "churn" else max_lines).lines
-    ]
+    lines: list[tuple[str, str, str, str]] = []
+    single = sum(o.kind == "competitor" for o in scene.outcomes) == 1
+    for text, m, c in full:
+        wrapped = wrap(text, width, size, 1 if m == "churn" else max_lines)
+        if wrapped.truncated and m == "competitor" and single:
+            # The only rival's name cut to its first word ("Chose…") says nothing; "a
+            # competitor" is exact when there is one, and its box names it.
+            value = next(v for v, _ in rivals)
+            generic = word(
+                lang, "to_competitor", value=_pct(value), name=word(lang, "legend_a_competitor")
+            )
+            wrapped = wrap(generic, width, size, max_lines)
+        lines.extend((line, m, c, tip) for line in wrapped.lines)
+    return lines
 
 
 # -- layout -------------------------------------------------------------------------
