@@ -28,6 +28,7 @@ from journeygraph.draw.scene import element_id
 from journeygraph.draw.text import em as _em
 from journeygraph.draw.text import wrap as _wrap
 
+from ._korean import KOREAN_FLOWS
 from .conftest import DATA, EXAMPLES
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -1059,23 +1060,7 @@ KOREAN_CURRENT = jg.JourneyMap(
             "pains": ["회원가입을 강요함", "입력 항목이 너무 많음"],
         },
     ],
-    outcomes=[
-        {"id": "구매완료", "name": "구매 완료", "kind": "conversion"},
-        {"id": "이탈", "name": "결정하지 않음", "kind": "churn"},
-        {"id": "경쟁사", "name": "쿠팡에서 구매", "kind": "competitor"},
-    ],
-    entry={"광고": 3, "검색": 1},
-    moves=[
-        {"from": "광고", "to": "검색", "weight": 2},
-        {"from": "광고", "to": "장바구니", "weight": 3},
-        {"from": "광고", "to": "이탈", "weight": 5},
-        {"from": "검색", "to": "장바구니", "weight": 4},
-        {"from": "검색", "to": "경쟁사", "weight": 1},
-        {"from": "장바구니", "to": "결제", "weight": 6},
-        {"from": "장바구니", "to": "이탈", "weight": 2},
-        {"from": "결제", "to": "구매완료", "weight": 8},
-        {"from": "결제", "to": "경쟁사", "weight": 1},
-    ],
+    **KOREAN_FLOWS,
 )
 
 

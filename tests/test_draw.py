@@ -27,6 +27,7 @@ from journeygraph.draw.scene import element_id
 from journeygraph.draw.text import em
 from journeygraph.draw.words import WORDS, word
 
+from ._korean import KOREAN_FLOWS
 from ._reference import dense
 from ._sim_maps import fitted_b2b
 from .conftest import DATA, EXAMPLES
@@ -288,23 +289,7 @@ KOREAN = jg.JourneyMap(
         {"id": "장바구니", "name": "장바구니에서 쿠폰 적용하기 (할인 코드)", "stage": "구매"},
         {"id": "결제", "name": "결제 페이지 — 카드 및 간편결제 선택", "stage": "구매"},
     ],
-    outcomes=[
-        {"id": "구매완료", "name": "구매 완료", "kind": "conversion"},
-        {"id": "이탈", "name": "결정하지 않음", "kind": "churn"},
-        {"id": "경쟁사", "name": "쿠팡에서 구매", "kind": "competitor"},
-    ],
-    entry={"광고": 3, "검색": 1},
-    moves=[
-        {"from": "광고", "to": "검색", "weight": 2},
-        {"from": "광고", "to": "장바구니", "weight": 3},
-        {"from": "광고", "to": "이탈", "weight": 5},
-        {"from": "검색", "to": "장바구니", "weight": 4},
-        {"from": "검색", "to": "경쟁사", "weight": 1},
-        {"from": "장바구니", "to": "결제", "weight": 6},
-        {"from": "장바구니", "to": "이탈", "weight": 2},
-        {"from": "결제", "to": "구매완료", "weight": 8},
-        {"from": "결제", "to": "경쟁사", "weight": 1},
-    ],
+    **KOREAN_FLOWS,
 )
 
 
