@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -928,33 +928,10 @@ def _stage_flow(jm: JourneyMap, chain: AbsorbingChain, visits: np.ndarray) -> St
     table = np.bincount(src * s + dst, weights=q_flow, minlength=s * s).reshape(s, s)
     # Keys and plain floats built by C-level zips (a random map's 200 stages give up to
     # 40,000 stage pairs).
-    nz_from, nz_to = np.nonzero(table)
-    moves = FrozenDict(
-        zip(
-            zip(
-                map(stages.__getitem__, nz_from.tolist()),
-                map(stages.__getitem__, nz_to.tolist()),
-                strict=True,
-            ),
-            table[nz_from, nz_to].tolist(),
-            strict=True,
-        )
-    )
+    moves = _nonzero_pairs(table, stages, stages)
     a = len(chain.outcomes)
     ex = np.bincount(pos[Rc.row] * a + Rc.col, weights=r_flow, minlength=s * a).reshape(s, a)
-    ex_from, ex_to = np.nonzero(ex)
-    outs = chain.outcomes
-    exits = FrozenDict(
-        zip(
-            zip(
-                map(stages.__getitem__, ex_from.tolist()),
-                map(outs.__getitem__, ex_to.tolist()),
-                strict=True,
-            ),
-            ex[ex_from, ex_to].tolist(),
-            strict=True,
-        )
-    )
+    exits = _nonzero_pairs(ex, stages, chain.outcomes)
     # Move kinds by stage order, as JourneyMap.move_kind classifies them.
     gap = dst - src
     kind_flow = {
@@ -1005,3 +982,12 @@ def _expected_time(
         by_kind=by_kind,
         from_touchpoint=dict(zip(tps, map(float, mean_from), strict=True)),
     )
+
+
+def _nonzero_pairs(
+    table: np.ndarray, rows: Sequence[str], cols: Sequence[str]
+) -> FrozenDict[tuple[str, str], float]:
+    """``{(rows[i], cols[j]): table[i, j]}`` for the nonzero cells, as plain floats."""
+    r, c = np.nonzero(table)
+    keys = zip(map(rows.__getitem__, r.tolist()), map(cols.__getitem__, c.tolist()), strict=True)
+    return FrozenDict(zip(keys, table[r, c].tolist(), strict=True))
