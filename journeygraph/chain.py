@@ -615,14 +615,20 @@ def _envelope(A: sparse.csr_matrix) -> int:
     """Entries inside the profile of A after reverse Cuthill–McKee (bounds LU fill-in)."""
     from scipy.sparse.csgraph import reverse_cuthill_mckee
 
+    n = A.shape[0]
     pattern = (abs(A) + abs(A.T)).tocsr()
     perm = reverse_cuthill_mckee(pattern, symmetric_mode=True)
-    P = pattern[perm][:, perm].tocsr()
-    rank = np.arange(A.shape[0])
-    first = np.full(A.shape[0], A.shape[0])
-    filled = np.flatnonzero(np.diff(P.indptr))
-    first[filled] = np.minimum.reduceat(P.indices, P.indptr[filled])
-    return int(2 * np.maximum(rank - np.minimum(first, rank), 0).sum() + A.shape[0])
+    # Row i of A is row rank[i] after the permutation; its profile starts at the
+    # smallest rank among its entries (the diagonal at most), so the permuted matrix
+    # itself is never built.
+    rank = np.empty(n, dtype=np.int64)
+    rank[perm] = np.arange(n)
+    first = rank.copy()
+    filled = np.flatnonzero(np.diff(pattern.indptr))
+    first[filled] = np.minimum(
+        np.minimum.reduceat(rank[pattern.indices], pattern.indptr[filled]), rank[filled]
+    )
+    return int(2 * (rank - first).sum() + n)
 
 
 @overload
