@@ -539,8 +539,9 @@ def bench_analysis(sizes: tuple[int, ...], repeats: int) -> list[dict[str, Any]]
     """``jg.analyze`` against the best floor (the faster of BiCGSTAB and sparse LU).
 
     journeygraph is timed on a freshly built map each repeat (the first analysis of a
-    map also reads its models into arrays, :func:`journeygraph.chain.map_arrays`); the
-    check column adds the time of analysing the same map again (arrays cached).
+    map also builds its arrays, :func:`journeygraph.chain.map_arrays`, from the move
+    columns that validation read, and estimates the fill-in); the check column adds the
+    time of analysing the same map again (arrays cached).
     """
     import journeygraph as jg
     from tests.random_maps import random_map
