@@ -18,7 +18,7 @@ import numpy as np
 
 from journeygraph._blas import one_blas_thread
 from journeygraph.errors import MapError, NotAbsorbingError, Problem, did_you_mean
-from journeygraph.model import JourneyMap
+from journeygraph.model import JourneyMap, MoveColumns, _column_fields
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -201,19 +201,10 @@ def _build_arrays(jm: JourneyMap) -> MapArrays:
         map(stage_index.__getitem__, (tp.stage for tp in jm.touchpoints)), dtype=np.int64, count=t
     )
 
-    # A validated model keeps its field values in __dict__; reading them with C-level
-    # getters is several times faster than attribute access in a generator.
-    fields = list(map(attrgetter("__dict__"), jm.moves))
-    count = len(fields)
-    weights = np.fromiter(map(itemgetter("weight"), fields), dtype=float, count=count)
-    # States are numbered touchpoints first, then outcomes (t + k), so one dict lookup
-    # per move gives both the column and whether it is an outcome.
-    state = {**index, **{o: t + k for o, k in outcome_index.items()}}
-    rows = np.fromiter(map(index.__getitem__, map(itemgetter("source"), fields)), np.int64, count)
-    targets = np.fromiter(
-        map(state.__getitem__, map(itemgetter("target"), fields)), np.int64, count
-    )
-    durations = list(map(itemgetter("duration"), fields))
+    columns = _move_columns(jm, index, {o: t + k for o, k in outcome_index.items()})
+    rows, targets, weights = columns.rows, columns.targets, columns.weights
+    durations = columns.durations
+    count = len(durations)
     has_durations = durations.count(None) != count
     positive = weights > 0
     if not positive.all():
@@ -261,6 +252,38 @@ def _build_arrays(jm: JourneyMap) -> MapArrays:
         step_hours=step_hours,
         QD=QD,
         RD=RD,
+    )
+
+
+def _move_columns(
+    jm: JourneyMap, index: dict[str, int], outcome_state: dict[str, int]
+) -> MoveColumns:
+    """The moves as columns: those read while the map was validated, when they are its own.
+
+    Validation keeps them with the map (:class:`journeygraph.model.MoveColumns`) together
+    with the field values they were read from; a map made with ``model_copy`` has other
+    values (checked by identity), so its moves are read here.
+    """
+    hit = jm._derived.get("columns")
+    if hit is not None and all(a is b for a, b in zip(hit[0], _column_fields(jm), strict=True)):
+        columns: MoveColumns = hit[1]
+        return columns
+    # A validated model keeps its field values in __dict__; reading them with C-level
+    # getters is several times faster than attribute access in a generator.
+    fields = list(map(attrgetter("__dict__"), jm.moves))
+    count = len(fields)
+    # States are numbered touchpoints first, then outcomes (t + k), so one dict lookup
+    # per move gives both the column and whether it is an outcome.
+    state = {**index, **outcome_state}
+    return MoveColumns(
+        rows=np.fromiter(
+            map(index.__getitem__, map(itemgetter("source"), fields)), np.int64, count
+        ),
+        targets=np.fromiter(
+            map(state.__getitem__, map(itemgetter("target"), fields)), np.int64, count
+        ),
+        weights=np.fromiter(map(itemgetter("weight"), fields), dtype=float, count=count),
+        durations=list(map(itemgetter("duration"), fields)),
     )
 
 
@@ -592,14 +615,20 @@ def _envelope(A: sparse.csr_matrix) -> int:
     """Entries inside the profile of A after reverse Cuthill–McKee (bounds LU fill-in)."""
     from scipy.sparse.csgraph import reverse_cuthill_mckee
 
+    n = A.shape[0]
     pattern = (abs(A) + abs(A.T)).tocsr()
     perm = reverse_cuthill_mckee(pattern, symmetric_mode=True)
-    P = pattern[perm][:, perm].tocsr()
-    rank = np.arange(A.shape[0])
-    first = np.full(A.shape[0], A.shape[0])
-    filled = np.flatnonzero(np.diff(P.indptr))
-    first[filled] = np.minimum.reduceat(P.indices, P.indptr[filled])
-    return int(2 * np.maximum(rank - np.minimum(first, rank), 0).sum() + A.shape[0])
+    # Row i of A is row rank[i] after the permutation; its profile starts at the
+    # smallest rank among its entries (the diagonal at most), so the permuted matrix
+    # itself is never built.
+    rank = np.empty(n, dtype=np.int64)
+    rank[perm] = np.arange(n)
+    first = rank.copy()
+    filled = np.flatnonzero(np.diff(pattern.indptr))
+    first[filled] = np.minimum(
+        np.minimum.reduceat(rank[pattern.indices], pattern.indptr[filled]), rank[filled]
+    )
+    return int(2 * (rank - first).sum() + n)
 
 
 @overload

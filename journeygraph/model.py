@@ -17,9 +17,13 @@ import os
 import re
 import warnings
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -726,7 +730,49 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
         if sum(jm.entry.values()) <= 0:
             add(Problem(("entry",), "all entry weights are 0; give at least one a positive weight"))
 
-    # One pass over the moves; the common case (a valid move) does only set lookups.
+    # The moves are read once, at C level, into the columns the analysis needs
+    # (MoveColumns, kept with the map); only a map with a bad move goes through the
+    # Python loop, which words its problems.
+    unique_ids = len(seen) == len(jm.stages) + len(jm.touchpoints) + len(jm.outcomes)
+    columns = _move_columns(jm) if unique_ids else None
+    if columns is not None:
+        jm._derived["columns"] = (_column_fields(jm), columns)
+        size = len(jm.touchpoints)
+        out_count = np.bincount(columns.rows, minlength=size).tolist()
+        out_weight = np.bincount(columns.rows, weights=columns.weights, minlength=size).tolist()
+    else:
+        counts, sums = _move_problems(jm, touchpoints, outcomes, nodes, add)
+        out_count = [counts[t.id] for t in jm.touchpoints]
+        out_weight = [sums[t.id] for t in jm.touchpoints]
+
+    for i, t in enumerate(jm.touchpoints):
+        if out_count[i] == 0:
+            add(
+                Problem(
+                    ("touchpoints", i, "id"),
+                    f"touchpoint {quoted(t.id)} has no way out: add a move from it to another "
+                    "touchpoint or to an outcome",
+                )
+            )
+        elif out_weight[i] <= 0:
+            add(
+                Problem(
+                    ("touchpoints", i, "id"),
+                    f"touchpoint {quoted(t.id)}: all its outgoing moves have weight 0; give at "
+                    "least one a positive weight",
+                )
+            )
+    return problems
+
+
+def _move_problems(
+    jm: JourneyMap,
+    touchpoints: set[str],
+    outcomes: set[str],
+    nodes: set[str],
+    add: Callable[[Problem], None],
+) -> tuple[dict[str, int], dict[str, float]]:
+    """Word every problem of the moves, in move order; the count and weight out of each touchpoint."""
     pairs: set[tuple[str, str]] = set()
     repeated: set[tuple[str, str]] = set()
     out_weight: dict[str, float] = dict.fromkeys(touchpoints, 0.0)
@@ -770,25 +816,68 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
                 )
         else:
             pairs.add(pair)
+    return out_count, out_weight
 
-    for i, t in enumerate(jm.touchpoints):
-        if out_count[t.id] == 0:
-            add(
-                Problem(
-                    ("touchpoints", i, "id"),
-                    f"touchpoint {quoted(t.id)} has no way out: add a move from it to another "
-                    "touchpoint or to an outcome",
-                )
-            )
-        elif out_weight[t.id] <= 0:
-            add(
-                Problem(
-                    ("touchpoints", i, "id"),
-                    f"touchpoint {quoted(t.id)}: all its outgoing moves have weight 0; give at "
-                    "least one a positive weight",
-                )
-            )
-    return problems
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MoveColumns:
+    """A valid map's moves as columns, read once while the map is validated.
+
+    Kept with the frozen map (``_derived["columns"]``, with the field values it was
+    read from) for :func:`journeygraph.chain.map_arrays`, so the first analysis of a
+    fresh map does not read ~110,000 pydantic moves again.
+
+    Attributes
+    ----------
+    rows
+        Each move's source: the touchpoint's position in ``touchpoints``.
+    targets
+        Each move's target: a touchpoint's position, or ``len(touchpoints)`` plus an
+        outcome's position in ``outcomes``.
+    weights
+        Each move's weight, as written (not normalised).
+    durations
+        Each move's :class:`Duration`, or ``None``.
+    """
+
+    rows: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    durations: list[Duration | None]
+
+
+def _column_fields(jm: JourneyMap) -> tuple[Any, ...]:
+    """The field values :class:`MoveColumns` are read from (compared by identity)."""
+    return (jm.touchpoints, jm.outcomes, jm.moves)
+
+
+def _move_columns(jm: JourneyMap) -> MoveColumns | None:
+    """The moves as columns, or ``None`` when a move has a problem to word.
+
+    Needs unique ids across stages, touchpoints and outcomes. Every
+    source must be a touchpoint, every target a touchpoint or an outcome, and no pair
+    may repeat; otherwise :func:`_move_problems` words the problems.
+    """
+    t = len(jm.touchpoints)
+    state = {tp.id: i for i, tp in enumerate(jm.touchpoints)}
+    state.update({o.id: t + k for k, o in enumerate(jm.outcomes)})
+    # A validated model keeps its field values in __dict__; reading them with C-level
+    # getters is several times faster than attribute access in a Python loop.
+    fields = list(map(attrgetter("__dict__"), jm.moves))
+    count = len(fields)
+    rows = np.fromiter(
+        map(state.get, map(itemgetter("source"), fields), repeat(-1)), np.int64, count
+    )
+    targets = np.fromiter(
+        map(state.get, map(itemgetter("target"), fields), repeat(-1)), np.int64, count
+    )
+    if count and (rows.min() < 0 or rows.max() >= t or targets.min() < 0):
+        return None
+    if np.unique(rows * len(state) + targets).size != count:
+        return None
+    weights = np.fromiter(map(itemgetter("weight"), fields), float, count)
+    durations = list(map(itemgetter("duration"), fields))
+    return MoveColumns(rows=rows, targets=targets, weights=weights, durations=durations)
 
 
 def _move_label(m: Move) -> str:

@@ -110,6 +110,26 @@ def test_map_arrays_are_built_once_and_match_the_hand_solved_chain(tiny: jg.Jour
     assert arrays.QD is None and arrays.RD is None
 
 
+def test_validation_keeps_the_moves_as_columns_for_the_arrays(tiny: jg.JourneyMap) -> None:
+    from journeygraph.chain import _build_arrays
+
+    fields, columns = tiny._derived["columns"]  # read while the map was validated
+    assert fields[2] is tiny.moves
+    # tiny.yaml's moves in file order; touchpoints ad=0, shop=1, outcomes 2 + (buy,
+    # gone, rival).
+    assert columns.rows.tolist() == [0, 0, 1, 1, 1, 1]
+    assert columns.targets.tolist() == [1, 3, 2, 0, 4, 3]
+    assert columns.weights.tolist() == [6, 4, 5, 2, 1, 2]
+    assert columns.durations == [None] * 6
+    from_columns = _build_arrays(tiny)
+    del tiny._derived["columns"]  # now read from the models again
+    from_models = _build_arrays(tiny)
+    for name in ("Q", "R", "Q_free"):
+        a, b = getattr(from_columns, name), getattr(from_models, name)
+        assert (a != b).nnz == 0, name
+    assert from_columns.leave.tolist() == from_models.leave.tolist()
+
+
 def test_the_cache_is_no_part_of_the_maps_value(tiny: jg.JourneyMap) -> None:
     import copy
     import pickle

@@ -70,28 +70,35 @@ WHY_SLOWER = {
         "and analysis.py, another branch's files."
     ),
     "analysis": (
-        "Measured under heavy load (see the header; single runs move by ±30 %). Analysing "
-        "the same map again (check column) stays within 2.3× of the best floor at every "
-        "size: around the solves, `jg.analyze` checks the escape probabilities (strongly "
-        "connected components), verifies every solve's residual against |A||x|, checks "
-        "that the rows of B sum to 1 and builds the per-id read-only mappings (visits, "
-        "steps, variances, switching by stage); leaks, switching, stage flow and move "
-        "flows are built on first access. The first analysis of a freshly built map also "
-        "reads its models into arrays (`chain.map_arrays`: 110k moves at 20,000 "
-        "touchpoints, 0.10–0.12 s with cProfile on a less busy machine) and estimates the "
-        "fill-in (reverse Cuthill–McKee, 12–22 ms); both are then kept with the frozen "
-        "map. That first-call cost is what still puts the fresh-map ratio above 3× at "
-        "2,000 touchpoints and on the random maps, where the floor's solves take only "
-        "23–190 ms. Fix: build the arrays in the pass over the moves that validation "
-        "already makes (model.py's reference check; the `api` branch changes that code), "
-        "so that analysis never reads the pydantic models, and a cheaper fill-in bound "
-        "than RCM for maps just above DENSE_LIMIT. About the floors: BiCGSTAB from x0 = 0 "
-        "broke down on the random maps' visits solve (info -10, visits off by 5e-2), so "
-        "the earlier 63 ms floor at 20,000 was not a correct answer; it now starts from "
-        "the Jacobi guess and restarts once after a breakdown, and each floor counts only "
-        "when it agrees with journeygraph to 1e-9. SuperLU runs out of time (fill-in) on "
-        "the random 20,000 map, and BiCGSTAB beats it on the stage-ordered 20,000 map, "
-        "which journeygraph now solves iteratively too (envelope limit 300 per touchpoint)."
+        "Measured at load average 6.6–7.6 on 2 cores (other engineers' test runs), so "
+        "single rows move by ±30 % and the floor, timed in its own process, sometimes "
+        "came out slower than journeygraph (the random 5,000 and 20,000 rows); every "
+        "case is within 3× of the best floor, fresh map or not. Around the solves, "
+        "`jg.analyze` checks the escape probabilities (strongly connected components), "
+        "verifies every solve's residual against |A||x|, checks that the rows of B sum "
+        "to 1 and builds the per-id read-only mappings (visits, steps, variances, "
+        "switching by stage); leaks, switching, stage flow and move flows are built on "
+        "first access. A fresh map's first analysis used to read its 110k pydantic moves "
+        "into arrays (0.10–0.12 s at 20,000 touchpoints, 4.18× in the previous round); "
+        "validation now reads them once at C level into columns (source and target "
+        "indices, weights, durations), checks them with numpy instead of its Python loop "
+        "and keeps them with the map, so the first analysis only builds the sparse "
+        "matrices: `chain.map_arrays` 30–60 ms and the fill-in estimate (reverse "
+        "Cuthill–McKee, now without building the permuted matrix: 13 ms against 17 ms "
+        "alone) 26–36 ms at load ~9, against 0.24 s for the arrays under cProfile "
+        "before. Validation did not get slower: the reference check of the 20,000 map "
+        "takes 0.20–0.32 s against 0.43–0.57 s (best of 5, load 6–9, alternating runs); "
+        "building the map stays 2.3–2.5 s either way (pydantic and the per-id check), "
+        "and `bench_load.py`'s dict load came out 1.95–2.45 s against 2.04–2.73 s at "
+        "load ~7, peak RSS 180 against 182 MiB. What is left of the first-call cost is "
+        "the fill-in estimate and the CSR builds (~40–90 ms at 20,000 touchpoints). Fix, "
+        "not done: a cheaper fill-in bound than RCM for maps just above DENSE_LIMIT. "
+        "About the floors: BiCGSTAB from x0 = 0 broke down on the random maps' visits "
+        "solve (info -10, visits off by 5e-2); it starts from the Jacobi guess and "
+        "restarts once after a breakdown, and each floor counts only when it agrees with "
+        "journeygraph to 1e-9. SuperLU runs out of time (fill-in) on the random 20,000 "
+        "map, and BiCGSTAB beats it on the stage-ordered 20,000 map, which journeygraph "
+        "solves iteratively too (envelope limit 300 per touchpoint)."
     ),
     "counting": (
         "The machine was shared (other engineers' test runs; load average 2–20 on 2 "
@@ -539,8 +546,9 @@ def bench_analysis(sizes: tuple[int, ...], repeats: int) -> list[dict[str, Any]]
     """``jg.analyze`` against the best floor (the faster of BiCGSTAB and sparse LU).
 
     journeygraph is timed on a freshly built map each repeat (the first analysis of a
-    map also reads its models into arrays, :func:`journeygraph.chain.map_arrays`); the
-    check column adds the time of analysing the same map again (arrays cached).
+    map also builds its arrays, :func:`journeygraph.chain.map_arrays`, from the move
+    columns that validation read, and estimates the fill-in); the check column adds the
+    time of analysing the same map again (arrays cached).
     """
     import journeygraph as jg
     from tests.random_maps import random_map
