@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 
 from journeygraph._blas import one_blas_thread
+from journeygraph._move_columns import MoveColumns, column_fields
 from journeygraph.errors import MapError, NotAbsorbingError, Problem, did_you_mean
-from journeygraph.model import JourneyMap, MoveColumns, _column_fields
+from journeygraph.model import JourneyMap
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -260,12 +261,12 @@ def _move_columns(
 ) -> MoveColumns:
     """The moves as columns: those read while the map was validated, when they are its own.
 
-    Validation keeps them with the map (:class:`journeygraph.model.MoveColumns`) together
+    Validation keeps them with the map (:class:`journeygraph._move_columns.MoveColumns`) together
     with the field values they were read from; a map made with ``model_copy`` has other
     values (checked by identity), so its moves are read here.
     """
     hit = jm._derived.get("columns")
-    if hit is not None and all(a is b for a, b in zip(hit[0], _column_fields(jm), strict=True)):
+    if hit is not None and all(a is b for a, b in zip(hit[0], column_fields(jm), strict=True)):
         columns: MoveColumns = hit[1]
         return columns
     # A validated model keeps its field values in __dict__; reading them with C-level

@@ -18,12 +18,8 @@ import re
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from itertools import repeat
-from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
-import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -41,6 +37,7 @@ from pydantic import (
 from pydantic._internal._model_construction import ModelMetaclass
 
 from journeygraph._frozen import FrozenDict, freeze, freeze_mapping, thaw
+from journeygraph._move_columns import column_fields, out_totals, read_columns
 from journeygraph.errors import (
     JourneyGraphWarning,
     MapError,
@@ -734,12 +731,10 @@ def _reference_problems(jm: JourneyMap) -> list[Problem]:
     # (MoveColumns, kept with the map); only a map with a bad move goes through the
     # Python loop, which words its problems.
     unique_ids = len(seen) == len(jm.stages) + len(jm.touchpoints) + len(jm.outcomes)
-    columns = _move_columns(jm) if unique_ids else None
+    columns = read_columns(jm) if unique_ids else None
     if columns is not None:
-        jm._derived["columns"] = (_column_fields(jm), columns)
-        size = len(jm.touchpoints)
-        out_count = np.bincount(columns.rows, minlength=size).tolist()
-        out_weight = np.bincount(columns.rows, weights=columns.weights, minlength=size).tolist()
+        jm._derived["columns"] = (column_fields(jm), columns)
+        out_count, out_weight = out_totals(columns, len(jm.touchpoints))
     else:
         counts, sums = _move_problems(jm, touchpoints, outcomes, nodes, add)
         out_count = [counts[t.id] for t in jm.touchpoints]
@@ -817,67 +812,6 @@ def _move_problems(
         else:
             pairs.add(pair)
     return out_count, out_weight
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class MoveColumns:
-    """A valid map's moves as columns, read once while the map is validated.
-
-    Kept with the frozen map (``_derived["columns"]``, with the field values it was
-    read from) for :func:`journeygraph.chain.map_arrays`, so the first analysis of a
-    fresh map does not read ~110,000 pydantic moves again.
-
-    Attributes
-    ----------
-    rows
-        Each move's source: the touchpoint's position in ``touchpoints``.
-    targets
-        Each move's target: a touchpoint's position, or ``len(touchpoints)`` plus an
-        outcome's position in ``outcomes``.
-    weights
-        Each move's weight, as written (not normalised).
-    durations
-        Each move's :class:`Duration`, or ``None``.
-    """
-
-    rows: np.ndarray
-    targets: np.ndarray
-    weights: np.ndarray
-    durations: list[Duration | None]
-
-
-def _column_fields(jm: JourneyMap) -> tuple[Any, ...]:
-    """The field values :class:`MoveColumns` are read from (compared by identity)."""
-    return (jm.touchpoints, jm.outcomes, jm.moves)
-
-
-def _move_columns(jm: JourneyMap) -> MoveColumns | None:
-    """The moves as columns, or ``None`` when a move has a problem to word.
-
-    Needs unique ids across stages, touchpoints and outcomes. Every
-    source must be a touchpoint, every target a touchpoint or an outcome, and no pair
-    may repeat; otherwise :func:`_move_problems` words the problems.
-    """
-    t = len(jm.touchpoints)
-    state = {tp.id: i for i, tp in enumerate(jm.touchpoints)}
-    state.update({o.id: t + k for k, o in enumerate(jm.outcomes)})
-    # A validated model keeps its field values in __dict__; reading them with C-level
-    # getters is several times faster than attribute access in a Python loop.
-    fields = list(map(attrgetter("__dict__"), jm.moves))
-    count = len(fields)
-    rows = np.fromiter(
-        map(state.get, map(itemgetter("source"), fields), repeat(-1)), np.int64, count
-    )
-    targets = np.fromiter(
-        map(state.get, map(itemgetter("target"), fields), repeat(-1)), np.int64, count
-    )
-    if count and (rows.min() < 0 or rows.max() >= t or targets.min() < 0):
-        return None
-    if np.unique(rows * len(state) + targets).size != count:
-        return None
-    weights = np.fromiter(map(itemgetter("weight"), fields), float, count)
-    durations = list(map(itemgetter("duration"), fields))
-    return MoveColumns(rows=rows, targets=targets, weights=weights, durations=durations)
 
 
 def _move_label(m: Move) -> str:
