@@ -139,3 +139,28 @@ def test_in_order_agrees_with_lexsort(seed: int) -> None:
     # lexsort is stable: the log is in order exactly when it leaves every row in place.
     expected = bool((np.lexsort((code, t, who)) == np.arange(n)).all())
     assert _in_order(who, t, code) == expected == (seed % 2 == 0)
+
+
+def test_one_parquet_column_in_two_roles_reads_as_the_frame(tmp_path: Path) -> None:
+    # The touchpoint column named as the outcome column too: read once from Parquet,
+    # used in both roles, with the same result (or error) as the DataFrame.
+    df = _messy(600, 2)
+    path = tmp_path / "log.parquet"
+    df.to_parquet(path)
+    kw: dict[str, Any] = dict(
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
+        outcome_column="touchpoint",
+        outcomes=OUTCOMES,
+    )
+    outcome = None
+    for source in (df, path):
+        try:
+            got: Any = jg.fit(source, engine="numpy", **kw)
+            result = (_signature(got), _report(got))
+        except jg.JourneyGraphError as exc:
+            result = ("error", str(exc).split(": ", 1)[1])
+        if outcome is None:
+            outcome = result
+        assert result == outcome

@@ -231,7 +231,7 @@ def _read_files(files: list[str], kind: str, where: str, spec: Spec | None = Non
             if spec is None:
                 return ds.dataset(files, format="parquet").to_table()
             schema = ds.dataset(files, format="parquet").schema
-            wanted = [c for _, c in spec.columns]
+            wanted = list(dict.fromkeys(c for _, c in spec.columns))  # a column, once
             names = schema.names
             if len(set(names)) < len(names) or not set(wanted) <= set(names):
                 return ds.dataset(files, format="parquet").to_table()
