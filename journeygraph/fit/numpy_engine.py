@@ -157,6 +157,48 @@ def _encode(arr: Any) -> tuple[np.ndarray, list[Any]]:
     return codes, enc.dictionary.to_pylist()
 
 
+def _encode_labels(arr: Any) -> tuple[np.ndarray, list[Any]]:
+    """Like :func:`_encode` for a text column, without hashing it when it is already
+    dictionary-encoded (a Parquet column read with ``read_dictionary``, a pandas
+    categorical): the chunks' dictionaries are unified and their indices used as codes.
+
+    The values are the same set ``_encode`` gives (those that occur; in another order,
+    which the callers never rely on). A dictionary holding nulls or repeated values
+    takes the plain path, so that every null is counted as one.
+    """
+    pa = require("pyarrow", extra="files", feature="fit")
+    typ = arr.type
+    if not (
+        pa.types.is_dictionary(typ)
+        and (pa.types.is_string(typ.value_type) or pa.types.is_large_string(typ.value_type))
+    ):
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return _encode(_as_text(arr))
+    chunks = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+    chunks = chunks.unify_dictionaries()
+    if chunks.num_chunks == 0:
+        return np.zeros(0, dtype=np.int64), []
+    dictionary = chunks.chunk(0).dictionary
+    values = dictionary.to_pylist()
+    if dictionary.null_count or len(set(values)) != len(values):
+        return _encode(_as_text(chunks.combine_chunks()))
+    codes = np.empty(len(chunks), dtype=np.int64)
+    at = 0
+    for chunk in chunks.chunks:
+        size = len(chunk)
+        # Indices may be unsigned (polars): widen before the -1 for nulls.
+        indices = chunk.indices.cast(pa.int64()).fill_null(-1)
+        codes[at : at + size] = indices.to_numpy(zero_copy_only=False)
+        at += size
+    used = np.bincount(codes[codes >= 0], minlength=len(values)) > 0
+    if not used.all():  # a dictionary may hold values no row uses: drop them
+        renumber = np.cumsum(used) - 1
+        codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1)
+        values = [v for v, u in zip(values, used.tolist(), strict=True) if u]
+    return codes, values
+
+
 def _encode_ids(arr: Any) -> tuple[np.ndarray, int, Any]:
     """Customer codes (-1 for null), how many codes, and a function naming a code.
 
@@ -183,16 +225,20 @@ def _sort_order(
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The permutation sorting events by (customer, time, code), and its sort key.
 
-    One ``argsort`` of one int64 key (customer, time, code packed) instead of a
-    three-key ``lexsort``: times are used relative to the earliest, or replaced by their
-    dense rank when that range does not fit. Falls back to ``lexsort`` (and no key) only
-    when even ranks overflow. The permutation is ``None`` when the events are already
-    in that order (logs exported sorted by customer and time): one comparison pass
-    then saves the sort and the gathers of every column.
+    The permutation and the key are both ``None`` when the events are already in that
+    order (logs exported sorted by customer and time): one comparison pass of the
+    three columns, before any key is built, then saves the sort, the key and the
+    gathers of every column. Otherwise one ``argsort`` of one int64 key (customer,
+    time, code packed) instead of a three-key ``lexsort``: times are used relative to
+    the earliest, or replaced by their dense rank when that range does not fit (a
+    sort of its own). Falls back to ``lexsort`` (and no key) only when even ranks
+    overflow.
     """
     n = len(code)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if _in_order(who, t, code):
+        return None, None
     n_who = int(who.max()) + 1
     k = max(n_codes, 1)
     t_key: np.ndarray | None = None
@@ -215,9 +261,27 @@ def _sort_order(
     key += t_key
     key *= k
     key += code
-    if bool((key[1:] >= key[:-1]).all()):
-        return None, key
     return np.argsort(key), key
+
+
+def _in_order(who: np.ndarray, t: np.ndarray, code: np.ndarray) -> bool:
+    """Whether the events are sorted by (customer, time, code), ties included.
+
+    A pair of neighbours is in order when the customer grows, or stays and the time
+    grows, or both stay and the code does not fall. Stops at the first column that
+    settles every pair (the customer column alone, for most logs sorted by customer).
+    """
+    w0, w1 = who[:-1], who[1:]
+    if bool((w1 < w0).any()):
+        return False
+    tied = w1 == w0
+    t0, t1 = t[:-1], t[1:]
+    if bool((tied & (t1 < t0)).any()):
+        return False
+    tied &= t1 == t0
+    if not tied.any():
+        return True
+    return not bool((tied & (code[1:] < code[:-1])).any())
 
 
 def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None) -> Counts:
@@ -226,13 +290,20 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     bar.phase("encode")
     check_columns(table.column_names, spec, where)
     n_rows = table.num_rows
-    col = {role: table.column(name).combine_chunks() for role, name in spec.columns}
+    # Touchpoints and outcomes stay in chunks: read as dictionaries, their chunks'
+    # indices are the codes (no text copy, no hashing of every row).
+    col = {
+        role: table.column(name)
+        if role in ("touchpoint", "outcome")
+        else table.column(name).combine_chunks()
+        for role, name in spec.columns
+    }
     outs = set(spec.outcome_values)
 
     cust, n_cust, cust_name = _encode_ids(col["customer"])
     times, numeric = _time_numbers(col["time"], spec.time, where)
     time_null = np.asarray(col["time"].is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    tp_codes, tp_values = _encode(_as_text(col["touchpoint"]))
+    tp_codes, tp_values = _encode_labels(col["touchpoint"])
     if "segment" in col:
         seg, seg_values = _encode(_as_text(col["segment"]))
     else:
@@ -240,7 +311,7 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
 
     tp_is_out = np.array([v in outs for v in tp_values], dtype=bool)
     if "outcome" in col:
-        oc_codes, oc_values = _encode(_as_text(col["outcome"]))
+        oc_codes, oc_values = _encode_labels(col["outcome"])
         _unknown_outcomes(sorted(v for v in oc_values if v not in outs), spec, where)
         _collision(sorted(v for v in tp_values if v in outs), spec, where)
         has_oc = oc_codes >= 0
@@ -310,10 +381,11 @@ def count_arrow(table: Any, spec: Spec, where: str, bar: Progress | None = None)
     order, sort_key = _sort_order(who, t, code, len(names), numeric)
     n = len(code)
     same = np.zeros(n, dtype=bool)
-    if order is None:  # already sorted: duplicates from the key, no gathers
-        assert sort_key is not None
-        same[1:] = sort_key[1:] == sort_key[:-1]
-        del sort_key
+    if order is None:  # already sorted: duplicates from the columns, no gathers
+        if n:
+            same[1:] = who[1:] == who[:-1]
+            same[1:] &= t[1:] == t[:-1]
+            same[1:] &= code[1:] == code[:-1]
         dup_who = who[same]
         if dup_who.size:
             order = np.flatnonzero(~same)

@@ -58,7 +58,8 @@ def _count(source: Any, spec: Spec, engine: str, bar: Progress) -> tuple[Counts,
         if engine == "numpy":
             bar.plan("fit (numpy)", ["read", *_NUMPY_PHASES])
             bar.phase("read")
-            return count_arrow(_read_files(files, kind, where), spec, where, bar), where, stem
+            table = _read_files(files, kind, where, spec)
+            return count_arrow(table, spec, where, bar), where, stem
         raise EventLogError(
             "engine='spark' needs a Spark DataFrame: read the files with "
             "spark.read.parquet(...) and pass the DataFrame"
@@ -215,12 +216,37 @@ def _unguard_arrow(column: Any) -> Any:
     return pc.if_else(guarded, pc.utf8_slice_codeunits(column, 1), column)
 
 
-def _read_files(files: list[str], kind: str, where: str) -> Any:
+def _read_files(files: list[str], kind: str, where: str, spec: Spec | None = None) -> Any:
+    """The files as one Arrow table; for a fit (``spec``), Parquet is read lean.
+
+    Lean: only the columns the fit uses, and its touchpoint and outcome columns as
+    dictionaries, decoded once per row group by the Parquet reader instead of as
+    text for every row that the engine then hashes again. When a column is missing
+    or repeated, everything is read as before, so the error lists every column.
+    """
     pa = require("pyarrow", extra="files", feature="fit")
     try:
         if kind == "parquet":
             ds = require("pyarrow.dataset", extra="files", feature="fit")
-            return ds.dataset(files, format="parquet").to_table()
+            if spec is None:
+                return ds.dataset(files, format="parquet").to_table()
+            schema = ds.dataset(files, format="parquet").schema
+            wanted = list(dict.fromkeys(c for _, c in spec.columns))  # a column, once
+            names = schema.names
+            if len(set(names)) < len(names) or not set(wanted) <= set(names):
+                return ds.dataset(files, format="parquet").to_table()
+            text = [
+                c
+                for role, c in spec.columns
+                if role in ("touchpoint", "outcome")
+                and (
+                    pa.types.is_string(schema.field(c).type)
+                    or pa.types.is_large_string(schema.field(c).type)
+                )
+            ]
+            options = ds.ParquetReadOptions(dictionary_columns=text)
+            fmt = ds.ParquetFileFormat(read_options=options)
+            return ds.dataset(files, format=fmt).to_table(columns=wanted)
         pacsv = require("pyarrow.csv", extra="files", feature="fit")
         tables = []
         for f in files:
