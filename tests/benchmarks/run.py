@@ -101,8 +101,9 @@ WHY_SLOWER = {
         "solves iteratively too (envelope limit 300 per touchpoint)."
     ),
     "counting": (
-        "The machine was shared (other engineers' test runs; load average 2–20 on 2 "
-        "cores during this round), so single rows swing by up to 2× between runs. A fit "
+        "The profiles below were taken on a shared machine (load average 2–20 on 2 cores); "
+        "on a busy machine single rows swing by up to 2× between runs (this table's load "
+        "is in the header). A fit "
         "with durations does strictly more work than one without; the counts-only numpy "
         "row that came out slower than the full one in two earlier runs was load, not "
         "work: both ran the same code up to the medians (~0.5 s), and the previous "
