@@ -164,3 +164,55 @@ def test_one_parquet_column_in_two_roles_reads_as_the_frame(tmp_path: Path) -> N
         if outcome is None:
             outcome = result
         assert result == outcome
+
+
+def _durations(jm: Any) -> dict[tuple[str, str], Any]:
+    return {(m.source, m.target): m.duration for m in jm.moves}
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_a_clean_log_counts_as_the_masked_path_and_duckdb(order: int, tmp_path: Path) -> None:
+    # A log without nulls, outcome column or segments skips every null mask; adding one
+    # row with a null customer sends the same events down the masked path. Both, and the
+    # DuckDB engine, must give the same map, durations and first appearances.
+    rng = np.random.default_rng(7)
+    n = 4000
+    clean = pd.DataFrame(
+        {
+            "customer": rng.integers(0, 600, n),
+            "time": pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 900, n), "h"),
+            "touchpoint": rng.choice(["ad", "site", "email", "app", "purchase", "rival"], n),
+        }
+    )
+    clean = pd.concat([clean, clean.head(50)], ignore_index=True)  # duplicates too
+    masked = pd.concat(
+        [
+            clean,
+            pd.DataFrame({"customer": [None], "time": [clean["time"][0]], "touchpoint": ["ad"]}),
+        ],
+        ignore_index=True,
+    )
+    masked["customer"] = masked["customer"].astype("Int64")
+    path = tmp_path / "clean.parquet"
+    pq.write_table(pa.Table.from_pandas(clean, preserve_index=False), path)
+    kw: dict[str, Any] = dict(
+        customer_column="customer",
+        time_column="time",
+        touchpoint_column="touchpoint",
+        outcomes=OUTCOMES,
+        gap="48h",
+        window="72h",
+        order=order,
+    )
+    fast = jg.fit(path, engine="numpy", **kw)
+    slow = jg.fit(masked, engine="numpy", **kw)
+    duck = jg.fit(path, engine="duckdb", **kw)
+    assert _signature(fast) == _signature(slow) == _signature(duck)
+    assert _durations(fast) == _durations(slow) == _durations(duck)
+    assert [t.id for t in fast.touchpoints] == [t.id for t in duck.touchpoints]
+    report, masked_report = _report(fast), _report(slow)
+    assert report == _report(duck)
+    assert masked_report["dropped"].pop("null_customer") == 1
+    assert report["dropped"].pop("null_customer") == 0
+    assert report == masked_report
+    assert report["censored_journeys"] > 0 and report["dropped"]["duplicate"] > 0
