@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -965,15 +966,28 @@ def test_comparison_canvas_headline_and_loss_rows_read_at_1280_px(pair: str, pre
         if (g.get("class") or "").startswith("figure ")
     }
     assert {"figure-conversion", "figure-churn", "figure-competitor"} <= set(tiles)
+    # Each with enough decimals (one at least) for the change to be the change of the
+    # values shown, and the values rounded from the reference.
     for key in ("conversion", "churn", "competitor"):
         text = tiles[f"figure-{key}"]
-        assert squash(f"{before[key]:.1%} → {after[key]:.1%}") in text, (key, text)
-        delta = f"{(after[key] - before[key]) * 100:+.1f}".replace("-", "−")
-        assert delta in text, (key, text)
-    # Journey time in one unit on both sides of the arrow and in its change.
+        shown = re.search(r"(\d+\.(\d+))%\s*→\s*(\d+\.\d+)%\s*([+−]\d+\.\d+)", text)
+        assert shown, (key, text)
+        d = len(shown[2])
+        assert shown[1] == f"{before[key] * 100:.{d}f}", (key, text)
+        assert shown[3] == f"{after[key] * 100:.{d}f}", (key, text)
+        change = float(shown[4].replace("−", "-"))
+        assert change == round((after[key] - before[key]) * 100, d), (key, text)
+        if d > 1:  # two decimals only where they make the change add up
+            assert change == round(float(shown[3]) - float(shown[1]), d), (key, text)
+    # Journey time in one unit on both sides of the arrow and in its change, which is
+    # the change of the values shown.
     if "figure-hours" in tiles:
-        unit = tiles["figure-hours"][-1]
-        assert unit in "dh" and tiles["figure-hours"].count(unit) == 3, tiles["figure-hours"]
+        hours = tiles["figure-hours"]
+        unit = hours[-1]
+        assert unit in "dh" and hours.count(unit) == 3, hours
+        b, a, ch = re.findall(r"[+−]?\d+\.\d+", hours)
+        if len(ch.split(".")[1]) > 1:
+            assert round(float(a) - float(b), 3) == float(ch.replace("−", "-")), hours
     # Each figure's texts stay inside its tile.
     for g in head:
         rect = next(g.iter(f"{SVG}rect"))

@@ -198,3 +198,29 @@ def test_second_order_states_are_labelled_by_where_they_came_from() -> None:
 def test_build_scene_refuses_other_objects(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="JourneyMap, an Analysis or a MapDiff"):
         build_scene(tmp_path)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "scale", "places"),
+    [
+        # 27.66 -> 28.14 days: at one decimal 27.7 -> 28.1 would read +0.5 (0.48
+        # rounded); at two, 27.66 -> 28.14 is +0.48, which adds up.
+        (27.66 * 24, 28.14 * 24, 1 / 24, 2),
+        (0.128, 0.168, 100.0, 1),  # 12.8% -> 16.8%, +4.0: one decimal adds up
+        (0.12849, 0.16851, 100.0, 2),  # 12.8 -> 16.9 but +4.0: two decimals
+        (0.1, 0.1, 100.0, 1),
+        # 41.2835 -> 35.8455: neither one nor two decimals add up; one, as in a table.
+        (0.412835, 0.358455, 100.0, 1),
+    ],
+)
+def test_a_figure_shows_enough_decimals_for_its_change_to_add_up(
+    before: float, after: float, scale: float, places: int
+) -> None:
+    from journeygraph.draw.scene import SceneFigure
+
+    fig = SceneFigure("x", after, before)
+    assert fig.places(scale) == places
+    a, b = before * scale, after * scale
+    adds_up = [round(round(b, d) - round(a, d), d) == round(b - a, d) for d in (1, 2)]
+    assert adds_up[places - 1] or not any(adds_up)
+    assert SceneFigure("x", after, None).places(scale) == 1

@@ -669,8 +669,8 @@ def _fewer_slots(scene: Scene, slots: list[_Slot]) -> tuple[list[_Slot], int]:
     return kept, len(slots) - len(kept)
 
 
-def _pct_short(p: float) -> str:
-    return f"{p * 100:.1f}%"
+def _pct_short(p: float, places: int = 1) -> str:
+    return f"{p * 100:.{places}f}%"
 
 
 def _headline(scene: Scene, lang: str) -> str | None:
@@ -684,11 +684,13 @@ def _headline(scene: Scene, lang: str) -> str | None:
             if fig.before is not None:
                 value = f"{_hours(fig.before)} → {value}"
         else:
-            value = _pct_short(fig.value)
+            d = fig.places()
+            value = _pct_short(fig.value, d)
             if fig.before is not None:
                 delta = (fig.value - fig.before) * 100
                 pts = word(lang, "s_pts")
-                value = f"{_pct_short(fig.before)} → {value} ({delta:+.1f} {pts})".replace("-", "−")
+                value = f"{_pct_short(fig.before, d)} → {value} ({delta:+.{d}f} {pts})"
+                value = value.replace("-", "−")
         parts.append(word(lang, key, value=value))
     return " · ".join(parts) or None
 
@@ -713,11 +715,13 @@ def _tiles(scene: Scene, lang: str) -> list[_Tile]:
         if fig is None:
             continue
         days = key == "hours" and max(fig.value, fig.before or 0.0) >= 48
+        # Enough decimals for the change to be the change of the values shown.
+        d = fig.places(1 / 24 if days else 1.0 if key == "hours" else 100.0)
 
-        def show(value: float, key: str = key, days: bool = days) -> str:
+        def show(value: float, key: str = key, days: bool = days, d: int = d) -> str:
             if key != "hours":
-                return _pct_short(value)
-            return f"{value / 24:.1f} d" if days else f"{value:.1f} h"
+                return _pct_short(value, d)
+            return f"{value / 24:.{d}f} d" if days else f"{value:.{d}f} h"
 
         value = show(fig.value)
         delta: str | None = None
@@ -728,7 +732,7 @@ def _tiles(scene: Scene, lang: str) -> list[_Tile]:
             if key == "hours":  # one unit on both sides of the arrow and in the change
                 delta = ("+" if change >= 0 else "−") + show(abs(change))
             else:
-                delta = f"{change * 100:+.1f} {word(lang, 's_pts')}".replace("-", "−")
+                delta = f"{change * 100:+.{d}f} {word(lang, 's_pts')}".replace("-", "−")
             if abs(change) >= (0.05 if key == "hours" else 0.0005):
                 better = (change < 0) == (key in _LOWER_IS_BETTER)
         tiles.append(_Tile(key, word(lang, f"canvas_fig_{key}"), value, delta, better))

@@ -103,13 +103,13 @@ def _pct(p: float) -> str:
     return "<0.1%" if pct > 0 else "0%"
 
 
-def _pct1(p: float) -> str:
-    """Headline figures, totals and leaks: one decimal (``23.1%``)."""
-    return f"{100.0 * p:.1f}%"
+def _pct1(p: float, places: int = 1) -> str:
+    """Headline figures, totals and leaks: one decimal (``23.1%``) unless told."""
+    return f"{100.0 * p:.{places}f}%"
 
 
-def _points(delta: float) -> str:
-    return f"{delta * 100:+.1f} pts".replace("-", "−")
+def _points(delta: float, places: int = 1) -> str:
+    return f"{delta * 100:+.{places}f} pts".replace("-", "−")
 
 
 def _signed(value: float) -> str:
@@ -1159,9 +1159,10 @@ def _headline(scene: Scene, lang: str) -> str | None:
         fig = scene.figure(key)
         if fig is None:
             continue
-        value = _pct1(fig.value)
+        d = fig.places()  # the change is the change of the values shown
+        value = _pct1(fig.value, d)
         if fig.before is not None:
-            value = f"{_pct1(fig.before)} → {value} ({_points(fig.value - fig.before)})"
+            value = f"{_pct1(fig.before, d)} → {value} ({_points(fig.value - fig.before, d)})"
         parts.append(word(lang, key, value=value))
     if not parts:
         return None

@@ -201,6 +201,23 @@ class SceneFigure:
     value: float
     before: float | None
 
+    def places(self, scale: float = 100.0, fewest: int = 1, most: int = 2) -> int:
+        """Decimals to show ``before → after (change)`` with, each times ``scale``.
+
+        The fewest (from ``fewest``) at which the rounded change is the change of the
+        rounded values: 27.66 → 28.14 reads "27.66 → 28.14 (+0.48)", not "27.7 → 28.1
+        (+0.5)". When even ``most`` decimals do not add up (41.2835 → 35.8455), a
+        slide does not grow a third: ``fewest``, and the change stays the exact change
+        rounded, as in any table of rounded figures.
+        """
+        if self.before is None:
+            return fewest
+        a, b = self.before * scale, self.value * scale
+        for d in range(fewest, most + 1):
+            if round(round(b, d) - round(a, d), d) == round(b - a, d):
+                return d
+        return fewest
+
 
 @dataclass(frozen=True, slots=True)
 class SceneCallout:
