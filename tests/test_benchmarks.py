@@ -16,7 +16,7 @@ from tests.benchmarks import run
 def test_quick_suite_writes_results_and_regenerates_the_page(tmp_path: Path) -> None:
     page = tmp_path / "performance.md"
     page.write_text(
-        "# Performance\n\nintro\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\n## Kept\n"
+        "# Performance\n\nintro\n\n<!-- bench:begin -->\nSTALE-BLOCK\n<!-- bench:end -->\n\n## Kept\n"
     )
     results = run.main(["--quick", "--out", str(tmp_path), "--docs", str(page)])
     stored = json.loads((tmp_path / "results.json").read_text())
@@ -34,7 +34,7 @@ def test_quick_suite_writes_results_and_regenerates_the_page(tmp_path: Path) -> 
     assert floor["difference"] <= 1e-12
     text = page.read_text()
     assert run.render_markdown(stored) in text
-    assert "old" not in text and text.endswith("## Kept\n") and "intro" in text
+    assert "STALE-BLOCK" not in text and text.endswith("## Kept\n") and "intro" in text
     run.update_page(page, stored)  # regenerating keeps one block
     assert page.read_text() == text
 
