@@ -26,9 +26,10 @@ def test_moves_sort_by_source_position_then_target_id() -> None:
     }
     position = {t: i for i, t in enumerate(ordered)}
     expected = sorted(moves.items(), key=lambda kv: (position[kv[0][0]], kv[0][1]))
-    assert _in_map_order(moves, ordered) == expected
-    assert _in_map_order({("a", "b"): 1.0}, ["a"]) == [(("a", "b"), 1.0)]
-    assert _in_map_order({}, []) == []
+    targets = sorted({b for (_, b) in moves})
+    assert _in_map_order(moves, ordered, targets) == expected
+    assert _in_map_order({("a", "b"): 1.0}, ["a"], ["b"]) == [(("a", "b"), 1.0)]
+    assert _in_map_order({}, [], []) == []
 
 
 def _loop_order(touchpoints: list[str], moves: dict[tuple[str, str], float]) -> list[str]:

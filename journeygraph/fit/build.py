@@ -517,8 +517,9 @@ def _build_map(
     names = outcome_names or {}
     gaps = durations or {}
     with paused_gc():  # ~4 lasting objects a move (_gc.py)
-        pairs = _in_map_order(moves, ordered)
-        used_outcomes = {b for (_, b), _w in pairs if b in outcome_kinds}
+        targets = {b for (_, b) in moves}
+        used_outcomes = targets & outcome_kinds.keys()
+        pairs = _in_map_order(moves, ordered, sorted(targets))
         if gaps:
             move_dicts = [
                 {
@@ -553,18 +554,17 @@ def _build_map(
 
 
 def _in_map_order(
-    moves: Mapping[tuple[str, str], float], ordered: Sequence[str]
+    moves: Mapping[tuple[str, str], float], ordered: Sequence[str], targets: Sequence[str]
 ) -> list[tuple[tuple[str, str], float]]:
     """The moves by their source's place in ``ordered``, then by target id.
 
-    Sorted on one integer key per move (numpy), not a Python key function: a fitted
-    map of 200 channels has 40,400 moves.
+    ``targets`` are the moves' targets, sorted. Sorted on one integer key per move
+    (numpy), not a Python key function: a fitted map of 200 channels has 40,400 moves.
     """
     items = list(moves.items())
     if len(items) < 2:
         return items
     index = {t: i for i, t in enumerate(ordered)}
-    targets = sorted({b for (_, b) in moves})
     target_rank = {b: i for i, b in enumerate(targets)}
     sources = map(itemgetter(0), moves)
     by_source = np.fromiter(map(index.__getitem__, sources), np.int64, len(items))
