@@ -229,3 +229,18 @@ def test_more_channels_than_an_int32_pair_key_holds() -> None:
     conv, lost = [1.0] * (n + 1), [float(i % 3) for i in range(n + 1)]
     table = pd.DataFrame({"path": paths, "total_conversions": conv, "total_null": lost})
     assert _counted(table) == _row_by_row(paths, conv, lost)
+
+
+def test_a_sliced_single_chunk_counts_like_its_rows() -> None:
+    # One chunk is read in place (no combine_chunks copy); a table slice keeps an
+    # offset into its buffers. Reference: the row-by-row reading of the same rows.
+    df = _random_table(300, 8, 9)
+    sliced = pa.Table.from_pandas(df, preserve_index=False).slice(37, 200)
+    assert sliced.column("path").num_chunks == 1
+    rows = df.iloc[37:237]
+    entry, moves = _row_by_row(
+        rows.path.tolist(), rows.total_conversions.tolist(), rows.total_null.tolist()
+    )
+    jm = jg.fit_paths(sliced)
+    assert dict(jm.entry) == entry
+    assert {(m.source, m.target): m.weight for m in jm.moves} == moves

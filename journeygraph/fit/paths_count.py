@@ -116,7 +116,10 @@ def count_paths(
     column = arrow.column(path)
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    text = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    text = column
+    if isinstance(column, pa.ChunkedArray):
+        # combine_chunks copies even a single chunk (~25 MB of text here).
+        text = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if not every:
         text = text.take(pa.array(kept))
     first_bad: list[tuple[int, str]] = []
