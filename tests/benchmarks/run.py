@@ -53,10 +53,11 @@ GROUPS = ("attribution", "analysis", "removal", "counting", "chain", "explorer",
 WHY_SLOWER = {
     "attribution": (
         "Measured in one process, journeygraph before this round (590d651) and after, "
-        "interleaved with the floor, at load average 3.5–4.3 on 2 cores: five runs of "
-        "ten, best of each, before/floor 1.26–2.22×, after/floor 0.98–1.47× (after/before "
-        "0.63–0.84); on a quiet machine the lead measured 0.61 s against 0.35 s (1.74×) "
-        "before. Where the time went and what changed: `count_paths`' numpy lines took "
+        "interleaved with the floor, at load average 3.5–7.4 on 2 cores: eight runs of "
+        "ten, best of each, before/floor 1.26–2.22× (median 1.9×), after/floor "
+        "0.98–1.41× (median 1.28×); in the quietest runs (floor 0.24 s) 1.81–1.98× "
+        "against 1.32× (0.32 s). On a quiet machine the lead measured 0.61 s against "
+        "0.35 s (1.74×) before. Where the time went and what changed: `count_paths`' numpy lines took "
         "2–4× the floor's identical operations because every large temporary is fresh "
         "memory to fault in; the steps now stay Arrow's int32 indices and the pairs are "
         "one int64 key per step built in place (path ends sent to a spare bin), so the "
