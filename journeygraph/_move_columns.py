@@ -7,6 +7,7 @@ first analysis of a fresh map does not read ~110,000 pydantic moves again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter, itemgetter
@@ -17,7 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from journeygraph.model import Duration, JourneyMap
 
-__all__ = ["MoveColumns", "column_fields", "out_totals", "read_columns"]
+__all__ = ["MoveColumns", "column_fields", "out_totals", "reached", "read_columns"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,3 +87,36 @@ def out_totals(columns: MoveColumns, size: int) -> tuple[list[int], list[float]]
     count = np.bincount(columns.rows, minlength=size).tolist()
     weight = np.bincount(columns.rows, weights=columns.weights, minlength=size).tolist()
     return count, weight
+
+
+def reached(
+    columns: MoveColumns, size: int, starts: Iterable[int], *, backward: bool
+) -> list[bool]:
+    """Which states the ``starts`` reach along moves of positive weight.
+
+    States are numbered as in :class:`MoveColumns` (touchpoints, then outcomes; ``size``
+    of them). With ``backward=True`` the moves are followed against their direction: the
+    states from which a start can be reached. The moves are grouped by the state they
+    leave with one stable sort, then a breadth-first walk visits each move at most
+    once, reading plain lists (no per-move model attribute access).
+    """
+    positive = columns.weights > 0
+    leave, enter = columns.rows[positive], columns.targets[positive]
+    if backward:
+        leave, enter = enter, leave
+    following = enter[np.argsort(leave, kind="stable")].tolist()
+    ends = np.cumsum(np.bincount(leave, minlength=size)).tolist()
+    begins = [0, *ends[:-1]]
+    seen = [False] * size
+    queue = []
+    for state in starts:
+        if not seen[state]:
+            seen[state] = True
+            queue.append(state)
+    while queue:
+        state = queue.pop()
+        for nxt in following[begins[state] : ends[state]]:
+            if not seen[nxt]:
+                seen[nxt] = True
+                queue.append(nxt)
+    return seen

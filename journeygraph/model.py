@@ -37,7 +37,8 @@ from pydantic import (
 from pydantic._internal._model_construction import ModelMetaclass
 
 from journeygraph._frozen import FrozenDict, freeze, freeze_mapping, thaw
-from journeygraph._move_columns import column_fields, out_totals, read_columns
+from journeygraph._gc import paused_gc
+from journeygraph._move_columns import column_fields, out_totals, reached, read_columns
 from journeygraph.errors import (
     JourneyGraphWarning,
     MapError,
@@ -326,7 +327,9 @@ class JourneyMap(_Model):
 
     def __init__(self, /, **data: Any) -> None:
         try:
-            super().__init__(**data)
+            # A big map is ~4 lasting objects a move: no collector passes over them.
+            with paused_gc():
+                super().__init__(**data)
         except ValidationError as exc:
             raise _map_error(exc, data) from None
 
@@ -383,8 +386,7 @@ class JourneyMap(_Model):
         problems = _reference_problems(self)
         if problems:
             raise MapError(problems)
-        forward, back = _positive_edges(self)
-        trapped = _trapped_touchpoints(self, back)
+        trapped, unreachable = _reachability(self)
         if trapped:
             order = {t.id: i for i, t in enumerate(self.touchpoints)}
             names = ", ".join(quoted(t) for t in sorted(trapped, key=order.__getitem__))
@@ -398,7 +400,6 @@ class JourneyMap(_Model):
                     )
                 ]
             )
-        unreachable = _unreachable_touchpoints(self, forward)
         if unreachable:
             names = ", ".join(quoted(t) for t in unreachable)
             warnings.warn(
@@ -822,6 +823,26 @@ def _listing(items: Iterable[str], limit: int = 8) -> str:
     items = list(items)
     shown = ", ".join(quoted(s) for s in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _reachability(jm: JourneyMap) -> tuple[set[str], list[str]]:
+    """Touchpoints that reach no outcome, and those no journey reaches (in file order).
+
+    Along positive-weight moves only. Read from the move columns kept by
+    :func:`_reference_problems` when they are this map's own; else from the models.
+    """
+    hit = jm._derived.get("columns")
+    if hit is None or any(a is not b for a, b in zip(hit[0], column_fields(jm), strict=True)):
+        forward, back = _positive_edges(jm)
+        return _trapped_touchpoints(jm, back), _unreachable_touchpoints(jm, forward)
+    t = len(jm.touchpoints)
+    size = t + len(jm.outcomes)
+    position = {tp.id: i for i, tp in enumerate(jm.touchpoints)}
+    starts = [position[e] for e, w in jm.entry.items() if w > 0]
+    good = reached(hit[1], size, range(t, size), backward=True)[:t]
+    seen = reached(hit[1], size, starts, backward=False)[:t]
+    trapped = {tp.id for tp, ok in zip(jm.touchpoints, good, strict=True) if not ok}
+    return trapped, [tp.id for tp, ok in zip(jm.touchpoints, seen, strict=True) if not ok]
 
 
 def _positive_edges(jm: JourneyMap) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 import journeygraph as jg
+from journeygraph.fit.paths_count import count_paths
 
 
 def _row_by_row(
@@ -149,3 +150,97 @@ def test_report_counts_every_row_and_journey() -> None:
     report = jg.fit_paths(df).metadata["fit"]
     assert report["input_rows"] == 200
     assert report["journeys"] == int(df.total_conversions.sum() + df.total_null.sum())
+
+
+def _counted(table: pd.DataFrame) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
+    """count_paths' entries and moves (pairs and ends) by channel name."""
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    conv = table.total_conversions.to_numpy(dtype=float)
+    lost = table.total_null.to_numpy(dtype=float)
+    counts = count_paths(arrow, "path", conv, lost, " > ", "test")
+    names = counts.channels
+    assert list(names) == sorted(names)
+    entry = {names[i]: float(counts.entry[i]) for i in np.flatnonzero(counts.entry)}
+    moves = {
+        (names[a], names[b]): w
+        for a, b, w in zip(
+            counts.pair_from.tolist(),
+            counts.pair_to.tolist(),
+            counts.pair_weight.tolist(),
+            strict=True,
+        )
+    }
+    # Pairs come sorted by (from, to) code, each once.
+    keys = list(zip(counts.pair_from.tolist(), counts.pair_to.tolist(), strict=True))
+    assert keys == sorted(set(keys))
+    for outcome, ends in (("conversion", counts.converted), ("churn", counts.lost)):
+        moves.update({(names[i], outcome): float(ends[i]) for i in np.flatnonzero(ends)})
+    return entry, moves
+
+
+@pytest.mark.parametrize("padded", [False, True])
+@pytest.mark.parametrize("channels", [30, 5000])
+def test_fractional_weights_add_in_table_order(padded: bool, channels: int) -> None:
+    # Weights such as 0.1 and 0.7 make float sums depend on the order of addition:
+    # every total must be bit-identical to the row-by-row sum in table order, both
+    # when counting on Arrow's indices and relabelling (no padded spellings) and when
+    # two spellings trim to one channel; dense pair table (30) and sorted keys (5000).
+    rng = np.random.default_rng(channels + padded)
+    rows = 3000
+    names = [f"c{i}" for i in range(channels)]
+    paths = []
+    for _ in range(rows):
+        steps = [names[j] for j in rng.integers(0, channels, int(rng.integers(1, 6)))]
+        paths.append(" > ".join(f" {s}  " if padded and rng.random() < 0.2 else s for s in steps))
+    conv = rng.choice([0.0, 0.1, 0.7, 1.3], rows)
+    lost = rng.choice([0.0, 0.2, 2.9], rows)
+    table = pd.DataFrame({"path": paths, "total_conversions": conv, "total_null": lost})
+    expected_entry, expected_moves = _row_by_row(paths, conv.tolist(), lost.tolist())
+    entry, moves = _counted(table)
+    assert entry == expected_entry
+    assert moves == expected_moves
+
+
+def test_one_step_paths_and_rows_without_journeys() -> None:
+    # Hand-counted: "a" (3 journeys) and "b" (2) have no pair; the 0-journey row is
+    # skipped; "a > b" adds one a -> b pair of 1 journey.
+    table = pd.DataFrame(
+        {
+            "path": ["a", "b > a > c", "b", "a > b"],
+            "total_conversions": [1, 0, 2, 1],
+            "total_null": [2, 0, 0, 0],
+        }
+    )
+    entry, moves = _counted(table)
+    assert entry == {"a": 4.0, "b": 2.0}
+    assert moves == {
+        ("a", "conversion"): 1.0,
+        ("a", "churn"): 2.0,
+        ("b", "conversion"): 3.0,
+        ("a", "b"): 1.0,
+    }
+
+
+def test_more_channels_than_an_int32_pair_key_holds() -> None:
+    # 50,001 channels: the key from * k + to reaches 2.5e9 > 2**31 - 1, so an int32
+    # key would wrap and merge pairs. Reference: the row-by-row reading.
+    n = 50_000
+    paths = [f"c{i} > c{i + 1}" for i in range(n)] + [f"c{n} > c0 > c{n}"]
+    conv, lost = [1.0] * (n + 1), [float(i % 3) for i in range(n + 1)]
+    table = pd.DataFrame({"path": paths, "total_conversions": conv, "total_null": lost})
+    assert _counted(table) == _row_by_row(paths, conv, lost)
+
+
+def test_a_sliced_single_chunk_counts_like_its_rows() -> None:
+    # One chunk is read in place (no combine_chunks copy); a table slice keeps an
+    # offset into its buffers. Reference: the row-by-row reading of the same rows.
+    df = _random_table(300, 8, 9)
+    sliced = pa.Table.from_pandas(df, preserve_index=False).slice(37, 200)
+    assert sliced.column("path").num_chunks == 1
+    rows = df.iloc[37:237]
+    entry, moves = _row_by_row(
+        rows.path.tolist(), rows.total_conversions.tolist(), rows.total_null.tolist()
+    )
+    jm = jg.fit_paths(sliced)
+    assert dict(jm.entry) == entry
+    assert {(m.source, m.target): m.weight for m in jm.moves} == moves

@@ -7,6 +7,13 @@ steps dictionary-encoded to integer codes, and entries, consecutive pairs and la
 steps counted with ``bincount``. The checks (null or empty paths, empty steps,
 counts that are not finite numbers >= 0) are vectorised too, and report the first bad
 row exactly as a row-by-row reading would.
+
+Every large temporary counts: at a few million steps, filling a freshly allocated array
+costs more than the arithmetic on it (page faults), so the steps stay Arrow's int32
+indices (a view), the pairs are one int64 key per step built in place (path ends sent
+to a spare bin), and the few counted codes are relabelled afterwards. Each total still
+adds the same journeys in table order, so the sums are bit-identical to a row-by-row
+reading.
 """
 
 from __future__ import annotations
@@ -105,11 +112,15 @@ def count_paths(
     kept = np.flatnonzero(weight > 0)
     if kept.size == 0:
         raise EventLogError(f"{where}: no journeys: every path has 0 conversions and 0 nulls")
+    every = kept.size == weight.size  # then no row is dropped and nothing is gathered
     column = arrow.column(path)
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    text = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if kept.size < len(text):
+    text = column
+    if isinstance(column, pa.ChunkedArray):
+        # combine_chunks copies even a single chunk (~25 MB of text here).
+        text = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    if not every:
         text = text.take(pa.array(kept))
     first_bad: list[tuple[int, str]] = []
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
@@ -118,21 +129,24 @@ def count_paths(
         # Null paths split into empty lists, so every row keeps its own offsets.
         parts = pc.split_pattern(text, sep)
         offsets = np.asarray(parts.offsets)
-        offsets = offsets - offsets[0]
+        if offsets[0]:
+            offsets = offsets - offsets[0]
         lengths = np.diff(offsets)
         # Encode the steps as written and trim only the distinct values: the same
         # codes as trimming every step first, without a pass over all the text.
         encoded = pc.dictionary_encode(parts.flatten())
         trimmed = pc.utf8_trim_whitespace(encoded.dictionary).to_pylist()
-        raw_codes = np.asarray(encoded.indices, dtype=np.int64)
+        # The steps as Arrow's int32 indices (a view, no copy), and the channel code
+        # (its rank among the sorted trimmed names) of each distinct value.
+        indices = np.asarray(encoded.indices)
         names = sorted(set(trimmed))
         rank = {name: i for i, name in enumerate(names)}
-        codes = np.array([rank[v] for v in trimmed], dtype=np.int64)[raw_codes]
+        code_of = np.fromiter(map(rank.__getitem__, trimmed), np.int64, len(trimmed))
         # A null path has no step; a blank one ("", "   ") is one step that trims to
         # nothing; any other empty step lies between separators.
         bad_rows = lengths == 0
         if "" in rank:
-            empty = codes == rank[""]
+            empty = (code_of == rank[""])[indices]
             one = np.flatnonzero(lengths == 1)
             bad_rows[one[empty[offsets[one]]]] = True
             steps_bad = empty & ~np.repeat(bad_rows, lengths)
@@ -154,25 +168,23 @@ def count_paths(
         )
 
     k = len(names)
-    w = weight[kept]
-    c, n = conv[kept], lost[kept]
-    first, last = codes[offsets[:-1]], codes[offsets[1:] - 1]
-    entry = np.bincount(first, weights=w, minlength=k)
-    not_last = np.ones(codes.size, dtype=bool)
-    not_last[offsets[1:] - 1] = False
-    pair_w = np.repeat(w, lengths - 1)
-    src, dst = codes[not_last], codes[1:][not_last[:-1]]
-    if k <= _DENSE_PAIRS:
-        table = np.bincount(src * k + dst, weights=pair_w, minlength=k * k)
-        nz = np.flatnonzero(table)
-        pair_from, pair_to, pair_weight = nz // k, nz % k, table[nz]
-    else:
-        unique, inverse = np.unique(src * k + dst, return_inverse=True)
-        pair_weight = np.bincount(inverse, weights=pair_w, minlength=unique.size)
-        pair_from, pair_to = unique // k, unique % k
+    w, c, n = (weight, conv, lost) if every else (weight[kept], conv[kept], lost[kept])
+    # When no two spellings trim to one name, the encoded values are the channels in
+    # another order: count on the indices as they are and relabel the few counted
+    # codes afterwards (each total adds the same steps in the same order either way).
+    relabel = len(trimmed) == k
+    steps = indices if relabel else code_of[indices]
+    first, last = steps[offsets[:-1]], steps[offsets[1:] - 1]
+    if relabel:
+        first, last = code_of[first], code_of[last]
+    pair_from, pair_to, pair_weight = _count_pairs(steps, offsets, lengths, w, k)
+    if relabel:
+        pair_from, pair_to = code_of[pair_from], code_of[pair_to]
+        order = np.lexsort((pair_to, pair_from))
+        pair_from, pair_to, pair_weight = pair_from[order], pair_to[order], pair_weight[order]
     return PathCounts(
         channels=tuple(names),
-        entry=entry,
+        entry=np.bincount(first, weights=w, minlength=k),
         pair_from=pair_from,
         pair_to=pair_to,
         pair_weight=pair_weight,
@@ -181,3 +193,30 @@ def count_paths(
         journeys=float(w.sum()),
         events=float(conv.sum() + lost.sum()),
     )
+
+
+def _count_pairs(
+    steps: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, weight: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(from, to, journeys) of the distinct consecutive pairs of codes ``0 .. k-1``.
+
+    One int64 key ``from * k + to`` for every step but the last (built in place, so
+    ``k`` may exceed 46,340 without an int32 overflow); a step that ends its path has
+    no successor and is sent to the extra key ``k * k``, which is dropped. Each step
+    carries its path's weight, so a pair's total adds its journeys in table order.
+    """
+    key = np.empty(max(steps.size - 1, 0), dtype=np.int64)
+    np.multiply(steps[:-1], k, out=key, dtype=np.int64)
+    np.add(key, steps[1:], out=key, dtype=np.int64)
+    ends = k * k
+    key[offsets[1:-1] - 1] = ends
+    step_weight = np.repeat(weight, lengths)[:-1]
+    if k <= _DENSE_PAIRS:
+        table = np.bincount(key, weights=step_weight, minlength=ends + 1)[:ends]
+        found = np.flatnonzero(table)
+        return found // k, found % k, table[found]
+    unique, inverse = np.unique(key, return_inverse=True)
+    total = np.bincount(inverse, weights=step_weight, minlength=unique.size)
+    if unique.size and unique[-1] == ends:
+        unique, total = unique[:-1], total[:-1]
+    return unique // k, unique % k, total
