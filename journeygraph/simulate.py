@@ -304,10 +304,12 @@ def simulate(
 
     entry_cum = np.cumsum(chain.entry)
     entry_cum /= entry_cum[-1]
-    # 32-bit customers and states in the loop (n <= MAX_JOURNEYS): half the memory traffic.
+    # 32-bit customers and states in the loop (MAX_JOURNEYS is far below 2**31): half the
+    # memory traffic of int64.
+    whole = np.int32 if n < 2**31 else np.int64
     # u < 1 and the last bound is exactly 1, so zero-weight touchpoints are never drawn.
     state = np.searchsorted(entry_cum, rng.random(n), side="right").astype(np.int32)
-    customer = np.arange(n, dtype=np.int32)
+    customer = np.arange(n, dtype=whole)
     clock = np.zeros(n) if table.hours is not None else None
 
     # Each step keeps who moved and where to; every event is written to its place in the
