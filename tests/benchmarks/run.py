@@ -14,8 +14,9 @@ no figure there is typed by hand. ``--quick`` writes into ``--out`` (a temporary
 by default) and leaves the docs alone unless ``--docs`` names a page.
 
 Alternatives: an exact vectorised pyarrow + numpy floor, bare DuckDB queries,
-ChannelAttribution's ``markov_model`` and Jacobi-preconditioned BiCGSTAB (scipy) as
-the iterative floor. Alternatives that are not installed are recorded as skipped with
+ChannelAttribution's ``markov_model``, Jacobi-preconditioned BiCGSTAB (scipy) as
+the iterative floor and a plain numpy sampler (one ``searchsorted`` per step) for
+``jg.simulate``. Alternatives that are not installed are recorded as skipped with
 the reason (``pip install -e '.[bench]'`` installs them).
 """
 
@@ -203,8 +204,9 @@ WHY_SLOWER = {
         "The floor does the same work as `jg.simulate`, except that it draws each move "
         "with `searchsorted` over every move of the map, where `jg.simulate` searches "
         "only the customer's own row (a branchless binary search in whole-array passes: "
-        "35–41 against 52–53 ms per million draws, uniforms included, load ~4), so a ratio above 1 here is the shared "
-        "machine's load (the two take turns, best of 3). Where `jg.simulate`'s time goes "
+        "35–41 against 52–53 ms per million draws, uniforms included, load ~4), so a "
+        "ratio above 1 here is the shared machine's load (the two take turns, best of "
+        "3). Where `jg.simulate`'s time goes "
         "(1,000,000 retail journeys, 4.23M events, best of 10 in one process at load "
         "average ~3.5 on 2 cores): setting up (chain, move table, entry draw) ~14 ms, the "
         "28 steps ~100 ms (3.23M draws, then keeping the journeys still on the way), "
