@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import journeygraph as jg
 from tests.benchmarks import run
 
 
@@ -84,3 +85,40 @@ def test_analysis_floors_are_correct_and_the_faster_one_is_named() -> None:
     seconds, which, note = run.best_floor("random", 300, jg.analyze(jm), 1)
     assert which in ("Jacobi BiCGSTAB", "sparse LU (SuperLU)") and seconds is not None
     assert "Jacobi BiCGSTAB" in note and "sparse LU" in note and "not a correct" not in note
+
+
+def test_simulate_floor_matches_the_hand_solved_tiny_map(tiny: jg.JourneyMap) -> None:
+    # tests/conftest.py solves tiny by hand: N = 1/0.88 [[1, 0.6], [0.2, 1]], entry
+    # (0.75, 0.25), P(buy, gone, rival) = (35, 46, 7) / 88; expected moves π0 N 1 = 75/44
+    # and their variance π0 (2N - I) N 1 - (π0 N 1)^2 (Kemeny & Snell 3.3.5).
+    import numpy as np
+    from numpy.testing import assert_array_equal
+
+    n = 100_000
+    cols = run.simulate_floor(tiny, n, seed=1)
+    assert list(cols) == ["customer_id", "step", "touchpoint", "outcome"]
+    customer = cols["customer_id"]
+    assert np.all(np.diff(customer) >= 0) and np.unique(customer).size == n
+    first = np.r_[True, np.diff(customer) != 0]
+    last = np.r_[np.diff(customer) != 0, True]
+    assert_array_equal(cols["step"][first], 0)
+    assert np.all(np.diff(cols["step"])[~first[1:]] == 1)
+    assert_array_equal(cols["outcome"] != None, last)  # noqa: E711
+    ended = cols["touchpoint"][last]
+    kinds = {"buy": "conversion", "gone": "churn", "rival": "competitor"}
+    assert all(kinds[o] == k for o, k in zip(ended, cols["outcome"][last], strict=True))
+    for outcome, p in {"buy": 35 / 88, "gone": 46 / 88, "rival": 7 / 88}.items():
+        share = np.count_nonzero(ended == outcome) / n
+        assert abs(share - p) <= 4 * (p * (1 - p) / n) ** 0.5, (outcome, share, p)
+    N = np.array([[1.0, 0.6], [0.2, 1.0]]) / 0.88
+    entry, steps = np.array([0.75, 0.25]), N.sum(axis=1)
+    mean = entry @ steps
+    assert abs(mean - 75 / 44) < 1e-12
+    var = entry @ ((2 * N - np.eye(2)) @ steps) - mean**2
+    assert abs(customer.size / n - 1 - mean) <= 4 * (var / n) ** 0.5
+    # Both samplers read the random stream in the same order (the entry draw, then one
+    # uniform per journey still on the way, per step), so a seed gives the same log.
+    log = jg.simulate(tiny, 2000, seed=3)
+    floor = run.simulate_floor(tiny, 2000, seed=3)
+    for name, values in floor.items():
+        assert_array_equal(log.columns[name], values)

@@ -361,3 +361,101 @@ def test_speed_of_a_large_simulation() -> None:
     elapsed = time.perf_counter() - began
     assert log.customers == N_JOURNEYS
     assert elapsed < 5.0, elapsed  # measured 0.1 s on the 2-core dev machine
+
+
+# -- the sampler: a row-wise binary search, the same draws as searchsorted ------------
+
+
+class _Uniforms:
+    """Stands in for a Generator: ``random(size)`` returns the given numbers."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def random(self, size: int) -> np.ndarray:
+        assert size == self.values.size
+        return self.values
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_row_search_picks_the_move_searchsorted_picks(seed: int) -> None:
+    # The table's two ways to draw (a branchless binary search within each touchpoint's
+    # row; one searchsorted over every move, clipped to the row) must pick the same
+    # move for every number, including the numbers exactly on a bound, just below one,
+    # and the largest double below 1 (where state + u can round up to state + 1).
+    import dataclasses
+
+    from journeygraph.chain import to_chain
+    from journeygraph.simulate import _MoveTable
+
+    jm = random_map(seed, 40, competitors=3)
+    chain = to_chain(jm, None)
+    table = _MoveTable.of(jm, chain)
+    assert table.rows is not None and table.width >= int(np.diff(table.start).max())
+    flat = dataclasses.replace(table, width=0, rows=None, move_of=None)
+    rng = np.random.default_rng(seed)
+    row = np.repeat(np.arange(chain.size), np.diff(table.start))
+    on_bound = table.bounds - row  # within-row cumulative probabilities
+    state = np.concatenate([rng.integers(0, chain.size, 50_000), row, row, row, row])
+    u = np.concatenate(
+        [
+            rng.random(50_000),
+            np.minimum(on_bound, np.nextafter(1.0, 0.0)),
+            np.nextafter(on_bound, 0.0),
+            np.full(row.size, np.nextafter(1.0, 0.0)),
+            np.zeros(row.size),
+        ]
+    )
+    state = state.astype(np.int32)
+    got = table.draw(state, _Uniforms(u))  # type: ignore[arg-type]
+    want = flat.draw(state, _Uniforms(u))  # type: ignore[arg-type]
+    assert_array_equal(got, want)
+    # and every pick is a move of the customer's own touchpoint
+    assert np.all((table.start[state] <= got) & (got < table.start[state + 1]))
+
+
+def test_huge_rows_fall_back_to_searchsorted_with_the_same_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    simulate_module = importlib.import_module("journeygraph.simulate")  # not jg.simulate()
+    jm = random_map(3, 25, durations=True)
+    searched = jg.simulate(jm, 3000, seed=4)
+    monkeypatch.setattr(simulate_module, "_ROW_TABLE_LIMIT", 0)
+    flat = jg.simulate(jm, 3000, seed=4)
+    for name in searched.columns:
+        assert_array_equal(searched.columns[name], flat.columns[name])
+
+
+def test_same_seed_gives_the_log_of_the_sort_based_sampler() -> None:
+    # Pinned from the sampler before issue #16 (searchsorted per step, events sorted by
+    # a stable argsort; commit cdbb718): the faster sampler reads the random stream in
+    # the same order, so a seed gives the very same log.
+    jm = jg.load(Path(__file__).parents[1] / "examples" / "retail_five_a_current.yaml")
+    log = jg.simulate(jm, 10_000, seed=0)
+    assert len(log) == 42309 and int(log.step.sum()) == 95152
+    assert log.outcome_counts() == {
+        "order_kept": 1235,
+        "abandoned": 7229,
+        "returned": 235,
+        "marketplace": 1301,
+    }
+    assert log.touchpoint[:5].tolist() == [
+        "search",
+        "category_page",
+        "abandoned",
+        "social_ad",
+        "abandoned",
+    ]
+    assert {c: v.dtype.name for c, v in log.columns.items()} == {
+        "customer_id": "int64",
+        "step": "int64",
+        "touchpoint": "object",
+        "outcome": "object",
+    }
+    timed = jg.simulate(random_map(3, 25, durations=True), 2000, seed=5)
+    assert len(timed) == 12333 and timed.elapsed_hours is not None
+    assert_allclose(timed.elapsed_hours.sum(), 5483348.092459063, rtol=1e-12)
+    assert timed.touchpoint[:6].tolist() == ["t2", "t7", "t2", "t7", "t8", "t9"]
+    assert timed.truncated.dtype == np.int64

@@ -14,8 +14,9 @@ no figure there is typed by hand. ``--quick`` writes into ``--out`` (a temporary
 by default) and leaves the docs alone unless ``--docs`` names a page.
 
 Alternatives: an exact vectorised pyarrow + numpy floor, bare DuckDB queries,
-ChannelAttribution's ``markov_model`` and Jacobi-preconditioned BiCGSTAB (scipy) as
-the iterative floor. Alternatives that are not installed are recorded as skipped with
+ChannelAttribution's ``markov_model``, Jacobi-preconditioned BiCGSTAB (scipy) as
+the iterative floor and a plain numpy sampler (one ``searchsorted`` per step) for
+``jg.simulate``. Alternatives that are not installed are recorded as skipped with
 the reason (``pip install -e '.[bench]'`` installs them).
 """
 
@@ -46,7 +47,16 @@ RESULTS = ROOT / "tests" / "benchmarks" / "results.json"
 PAGE = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 #: Case groups in page order; ``--only`` measures some of them again.
-GROUPS = ("attribution", "analysis", "removal", "counting", "chain", "explorer", "suite")
+GROUPS = (
+    "attribution",
+    "analysis",
+    "removal",
+    "counting",
+    "simulate",
+    "chain",
+    "explorer",
+    "suite",
+)
 
 #: Why journeygraph is still slower than an alternative, by case group (shown under a
 #: table wherever a measured ratio is above 1). Written from profiles of these cases.
@@ -198,6 +208,28 @@ WHY_SLOWER = {
         "fused compiled kernel could save the ~30 % spent outside the products; no "
         "estimator is needed."
     ),
+    "simulate": (
+        "The floor does the same work as `jg.simulate`, except that it draws each move "
+        "with `searchsorted` over every move of the map, where `jg.simulate` searches "
+        "only the customer's own row (a branchless binary search in whole-array passes: "
+        "35–41 against 52–53 ms per million draws, uniforms included, load ~4), so a "
+        "ratio above 1 here is the shared machine's load (the two take turns, best of "
+        "3). Where `jg.simulate`'s time goes "
+        "(1,000,000 retail journeys, 4.23M events, best of 10 in one process at load "
+        "average ~3.5 on 2 cores): setting up (chain, move table, entry draw) ~14 ms, the "
+        "28 steps ~100 ms (3.23M draws, then keeping the journeys still on the way), "
+        "writing every event to its row ~65 ms (journey lengths, then one gather and two "
+        "scatters per step), the outcome column ~20 ms, the touchpoint column ~28 ms "
+        "(4.23M references to Python strings) and the customer column ~15 ms. Before "
+        "issue #16's change it took 0.30 s against the floor's 0.29 s (CPU time, best of "
+        "15, taking turns): it concatenated the steps and sorted 4.23M customer ids "
+        "(stable `argsort` ~60 ms and the gathers after it ~55 ms), filled the outcome "
+        "column with one object gather per event (~33 ms) and drew with `searchsorted` "
+        "and a two-sided clip. What is left is mostly the two object columns (~50 ms): "
+        "`EventLog.touchpoint` and `.outcome` are arrays of Python strings by contract; "
+        "codes with a categories list (or Arrow strings) would remove them, a change of "
+        "the public API."
+    ),
     "chain": (
         "Only at small sizes, if at all: jg.analyze also builds the chain from the map's "
         "pydantic moves and every per-id result, where PyDTMC returns bare arrays."
@@ -324,6 +356,45 @@ def attribution_floor(table: Any, sep: str = " > ") -> dict[str, float]:
     return {names[i]: float(lost_k[i] / p) for i in range(k)}
 
 
+def _count_columns_case(table: Any, label: str, repeats: int) -> dict[str, Any]:
+    """``fit_paths``' check of its two count columns (``count_column``: float64, every
+    value finite and >= 0) against the same check in plain numpy on the same columns."""
+    import numpy as np
+
+    from journeygraph.fit.paths_count import count_column
+
+    columns = ("total_conversions", "total_null")
+
+    def ours() -> list[Any]:
+        return [count_column(table, c, "paths") for c in columns]
+
+    def theirs() -> list[Any]:
+        values = [table.column(c).to_numpy().astype(np.float64) for c in columns]
+        assert all(np.isfinite(v).all() and (v >= 0).all() for v in values)
+        return values
+
+    # Milliseconds each, so more turns than the other rows: a scheduler hiccup on the
+    # shared machine would otherwise decide the ratio.
+    t_ours = t_floor = float("inf")
+    for _ in range(max(repeats, 20)):
+        t0 = time.perf_counter()
+        got = ours()
+        t_ours = min(t_ours, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        want = theirs()
+        t_floor = min(t_floor, time.perf_counter() - t0)
+    assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+    return _case(
+        "attribution",
+        f"inside it: checking both count columns, count_column twice ({label})",
+        t_ours,
+        "plain numpy: float64, finite, >= 0",
+        t_floor,
+        "same float64 values; count_column also checks the column exists, casts in Arrow "
+        "(a new buffer) and keeps the mask of bad rows to name the first one in its error",
+    )
+
+
 def _duckdb_paths(table: Any) -> float:
     import duckdb
 
@@ -371,6 +442,7 @@ def bench_attribution(journeys: int, repeats: int, quick: bool = False) -> list[
             difference=diff,
         )
     ]
+    rows.append(_count_columns_case(table, label, repeats))
     if importlib.util.find_spec("duckdb"):
         t_duck = min(_duckdb_paths(table) for _ in range(repeats))
         rows.append(
@@ -961,6 +1033,138 @@ def _pm4py_case(path: str, label: str, t_ours: float, repeats: int, quick: bool)
     return _case("counting", case, t_ours, "pm4py discover_dfg (pandas read + DFG)", t_pm)
 
 
+# -- simulating journeys -----------------------------------------------------------------
+
+
+def simulate_floor(jm: Any, n: int, seed: int) -> dict[str, Any]:
+    """A plain numpy sampler of ``n`` journeys of a map: the floor for ``jg.simulate``.
+
+    Independent of journeygraph's chain and sampler: the move weights are read from the
+    map's moves into a dense touchpoint x (touchpoints + outcomes) table, normalised per
+    row, and stored as one flat array of cumulative bounds ``row + cumulative
+    probability``. Each step draws one uniform ``u`` per journey still on the way and
+    picks every next state with one ``searchsorted`` of ``row + u`` (clipped to the row,
+    against rounding of ``row + u`` up to ``row + 1``). The output is the same as
+    :class:`journeygraph.EventLog`'s columns without durations: customer, step, state
+    name (object, str) and outcome kind (object, ``None`` except on the last event),
+    sorted by customer and step; each event is written straight to its place (each
+    journey's start from the lengths, plus the step), which measured faster than
+    concatenating the steps and a stable ``argsort`` by customer. Journeys run until
+    absorbed (no ``max_steps``; the benchmark's maps absorb every journey).
+    """
+    import numpy as np
+
+    touchpoints = [tp.id for tp in jm.touchpoints]
+    states = touchpoints + [o.id for o in jm.outcomes]
+    where = {name: i for i, name in enumerate(states)}
+    t, width = len(touchpoints), len(states)
+    weights = np.zeros((t, width))
+    for move in jm.moves:
+        weights[where[move.source], where[move.target]] += move.weight
+    cumulative = np.cumsum(weights, axis=1) / weights.sum(axis=1)[:, None]
+    cumulative[:, -1] = 1.0
+    bounds = (np.arange(t)[:, None] + cumulative).ravel()
+    last = np.arange(t) * width + width - 1  # the flat index of each row's last state
+    entry = np.cumsum([jm.entry.get(tp, 0.0) for tp in touchpoints])
+    entry /= entry[-1]
+    names = np.array(states, dtype=object)
+    kinds = np.array([o.kind for o in jm.outcomes], dtype=object)
+
+    rng = np.random.default_rng(seed)
+    state = np.searchsorted(entry, rng.random(n), side="right")
+    journey = np.arange(n)
+    length = np.ones(n, dtype=np.int64)
+    walked = [(journey, state)]
+    while journey.size:
+        chosen = np.searchsorted(bounds, state + rng.random(journey.size), side="right")
+        np.minimum(chosen, last[state], out=chosen)
+        node = chosen - state * width
+        walked.append((journey, node))
+        length[journey] += 1
+        going = node < t
+        journey, state = journey[going], node[going]
+    ends = np.cumsum(length)
+    starts = ends - length
+    codes = np.empty(int(ends[-1]) if n else 0, dtype=np.int64)
+    for step, (who, node) in enumerate(walked):
+        codes[starts[who] + step] = node
+    outcome = np.empty(codes.size, dtype=object)  # None everywhere ...
+    outcome[ends - 1] = kinds[codes[ends - 1] - t]  # ... but on each journey's last event
+    return {
+        "customer_id": np.repeat(np.arange(n), length),
+        "step": np.arange(codes.size) - np.repeat(starts, length),
+        "touchpoint": names[codes],
+        "outcome": outcome,
+    }
+
+
+def _simulation_agrees(name: str, columns: dict[str, Any], res: Any, n: int) -> None:
+    """Outcome shares and mean moves per journey of one log against the exact chain.
+
+    Each outcome's share must lie within 4 binomial standard errors of ``jg.analyze``'s
+    absorption probability, and the mean number of moves within 4 standard errors of the
+    exact expected steps (standard error from the exact variance of the number of moves,
+    ``Analysis.steps_variance``: Kemeny & Snell, Finite Markov Chains, 3.3.5).
+    """
+    import numpy as np
+
+    ended = columns["touchpoint"][columns["outcome"] != None]  # noqa: E711
+    assert ended.size == n, f"{name}: {ended.size} of {n} journeys reached an outcome"
+    for outcome, p in res.outcome_probabilities.items():
+        share = float(np.count_nonzero(ended == outcome)) / n
+        se = (p * (1 - p) / n) ** 0.5
+        assert abs(share - p) <= 4 * se, f"{name}: {outcome} share {share} against {p}"
+    moves = columns["customer_id"].size / n - 1
+    se = (res.steps_variance / n) ** 0.5
+    assert abs(moves - res.expected_steps) <= 4 * se, (
+        f"{name}: mean moves per journey {moves} against {res.expected_steps}"
+    )
+
+
+def bench_simulate(journeys: int, repeats: int) -> list[dict[str, Any]]:
+    """``jg.simulate`` of the retail example against :func:`simulate_floor`, taking turns
+    (best of ``repeats`` each); both logs are checked against the exact chain."""
+    import numpy as np
+
+    import journeygraph as jg
+
+    jm = jg.load(ROOT / "examples" / "retail_five_a_current.yaml")
+    res = jg.analyze(jm)
+    jg.simulate(jm, 1000, seed=0)  # imports and first-call costs, off the clock
+    t_ours = t_floor = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        log = jg.simulate(jm, journeys, seed=0)
+        t_ours = min(t_ours, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        floor = simulate_floor(jm, journeys, seed=0)
+        t_floor = min(t_floor, time.perf_counter() - t0)
+    _simulation_agrees("jg.simulate", log.columns, res, journeys)
+    _simulation_agrees("the floor", floor, res, journeys)
+    same = log.columns.keys() == floor.keys() and all(
+        np.array_equal(log.columns[c], floor[c]) for c in floor
+    )
+    events = len(log)
+    check = (
+        f"both logs: outcome shares within 4 standard errors of the exact absorption "
+        f"probabilities, mean moves {events / journeys - 1:.4f} against the exact "
+        f"{res.expected_steps:.4f}; "
+        + ("the two logs are identical event by event (same seed, same stream)" if same
+           else "the two logs differ event by event (different use of the random stream)")
+    )  # fmt: skip
+    label = f"{journeys:,} journeys of the retail example, {events:,} events"
+    return [
+        _case(
+            "simulate",
+            f"jg.simulate ({label})",
+            t_ours,
+            "flat-searchsorted numpy sampler",
+            t_floor,
+            check,
+        )
+    ]
+
+
 # -- the page ----------------------------------------------------------------------------
 
 
@@ -993,6 +1197,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "analysis": "Core analysis",
         "removal": "Every removal effect of a large map",
         "counting": "Counting event logs (fit engines)",
+        "simulate": "Simulating journeys",
         "chain": "Absorbing-chain figures against PyDTMC",
         "explorer": "The explorer page",
         "suite": "The test suite",
@@ -1072,6 +1277,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cases += bench_removal(1000) if quick else bench_removal()
     if "counting" in only:
         cases += bench_counting(500 if quick else 1_000_000, repeats, quick)
+    if "simulate" in only:
+        cases += bench_simulate(3000 if quick else 1_000_000, repeats)
     if "chain" in only:
         if quick:
             cases.append(_case("chain", "absorbing chain", None, "PyDTMC", None, skipped="full runs only (it creates its own environment)"))  # fmt: skip
