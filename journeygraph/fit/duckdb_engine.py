@@ -205,10 +205,11 @@ def _count_duckdb(
     # touchpoint, outcome and segment columns: the time range comes from the footer and
     # the first appearances from the counting query.
     if footer is not None:
-        group_sql = (
-            f"SELECT CAST({q(spec.touchpoint)} AS VARCHAR) AS tp, {oc_sql} AS oc, false, false, "
-            f"false, count(*), NULL, NULL, {seg_sql} AS s FROM raw_events GROUP BY tp, oc, s"
-        )
+        # Only the columns the log has: a constant grouping column cost as much again.
+        keys = [f"CAST({q(spec.touchpoint)} AS VARCHAR)"]
+        keys += [oc_sql] if spec.outcome else []
+        keys += [seg_sql] if spec.segment else []
+        group_sql = f"SELECT {', '.join(keys)}, count(*) FROM raw_events GROUP BY ALL"
     else:
         group_sql = (
             f"WITH src AS ({src}) SELECT tp, oc, c IS NULL, t IS NULL, s IS NULL, count(*), "
@@ -219,6 +220,21 @@ def _count_duckdb(
     if len(groups) > limit:
         checks()  # too many distinct values: raises the error that names them
         groups = _run(con, group_sql).fetchall()
+    if footer is not None:  # as the scan's groups: no null flags, no times
+        groups = [
+            (
+                g[0],
+                g[1] if spec.outcome else None,
+                False,
+                False,
+                False,
+                g[-1],
+                None,
+                None,
+                g[-2] if spec.segment else "",
+            )
+            for g in groups
+        ]
     outs_set = set(outs)
     n_rows = null_c = null_t = null_s = null_tp = n_items = item_rows = 0
     min_t: Any = None
