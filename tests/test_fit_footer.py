@@ -185,23 +185,44 @@ def test_missing_statistics_several_files_and_a_cap_take_the_scan(
     capped = replace(spec, max_events=3)  # a customer is (segment, id)
     fast, slow, seen = _both(bare, capped, monkeypatch)
     assert seen == [] and fast.dropped["capped"] > 0 and _normal(fast) == _normal(slow)
-    # Several files: each would need its own footer; the folder is scanned.
+
+
+def test_several_files_use_every_footer_or_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = _log(1500, 9, outcome_column=True)
     folder = tmp_path / "folder"
     folder.mkdir()
     pq.write_table(table.slice(0, 700), folder / "a.parquet")
-    pq.write_table(table.slice(700), folder / "b.parquet")
-    monkeypatch.setattr(engine, "parquet_footer", lambda *a: pytest.fail("footer read"))
-    kw: dict[str, Any] = dict(customer_column="customer", time_column="time")
-    kw.update(touchpoint_column="touchpoint", outcome_column="result", window="24h")
-    kw.update(outcomes={"purchase": "conversion", "rival": "competitor"})
-    several = jg.fit(folder, engine="duckdb", **kw)
-    one = jg.fit(table, engine="numpy", **kw)
-    assert isinstance(several, jg.JourneyMap) and isinstance(one, jg.JourneyMap)
-    got, want = several.model_dump(), one.model_dump()
-    assert got.pop("name") == "folder" and want.pop("name") == "fitted journey"
-    assert got["metadata"]["fit"].pop("engine") == "duckdb"
-    assert want["metadata"]["fit"].pop("engine") == "numpy"
-    assert got == want
+    # The second file in milliseconds (its sub-millisecond parts cut off when written).
+    late = table.slice(700).set_column(
+        1, "time", table.column("time").slice(700).cast(pa.timestamp("ms"), safe=False)
+    )
+    pq.write_table(late, folder / "b.parquet")
+    files = [str(folder / "a.parquet"), str(folder / "b.parquet")]
+    spec = _spec(outcome="result", window="24h", segment="segment")
+    seen: list[Footer | None] = []
+
+    def spy(*args: Any) -> Footer | None:
+        seen.append(parquet_footer(*args))
+        return seen[-1]
+
+    def count(footer: Any) -> Counts:
+        monkeypatch.setattr(engine, "parquet_footer", footer)
+        return engine.count_duckdb(None, spec, str(folder), kind="parquet", files=files)
+
+    fast, slow = count(spy), count(lambda *a: None)
+    assert [f is not None and f.rows for f in seen] == [700, table.num_rows - 700]
+    assert _normal(fast) == _normal(slow)
+    # Independent: the same rows in one table, counted by the numpy engine.
+    whole = pa.concat_tables([table.slice(0, 700), late.cast(table.schema)])
+    assert _normal(fast) == _normal(count_arrow(whole, spec, str(folder)))
+    # A file without the segment column: read by name, its rows get a null segment.
+    pq.write_table(late.drop_columns(["segment"]), folder / "b.parquet")
+    seen.clear()
+    fast, slow = count(spy), count(lambda *a: None)
+    assert seen[-1] is None and _normal(fast) == _normal(slow)
+    assert fast.dropped["null_segment"] == table.num_rows - 700
 
 
 def test_the_default_end_of_observation_is_the_last_event_not_the_last_row(

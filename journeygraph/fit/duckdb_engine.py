@@ -9,7 +9,7 @@ from typing import Any
 from journeygraph._optional import require
 from journeygraph._progress import Progress
 from journeygraph.errors import EventLogError
-from journeygraph.fit.footer import parquet_footer
+from journeygraph.fit.footer import Footer, parquet_footer
 from journeygraph.fit.spec import (
     _NOT_A_TIME,
     AWARE_PATTERN,
@@ -96,7 +96,7 @@ _FOOTER_UNITS = {
 }
 
 
-def _epoch_us(value: Any, unit: str) -> int | None:
+def _epoch_us(value: int, unit: str) -> int:
     """A raw Parquet timestamp in microseconds, exactly as :func:`_duckdb_time`'s SQL reads it.
 
     Milliseconds are multiplied; nanoseconds are rounded down. Both maps keep order, so
@@ -105,13 +105,34 @@ def _epoch_us(value: Any, unit: str) -> int | None:
     >>> _epoch_us(-1500, "nanoseconds"), _epoch_us(1500, "nanoseconds"), _epoch_us(2, "milliseconds")
     (-2, 1, 2000)
     """
-    if value is None:
-        return None
     if unit == "milliseconds":
         return int(value) * 1000
     if unit == "nanoseconds":
         return int(value) // 1000
     return int(value)
+
+
+def _footer_of(paths: list[str], columns: list[str], spec: Spec, time_type: str) -> Footer | None:
+    """What the footers of the Parquet files prove together, times in microseconds.
+
+    ``None`` unless every file's footer proves that the customer, time and segment
+    columns hold no null, each file has exactly the columns DuckDB reads (so reading
+    them by name adds no null), and each time unit is one DuckDB reads as ``time_type``.
+    """
+    no_nulls = [spec.customer, spec.time, *([spec.segment] if spec.segment else [])]
+    rows = 0
+    earliest: int | None = None
+    latest: int | None = None
+    for path in paths:
+        footer = parquet_footer(path, columns, no_nulls, spec.time)
+        if footer is None or footer.unit not in _FOOTER_UNITS[time_type]:
+            return None
+        rows += footer.rows
+        if footer.earliest is not None and footer.latest is not None:
+            lo, hi = _epoch_us(footer.earliest, footer.unit), _epoch_us(footer.latest, footer.unit)
+            earliest = lo if earliest is None else min(earliest, lo)
+            latest = hi if latest is None else max(latest, hi)
+    return Footer(rows, "microseconds", earliest, latest)
 
 
 def _run(con: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
@@ -179,12 +200,8 @@ def _count_duckdb(
     ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
     checks = _cardinality_checks(con, src, spec, where, in_outs, out_params)
     footer = None
-    if kind == "parquet" and len(paths) == 1 and spec.max_events is None:
-        if time_type in _FOOTER_UNITS:
-            no_nulls = [spec.customer, spec.time, *([spec.segment] if spec.segment else [])]
-            footer = parquet_footer(paths[0], [row[0] for row in described], no_nulls, spec.time)
-            if footer is not None and footer.unit not in _FOOTER_UNITS[time_type]:
-                footer = None
+    if kind == "parquet" and spec.max_events is None and time_type in _FOOTER_UNITS:
+        footer = _footer_of(paths, [row[0] for row in described], spec, time_type)
     if spec.outcome:
         tp_item = "tp IS NOT NULL"
         oc_item = "oc IS NOT NULL"
@@ -296,10 +313,7 @@ def _count_duckdb(
         # enough to pack the sort key, but the default end of observation must be the
         # last event's time. It is the footer's latest time when every row is an event;
         # otherwise it is read (only when a window needs it).
-        min_t, max_t = (
-            _epoch_us(footer.earliest, footer.unit),
-            _epoch_us(footer.latest, footer.unit),
-        )
+        min_t, max_t = footer.earliest, footer.latest
         if until is None and spec.window is not None and item_rows != n_rows:
             last = _run(
                 con, f"WITH src AS ({src}), items AS ({items}) SELECT max(t) FROM items", out_params
