@@ -9,7 +9,7 @@ from typing import Any
 from journeygraph._optional import require
 from journeygraph._progress import Progress
 from journeygraph.errors import EventLogError
-from journeygraph.fit.footer import Footer, parquet_footer
+from journeygraph.fit.footer import parquet_footer
 from journeygraph.fit.spec import (
     _NOT_A_TIME,
     AWARE_PATTERN,
@@ -85,56 +85,6 @@ def count_duckdb(
         con.close()
 
 
-#: The time types whose range the Parquet footer gives (:mod:`journeygraph.fit.footer`),
-#: with the Parquet units DuckDB reads as each: times that :func:`_duckdb_time` turns into
-#: microseconds without a cast (nanoseconds rounded down).
-_FOOTER_UNITS = {
-    "TIMESTAMP": ("milliseconds", "microseconds"),
-    "TIMESTAMP WITH TIME ZONE": ("milliseconds", "microseconds"),
-    "TIMESTAMP_NS": ("nanoseconds",),
-    "TIMESTAMPTZ_NS": ("nanoseconds",),
-}
-
-
-def _epoch_us(value: int, unit: str) -> int:
-    """A raw Parquet timestamp in microseconds, exactly as :func:`_duckdb_time`'s SQL reads it.
-
-    Milliseconds are multiplied; nanoseconds are rounded down. Both maps keep order, so
-    the footer's smallest and largest raw values give the smallest and largest times.
-
-    >>> _epoch_us(-1500, "nanoseconds"), _epoch_us(1500, "nanoseconds"), _epoch_us(2, "milliseconds")
-    (-2, 1, 2000)
-    """
-    if unit == "milliseconds":
-        return int(value) * 1000
-    if unit == "nanoseconds":
-        return int(value) // 1000
-    return int(value)
-
-
-def _footer_of(paths: list[str], columns: list[str], spec: Spec, time_type: str) -> Footer | None:
-    """What the footers of the Parquet files prove together, times in microseconds.
-
-    ``None`` unless every file's footer proves that the customer, time and segment
-    columns hold no null, each file has exactly the columns DuckDB reads (so reading
-    them by name adds no null), and each time unit is one DuckDB reads as ``time_type``.
-    """
-    no_nulls = [spec.customer, spec.time, *([spec.segment] if spec.segment else [])]
-    rows = 0
-    earliest: int | None = None
-    latest: int | None = None
-    for path in paths:
-        footer = parquet_footer(path, columns, no_nulls, spec.time)
-        if footer is None or footer.unit not in _FOOTER_UNITS[time_type]:
-            return None
-        rows += footer.rows
-        if footer.earliest is not None and footer.latest is not None:
-            lo, hi = _epoch_us(footer.earliest, footer.unit), _epoch_us(footer.latest, footer.unit)
-            earliest = lo if earliest is None else min(earliest, lo)
-            latest = hi if latest is None else max(latest, hi)
-    return Footer(rows, "microseconds", earliest, latest)
-
-
 def _run(con: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
     """Execute with only the parameters the statement uses (DuckDB wants them exact)."""
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
@@ -155,7 +105,6 @@ def _count_duckdb(
     # DuckDB's own bar prints to stdout (where a CLI's --json goes); ours uses stderr.
     _run(con, "SET enable_progress_bar = false")
     bar.phase("statistics")
-    paths = list(files)
     # DuckDB globs every file name it reads: a name holding * ? [ is a pattern there,
     # so escape them into one-character classes ('events[2024].csv' stays that file).
     files = [re.sub(r"([*?\[])", r"[\1]", f) for f in files]
@@ -200,8 +149,10 @@ def _count_duckdb(
     ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
     checks = _cardinality_checks(con, src, spec, where, in_outs, out_params)
     footer = None
-    if kind == "parquet" and spec.max_events is None and time_type in _FOOTER_UNITS:
-        footer = _footer_of(paths, [row[0] for row in described], spec, time_type)
+    if kind == "parquet" and spec.max_events is None and not numeric:
+        no_nulls = [spec.customer, spec.time, *([spec.segment] if spec.segment else [])]
+        columns = [row[0] for row in described]
+        footer = parquet_footer(con, files, columns, no_nulls, (spec.time, time_type, time_sql))
     if spec.outcome:
         tp_item = "tp IS NOT NULL"
         oc_item = "oc IS NOT NULL"
