@@ -9,6 +9,7 @@ from typing import Any
 from journeygraph._optional import require
 from journeygraph._progress import Progress
 from journeygraph.errors import EventLogError
+from journeygraph.fit.footer import parquet_footer
 from journeygraph.fit.spec import (
     _NOT_A_TIME,
     AWARE_PATTERN,
@@ -32,6 +33,16 @@ from journeygraph.fit.spec import (
 )
 
 __all__ = ["count_duckdb", "quote_ident"]
+
+#: Each segment's figures in :attr:`Counts.segments` before duplicates are known.
+_SEGMENT_FIGURES = (
+    "input_rows",
+    "null_customer",
+    "null_time",
+    "null_touchpoint",
+    "items",
+    "capped",
+)
 
 
 # -- DuckDB engine --------------------------------------------------------------------
@@ -137,6 +148,11 @@ def _count_duckdb(
     )
     ok = "c IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL"
     checks = _cardinality_checks(con, src, spec, where, in_outs, out_params)
+    footer = None
+    if kind == "parquet" and spec.max_events is None and not numeric:
+        no_nulls = [spec.customer, spec.time, *([spec.segment] if spec.segment else [])]
+        columns = [row[0] for row in described]
+        footer = parquet_footer(con, files, columns, no_nulls, (spec.time, time_type, time_sql))
     if spec.outcome:
         tp_item = "tp IS NOT NULL"
         oc_item = "oc IS NOT NULL"
@@ -152,25 +168,52 @@ def _count_duckdb(
         )
 
     # One scan for every statistic: GROUP BY the touchpoint/outcome values and null flags
-    # (a few rows per distinct value), then add up in Python.
-    group_sql = (
-        f"WITH src AS ({src}) SELECT tp, oc, c IS NULL, t IS NULL, s IS NULL, count(*), "
-        "min(t), max(t) FROM src GROUP BY ALL"
-    )
+    # (a few rows per distinct value), then add up in Python. When the Parquet footer
+    # proves that no customer, time or segment is null, the scan reads only the
+    # touchpoint, outcome and segment columns: the time range comes from the footer and
+    # the first appearances from the counting query.
+    if footer is not None:
+        # Only the columns the log has: a constant grouping column cost as much again.
+        keys = [f"CAST({q(spec.touchpoint)} AS VARCHAR)"]
+        keys += [oc_sql] if spec.outcome else []
+        keys += [seg_sql] if spec.segment else []
+        group_sql = f"SELECT {', '.join(keys)}, count(*) FROM raw_events GROUP BY ALL"
+    else:
+        group_sql = (
+            f"WITH src AS ({src}) SELECT tp, oc, c IS NULL, t IS NULL, s IS NULL, count(*), "
+            "min(t), max(t), NULL FROM src GROUP BY ALL"
+        )
     limit = 8 * (spec.max_touchpoints + len(outs) + 2) * (len(outs) + 2 if spec.outcome else 1)
     groups = _run(con, f"{group_sql} LIMIT $lim", {"lim": limit + 1}).fetchall()
     if len(groups) > limit:
         checks()  # too many distinct values: raises the error that names them
         groups = _run(con, group_sql).fetchall()
+    if footer is not None:  # as the scan's groups: no null flags, no times
+        groups = [
+            (
+                g[0],
+                g[1] if spec.outcome else None,
+                False,
+                False,
+                False,
+                g[-1],
+                None,
+                None,
+                g[-2] if spec.segment else "",
+            )
+            for g in groups
+        ]
     outs_set = set(outs)
-    n_rows = null_c = null_t = null_s = null_tp = n_items = 0
+    n_rows = null_c = null_t = null_s = null_tp = n_items = item_rows = 0
     min_t: Any = None
     max_t: Any = None
     touch_set: set[str] = set()
     first_seen: dict[str, float] = {}
     unknown: set[str] = set()
     clash: set[str] = set()
-    for tp, oc, no_c, no_t, no_s, n, lo, hi in groups:
+    # With the footer, each segment's figures come from the same groups.
+    seg_figures: dict[str, dict[str, int]] = {}
+    for tp, oc, no_c, no_t, no_s, n, lo, hi, seg in groups:
         n_rows += n
         if spec.outcome:
             if oc is not None and oc not in outs_set:
@@ -186,11 +229,18 @@ def _count_duckdb(
         tp_event = tp is not None and (spec.outcome is not None or tp not in outs_set)
         if tp is None and not oc_event:
             null_tp += n
+        n_items += n * (int(tp_event) + int(oc_event))
+        if footer is not None:
+            item_rows += n if tp_event or oc_event else 0
+            figures = seg_figures.setdefault(str(seg), dict.fromkeys(_SEGMENT_FIGURES, 0))
+            figures["input_rows"] += n
+            figures["null_touchpoint"] += n if tp is None and not oc_event else 0
+            figures["items"] += n * (int(tp_event) + int(oc_event))
         if tp_event:
             touch_set.add(tp)
-            first_seen[tp] = min(first_seen.get(tp, float(lo)), float(lo))
-        n_items += n * (int(tp_event) + int(oc_event))
-        if tp_event or oc_event:
+            if lo is not None:
+                first_seen[tp] = min(first_seen.get(tp, float(lo)), float(lo))
+        if (tp_event or oc_event) and lo is not None:
             min_t = lo if min_t is None else min(min_t, lo)
             max_t = hi if max_t is None else max(max_t, hi)
     _unknown_outcomes(sorted(unknown), spec, where)
@@ -203,7 +253,23 @@ def _count_duckdb(
         "null_segment": int(null_s),
         "null_touchpoint": int(null_tp),
     }
+    if footer is not None and n_rows != footer.rows:  # not the footer of the file read
+        raise EventLogError(
+            f"{where}: the file changed while it was read ({footer.rows} rows in its "
+            f"footer, {n_rows} read); fit it again once it is written"
+        )
     until = parse_instant(spec.observed_until, numeric)
+    if footer is not None and n_items:
+        # The footer's range is of all rows, a superset of the events' range: exact
+        # enough to pack the sort key, but the default end of observation must be the
+        # last event's time. It is the footer's latest time when every row is an event;
+        # otherwise it is read (only when a window needs it).
+        min_t, max_t = footer.earliest, footer.latest
+        if until is None and spec.window is not None and item_rows != n_rows:
+            last = _run(
+                con, f"WITH src AS ({src}), items AS ({items}) SELECT max(t) FROM items", out_params
+            ).fetchone()[0]
+            until = float(last)
     if until is None and max_t is not None:
         until = float(max_t)
     gap = parse_duration(spec.gap, "gap", numeric)
@@ -238,7 +304,9 @@ def _count_duckdb(
         capped_rows = sum(int(r[1]) for r in res)
     segments: dict[str, dict[str, int]] = {}
     segment_capped: dict[str, list[str]] = {}
-    if spec.segment is not None:
+    if spec.segment is not None and footer is not None:
+        segments = seg_figures
+    elif spec.segment is not None:
         segments, segment_capped = _duckdb_segments(con, src, spec, in_outs, out_params)
         for r in res if spec.max_events is not None else []:
             segments[str(r[2])]["capped"] += int(r[1])
@@ -275,15 +343,24 @@ def _count_duckdb(
     # The times themselves matter only for a gap, a window (censoring) or durations;
     # otherwise the packed key's order, its code and whether a neighbour exists suffice.
     need_t = timed or gap is not None or window is not None
+    # With the footer, each group's earliest event (its packed key or time) gives the
+    # first appearances: the same events as the statistics scan's (no cap here).
+    first = footer is not None
     sql = _duckdb_count_sql(
-        src, items, spec, packed, dedupe=first_dedupe, durations=timed, need_t=need_t
+        src, items, spec, packed, dedupe=first_dedupe, durations=timed, need_t=need_t, first=first
     )
     rows_raw = _run(con, sql, params).fetchall()
     if not first_dedupe and any(r[7] for r in rows_raw):
         sql = _duckdb_count_sql(
-            src, items, spec, packed, dedupe=True, durations=timed, need_t=need_t
+            src, items, spec, packed, dedupe=True, durations=timed, need_t=need_t, first=first
         )
         rows_raw = _run(con, sql, params).fetchall()
+    if first:
+        for r in rows_raw:
+            if r[2] < n_touchpoints:
+                when = float((r[-1] >> params["B"]) + params["tmin"] if packed else r[-1])
+                name = names[r[2]]
+                first_seen[name] = min(first_seen.get(name, when), when)
     durations: dict[tuple[str, str | None, str, str], tuple[float, int, float | None]] = {}
     rows: list[tuple[str, str | None, str, bool, bool, int, str | None, int]] = []
     for r in rows_raw:
@@ -389,6 +466,7 @@ def _duckdb_count_sql(
     dedupe: bool,
     durations: bool = False,
     need_t: bool = True,
+    first: bool = False,
 ) -> str:
     """The counting query: one window over each customer's events, then GROUP BY.
 
@@ -396,6 +474,9 @@ def _duckdb_count_sql(
     than carried through its sort (the window was 1.3-1.8x slower with it). Without
     ``need_t`` (no gap, no window, no durations) a packed key is not unpacked into
     times: only the codes and whether a next event exists are used.
+
+    With ``first``, the last column is each group's earliest event: its packed key, or
+    its time when the key is not packed.
 
     Columns: see :func:`_duckdb_final`.
     """
@@ -436,7 +517,8 @@ def _duckdb_count_sql(
     n_cust_sql = f"count(*) OVER (PARTITION BY {part})" if spec.max_events is not None else "0"
     cap_sql = "WHERE n_cust <= $cap" if spec.max_events is not None else ""
     prev_sql = "CASE WHEN NOT st THEN pc END" if spec.order == 2 else "CAST(NULL AS BIGINT)"
-    final = _duckdb_final(prev_sql, durations)
+    final = _duckdb_final(prev_sql, durations, first)
+    first_sql = (", k AS fk" if packed else ", t AS fk") if first else ""
     return f"""
         WITH src AS ({src}),
         items AS ({items}),
@@ -446,9 +528,9 @@ def _duckdb_count_sql(
             FROM e
             WINDOW win AS (PARTITION BY {part} ORDER BY {order})
         ),
-        u AS (SELECT {seg_out}, n_cust, {unpack} FROM w {cap_sql}),
+        u AS (SELECT {seg_out}, n_cust, {unpack}{first_sql} FROM w {cap_sql}),
         f AS (
-            SELECT s, t, code, pc, nc, nt, dup, code >= $ntouch AS o, nc >= $ntouch AS nxo,
+            SELECT s, t, code, pc, nc, nt, dup, code >= $ntouch AS o, nc >= $ntouch AS nxo{", fk" if first else ""},
                 (pc IS NULL OR pc >= $ntouch
                     OR (CAST($gap AS DOUBLE) IS NOT NULL AND t - pt > CAST($gap AS DOUBLE)))
                     AS st,
@@ -461,12 +543,13 @@ def _duckdb_count_sql(
     """
 
 
-def _duckdb_final(prev_sql: str, timed: bool) -> str:
+def _duckdb_final(prev_sql: str, timed: bool, first: bool = False) -> str:
     """The last SELECT of the counting query: one GROUP BY of every event by move.
 
     Columns: segment, previous, code, kind, next, count, how many of them start a
     journey, how many are duplicates (only without ``dedupe``); with ``timed`` also the
-    gap sum and lower median of the group (moves only). Counting the journey starts and
+    gap sum and lower median of the group (moves only); with ``first`` last the group's
+    smallest ``fk`` (its earliest event). Counting the journey starts and
     duplicates in the group, rather than grouping by them, lets the gaps of a move be
     aggregated in the same single grouping (a second grouping set cost a second hash
     aggregation: 8.1 s against 10.5 s for the whole query on a loaded machine, 5.5M
@@ -481,6 +564,7 @@ def _duckdb_final(prev_sql: str, timed: bool) -> str:
             END"""
     gap = "CASE WHEN NOT o AND NOT en THEN nt - t END"
     timed_sql = f", sum({gap}) AS gsum, quantile_disc({gap}, 0.5) AS gmed" if timed else ""
+    timed_sql += ", min(fk) AS first" if first else ""
     return f"""
         SELECT s, {prev_sql} AS prev, code, {kind} AS kind,
             CASE WHEN NOT o AND NOT en THEN nc END AS nxt, count(*) AS n,
@@ -494,8 +578,11 @@ def _duckdb_final(prev_sql: str, timed: bool) -> str:
 def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool, str]:
     """(numeric?, SQL expression giving microseconds or numbers) for the time column."""
     col = quote_ident(spec.time)
-    if time_type.startswith("TIMESTAMP_NS"):
-        return False, f"epoch_ns({col}) // 1000"
+    if time_type in ("TIMESTAMP_NS", "TIMESTAMPTZ_NS"):
+        # Nanoseconds rounded down to microseconds, as in the other engines: `//` alone
+        # rounds toward zero (before 1970) and a cast to TIMESTAMPTZ to the nearest.
+        ns = f"epoch_ns({col})"
+        return False, f"({ns} // 1000 - CASE WHEN {ns} % 1000 < 0 THEN 1 ELSE 0 END)"
     if time_type in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
         return False, f"epoch_us({col})"  # naive timestamps are UTC: no cast needed
     if time_type.startswith("TIMESTAMP"):
