@@ -125,3 +125,25 @@ def test_a_forked_child_fits_with_its_own_database_and_exits_cleanly(tmp_path: P
     status, parent_ok = done.stdout.split()
     assert status == "0"  # not 11 (SIGSEGV) or 3 (a wrong count in the child)
     assert parent_ok == "True"
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_file_rewritten_between_the_statistics_and_the_count_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    # Each event's code comes from a join with the touchpoints the statistics found: a
+    # touchpoint written into the file after them would have no code. The count must
+    # notice, not leave those events out.
+    path = _write(tmp_path / f"log{suffix}", 4, ["ad", "site"])
+    run = engine._run
+
+    def rewrite_first(con: object, sql: str, params: dict[str, object] | None = None) -> object:
+        if "CREATE TEMP TABLE jg_names" in sql:
+            _write(path, 4, ["ad", "store"])  # same rows, one touchpoint renamed
+        return run(con, sql, params)
+
+    monkeypatch.setattr(engine, "_run", rewrite_first)
+    with pytest.raises(
+        jg.EventLogError, match=rf"log\{suffix}: the file changed while it was read"
+    ):
+        _fit(path, "duckdb")

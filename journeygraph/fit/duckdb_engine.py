@@ -54,7 +54,7 @@ _SEGMENT_FIGURES = (
 #: new in-memory database starts its own threads and takes fresh memory from the
 #: system: 0.08-0.12 s of a 0.6 s fit of 5.5M events on the benchmark machine. Each fit
 #: opens its own connection to it, and everything a fit creates there is temporary
-#: (views, the touchpoint type, the name table), so it goes with the connection and
+#: (views, the name table of event codes), so it goes with the connection and
 #: fits on several threads do not see each other's.
 _kept: tuple[int, Any] | None = None
 _kept_lock = threading.Lock()
@@ -315,15 +315,16 @@ def _count_duckdb(
         return Counts([], int(n_rows), dropped, [], "duckdb")
 
     # Event codes: touchpoints in code-point order, then outcomes in code-point order, so
-    # ordering by (time, code) is the documented tie rule; an ENUM makes the cast cheap.
+    # ordering by (time, code) is the documented tie rule. The counting query finds each
+    # event's code by a join with this table: 0.03 s for 5.5M events, where a cast to
+    # an ENUM of the names took 0.10 s.
     names = touch + sorted(outs)
     n_touchpoints = len(touch)
     _run(
         con,
-        "CREATE TEMP TABLE jg_names AS SELECT unnest($v) AS v, generate_subscripts($v, 1) AS i",
+        "CREATE TEMP TABLE jg_names AS SELECT unnest($v) AS v, generate_subscripts($v, 1) - 1 AS i",
         {"v": names},
     )
-    _run(con, "CREATE TEMP TYPE jg_item AS ENUM (SELECT v FROM jg_names ORDER BY i)")
 
     capped: list[str] = []
     capped_rows = 0
@@ -383,6 +384,12 @@ def _count_duckdb(
     how = {"durations": timed, "first": first, "gap": gap is not None, "window": window is not None}
     sql = _duckdb_count_sql(src, items, spec, packed, dedupe=first_dedupe, **how)
     rows_raw = _run(con, sql, params).fetchall()
+    if not first_dedupe and sum(r[5] for r in rows_raw) != n_items:
+        # Every event has its code, or the log now holds a value the statistics did not.
+        raise EventLogError(
+            f"{where}: the file changed while it was read ({n_items} events in one pass, "
+            f"{sum(r[5] for r in rows_raw)} in the next); fit it again once it is written"
+        )
     if not first_dedupe and any(r[7] for r in rows_raw):
         sql = _duckdb_count_sql(src, items, spec, packed, dedupe=True, **how)
         rows_raw = _run(con, sql, params).fetchall()
@@ -515,10 +522,10 @@ def _duckdb_count_sql(
 
     Columns: see :func:`_duckdb_final`.
     """
-    code = "enum_code(CAST(item AS jg_item))"
+    named = "FROM items JOIN jg_names ON item = v"  # i: the event's code
     seg = "s, " if spec.segment is not None else ""
     if packed:
-        key = f"SELECT {seg}c, (t - $tmin) * $K + {code} AS k FROM items"
+        key = f"SELECT {seg}c, (t - $tmin) * $K + i AS k {named}"
         cols = f"{seg}c, k"
         order = "k"
         lagged = "lag(k) OVER win AS pk, lead(k) OVER win AS nk"
@@ -529,7 +536,7 @@ def _duckdb_count_sql(
             "nt": "((nk >> $B) + $tmin)", "fk": "k",
         }  # fmt: skip
     else:
-        key = f"SELECT {seg}c, t, {code} AS code FROM items"
+        key = f"SELECT {seg}c, t, i AS code {named}"
         cols = f"{seg}c, t, code"
         order = "t, code"
         lagged = (
