@@ -273,7 +273,8 @@ class MapDiff:
             lines.append(w("s_steps", before=f"{steps.before:.2f}", after=f"{steps.after:.2f}"))
         hours = self.metrics.get("expected_hours")
         if hours is not None and hours.delta is not None and abs(hours.delta) > 1e-9:
-            lines.append(w("s_hours", before=_duration(hours.before), after=_duration(hours.after)))
+            was, now = _duration(hours.before, lang), _duration(hours.after, lang)
+            lines.append(w("s_hours", before=was, after=now))
 
         leak_before = self.current_analysis.leaks
         if leak_before:
@@ -931,10 +932,13 @@ def _pct_change(m: MetricDelta, pts: str = "pts") -> str:
     return f"{before:.1%} -> {after:.1%} ({(after - before) * 100:+.1f} {pts})"
 
 
-def _duration(hours: float | None) -> str:
+def _duration(hours: float | None, lang: str = "en") -> str:
+    from journeygraph.draw.words import word
+
     if hours is None or not math.isfinite(hours):
         return "n/a"
-    return f"{hours:.1f} hours"  # one unit, as Analysis.summary() prints time
+    # One unit, as Analysis.summary() prints time.
+    return word(lang, "s_duration", value=f"{hours:.1f}")
 
 
 def _move_dict(m: MoveChange) -> dict[str, Any]:

@@ -1185,3 +1185,44 @@ def test_hangul_fits_its_boxes_in_every_canvas_view(view: str) -> None:
     if view == "comparison-full":  # 결제's two pains are gone in the future map
         assert "".join(root.itertext()).count("✓ 해결") == 2
         assert "resolved" not in "".join(root.itertext())
+
+
+def _hours_tile(obj: object, lang: str) -> str:
+    root = parse(str(jg.render(obj, view="canvas", preset="slide", lang=lang)))  # type: ignore[arg-type]
+    head = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "headline")
+    return next(
+        squash(" ".join(g.itertext())) for g in head if "figure-hours" in (g.get("class") or "")
+    )
+
+
+def test_journey_time_is_in_the_canvas_language() -> None:
+    # Days (the B2B maps: weeks to close) and hours (the same moves in minutes), in
+    # English and Korean: the same figures, each with its unit in the canvas language.
+    current = jg.load(EXAMPLES / "b2b_saas_current.yaml")
+    future = jg.load(EXAMPLES / "b2b_saas_future.yaml")
+
+    def in_minutes(jm: jg.JourneyMap) -> jg.JourneyMap:
+        data = jm.model_dump(mode="json")
+        for move in data["moves"]:
+            if move.get("duration"):
+                move["duration"]["unit"] = "minute"
+        return jg.JourneyMap(**data)
+
+    for pair, en_unit, ko_unit in (
+        ((current, future), "d", "일"),
+        ((in_minutes(current), in_minutes(future)), "h", "시간"),
+    ):
+        diff = jg.compare(*pair)
+        en, ko = _hours_tile(diff, "en"), _hours_tile(diff, "ko")
+        numbers = re.findall(r"[+−]?\d+\.\d+", en)
+        assert len(numbers) == 3 and re.findall(r"[+−]?\d+\.\d+", ko) == numbers, (en, ko)
+        assert len(re.findall(rf"\d{en_unit}", en)) == 3, en  # squashed: no spaces
+        # "여정 시간" (journey time) is the tile's title; each figure carries the unit.
+        assert len(re.findall(rf"\d{ko_unit}", ko)) == 3 and not re.search(r"\d[dh]", ko), ko
+        summary = diff.summary(lang="ko")
+        line = next(x for x in summary.splitlines() if x.startswith("기대 여정 시간"))
+        assert re.fullmatch(r"기대 여정 시간 \d+\.\d시간 -> \d+\.\d시간", line), line
+        assert "hours" not in summary
+    # One map's canvas (no comparison) too.
+    ko = _hours_tile(jg.analyze(in_minutes(current)), "ko")
+    assert re.search(r"\d시간", ko) and not re.search(r"\dh", ko), ko

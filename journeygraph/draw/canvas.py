@@ -680,9 +680,9 @@ def _headline(scene: Scene, lang: str) -> str | None:
         if fig is None:
             continue
         if key == "hours":
-            value = _hours(fig.value)
+            value = _hours(fig.value, lang)
             if fig.before is not None:
-                value = f"{_hours(fig.before)} → {value}"
+                value = f"{_hours(fig.before, lang)} → {value}"
         else:
             d = fig.places()
             value = _pct_short(fig.value, d)
@@ -695,10 +695,10 @@ def _headline(scene: Scene, lang: str) -> str | None:
     return " · ".join(parts) or None
 
 
-def _hours(hours: float) -> str:
+def _hours(hours: float, lang: str) -> str:
     if hours >= 48:
-        return f"{hours / 24:.0f} d"
-    return f"{hours:.1f} h"
+        return word(lang, "unit_d", value=f"{hours / 24:.0f}")
+    return word(lang, "unit_h", value=f"{hours:.1f}")
 
 
 #: Figures where a fall is the better news (the tile's change is coloured by it).
@@ -721,7 +721,9 @@ def _tiles(scene: Scene, lang: str) -> list[_Tile]:
         def show(value: float, key: str = key, days: bool = days, d: int = d) -> str:
             if key != "hours":
                 return _pct_short(value, d)
-            return f"{value / 24:.{d}f} d" if days else f"{value:.{d}f} h"
+            if days:
+                return word(lang, "unit_d", value=f"{value / 24:.{d}f}")
+            return word(lang, "unit_h", value=f"{value:.{d}f}")
 
         value = show(fig.value)
         delta: str | None = None
