@@ -80,7 +80,8 @@ def _leave_parents_database() -> None:
     _kept_lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_leave_parents_database)
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_leave_parents_database)
 
 
 def quote_ident(name: str) -> str:
