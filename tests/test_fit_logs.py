@@ -278,3 +278,24 @@ def test_ctrl_c_in_duckdb_is_a_keyboard_interrupt(
     monkeypatch.setattr(duckdb_engine, "_count_duckdb", interrupted)
     with pytest.raises(KeyboardInterrupt):
         jg.fit(FAR, **KW, engine="duckdb")
+
+
+@pytest.mark.parametrize("column_type", ["UUID", "BOOLEAN", "BLOB"])
+def test_a_time_column_of_another_type_names_its_type(column_type: str, tmp_path: Path) -> None:
+    # Not a number in disguise: UUID used to be read as one (its name starts with U, as
+    # the unsigned integer types' do) and failed deep inside the counting query.
+    import duckdb
+
+    path = tmp_path / "log.parquet"
+    value = {"UUID": "gen_random_uuid()", "BOOLEAN": "true", "BLOB": "'\\x01'::BLOB"}[column_type]
+    duckdb.connect().execute(
+        f"COPY (SELECT c, {value} AS t, tp FROM (VALUES (1, 'ad'), (1, 'buy'), (2, 'ad')) "
+        f"v(c, tp)) TO '{path}'"
+    )
+    with pytest.raises(
+        jg.EventLogError, match=rf"time column 't' has type {column_type}; it must hold"
+    ):
+        jg.fit(
+            path, customer_column="c", time_column="t", touchpoint_column="tp",
+            outcomes={"buy": "conversion"}, engine="duckdb",
+        )  # fmt: skip

@@ -652,71 +652,70 @@ def _duckdb_time(con: Any, spec: Spec, where: str, time_type: str) -> tuple[bool
         return False, f"epoch_us(CAST({col} AS TIMESTAMPTZ))"
     if time_type == "DATE":
         return False, f"epoch_us(CAST({col} AS TIMESTAMP))"
-    numeric_types = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE")
-    if time_type in numeric_types or time_type.startswith(("DECIMAL", "UTINYINT", "U")):
-        bad = _run(
+
+    def first_row(test: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """The first row (1-based) whose time ``v`` passes ``test``, and that time.
+
+        Only called once a count found one: numbering the rows is a window over the
+        whole log (0.4-0.5 s of a 1.8 s fit of 1M events from CSV)."""
+        row = _run(
             con,
-            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, CAST({col} AS DOUBLE) AS v "
-            "FROM raw_events) WHERE NOT isfinite(v) LIMIT 1",
+            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
+            f"WHERE v IS NOT NULL AND ({test.format(v='v')}) ORDER BY rn LIMIT 1",
+            params,
         ).fetchone()
-        if bad:
-            raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a finite number")
+        return int(row[0]), row[1]
+
+    def count(test: str, params: dict[str, Any] | None = None) -> int:
+        sql = f"SELECT count(*) FILTER (WHERE {test.format(v=col)}) FROM raw_events"
+        return int(_run(con, sql, params).fetchone()[0])
+
+    not_finite = "NOT isfinite(CAST({v} AS DOUBLE))"
+    if time_type in ("FLOAT", "DOUBLE"):
+        if count(not_finite):
+            row, value = first_row(not_finite)
+            raise _bad_time(where, spec.time, row, value, "not a finite number")
         return True, f"CAST({col} AS DOUBLE)"
+    integers = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+    if time_type.removeprefix("U") in integers or time_type.startswith("DECIMAL"):
+        return True, f"CAST({col} AS DOUBLE)"  # always finite
     if time_type != "VARCHAR":
         raise EventLogError(
             f"{where}: time column {spec.time!r} has type {time_type}; it must hold "
             "timestamps, dates, ISO 8601 text or numbers"
         )
-    present, numeric = _run(
+    # Text: one scan counts what each check needs.
+    number = "regexp_full_match({v}, $n)"
+    bad_time = "NOT regexp_full_match({v}, $p) OR TRY_CAST({v} AS TIMESTAMPTZ) IS NULL"
+    aware_time = "regexp_matches({v}, $a)"
+    patterns = {"n": NUMBER_PATTERN, "p": TIME_PATTERN, "a": AWARE_PATTERN}
+    present, numeric, bad, aware, naive = _run(
         con,
-        f"SELECT count({col}), count(*) FILTER (WHERE regexp_full_match({col}, $n)) "
-        "FROM raw_events",
-        {"n": NUMBER_PATTERN},
+        f"SELECT count({col}), count(*) FILTER (WHERE {number.format(v=col)}), "
+        f"count(*) FILTER (WHERE {col} IS NOT NULL AND ({bad_time.format(v=col)})), "
+        f"count(*) FILTER (WHERE {aware_time.format(v=col)}), "
+        f"count(*) FILTER (WHERE NOT {aware_time.format(v=col)}) FROM raw_events",
+        patterns,
     ).fetchone()
     if present and numeric and present != numeric and 2 * numeric >= present:
         # Mostly numbers: name the first value that is not one.
-        bad = _run(
-            con,
-            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
-            "WHERE v IS NOT NULL AND NOT regexp_full_match(v, $n) ORDER BY rn LIMIT 1",
-            {"n": NUMBER_PATTERN},
-        ).fetchone()
-        raise _bad_time(where, spec.time, int(bad[0]), bad[1], _NOT_A_TIME)
+        row, value = first_row(f"NOT {number}", {"n": NUMBER_PATTERN})
+        raise _bad_time(where, spec.time, row, value, _NOT_A_TIME)
     if present and present == numeric:
-        bad = _run(
-            con,
-            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
-            "WHERE v IS NOT NULL AND NOT isfinite(CAST(v AS DOUBLE)) ORDER BY rn LIMIT 1",
-        ).fetchone()
-        if bad:
-            raise _bad_time(where, spec.time, int(bad[0]), bad[1], "not a finite number")
+        if count(not_finite):
+            row, value = first_row(not_finite)
+            raise _bad_time(where, spec.time, row, value, "not a finite number")
         return True, f"CAST({col} AS DOUBLE)"
-    bad = _run(
-        con,
-        f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
-        "WHERE v IS NOT NULL AND (NOT regexp_full_match(v, $p) "
-        "OR TRY_CAST(v AS TIMESTAMPTZ) IS NULL) ORDER BY rn LIMIT 1",
-        {"p": TIME_PATTERN},
-    ).fetchone()
     if bad:
-        raise _bad_time(where, spec.time, int(bad[0]), bad[1], _NOT_A_TIME)
-    aware, naive = _run(
-        con,
-        f"SELECT count(*) FILTER (WHERE regexp_matches({col}, $p)), "
-        f"count(*) FILTER (WHERE NOT regexp_matches({col}, $p)) FROM raw_events",
-        {"p": AWARE_PATTERN},
-    ).fetchone()
+        row, value = first_row(bad_time, {"p": TIME_PATTERN})
+        raise _bad_time(where, spec.time, row, value, _NOT_A_TIME)
     if aware and naive:
+        # Name the first time of the fewer kind.
         wanted = "" if aware <= naive else "NOT "
-        row = _run(
-            con,
-            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {col} AS v FROM raw_events) "
-            f"WHERE {wanted}regexp_matches(v, $p) ORDER BY rn LIMIT 1",
-            {"p": AWARE_PATTERN},
-        ).fetchone()
+        row, value = first_row(wanted + aware_time, {"a": AWARE_PATTERN})
         why = (
             "mixes times with a time zone offset and times without one; give every time "
             "an offset (or none, meaning UTC)"
         )
-        raise _bad_time(where, spec.time, int(row[0]), row[1], why)
+        raise _bad_time(where, spec.time, row, value, why)
     return False, f"epoch_us(CAST({col} AS TIMESTAMPTZ))"
