@@ -389,11 +389,12 @@ def _count_duckdb(
     how = {"durations": timed, "first": first, "gap": gap is not None, "window": window is not None}
     sql = _duckdb_count_sql(src, items, spec, packed, dedupe=first_dedupe, **how)
     rows_raw = _run(con, sql, params).fetchall()
-    if not first_dedupe and sum(r[5] for r in rows_raw) != n_items:
+    counted = sum(r[5] for r in rows_raw)
+    if not first_dedupe and counted != n_items:
         # Every event has its code, or the log now holds a value the statistics did not.
         raise EventLogError(
             f"{where}: the file changed while it was read ({n_items} events in one pass, "
-            f"{sum(r[5] for r in rows_raw)} in the next); fit it again once it is written"
+            f"{counted} in the next); fit it again once it is written"
         )
     if not first_dedupe and any(r[7] for r in rows_raw):
         sql = _duckdb_count_sql(src, items, spec, packed, dedupe=True, **how)
